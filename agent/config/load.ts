@@ -1,0 +1,150 @@
+// Loads the agent's YAML config, validates it against the schema and resolves what the file leaves open.
+import { readFileSync, existsSync } from 'node:fs';
+import { hostname, homedir } from 'node:os';
+import path from 'node:path';
+import { parseDocument } from 'yaml';
+import cron from 'node-cron';
+import type { z } from 'zod';
+import { ConfigError, showValue } from '../errors.js';
+import { configSchema, BUILTIN_VARIANTS, type ParsedConfig } from './schema.js';
+import { pipelinesDir } from '../paths.js';
+
+export interface VariantSpec {
+  name: string;
+  /** The pipeline template this variant renders. */
+  templatePath: string;
+  builtin: boolean;
+}
+
+export interface HostIdentity {
+  id: string;
+  kind: 'vm' | 'k8s-node';
+  labels: Record<string, string>;
+}
+
+export interface AgentConfig extends Omit<ParsedConfig, 'host' | 'experiment' | 'stateDir'> {
+  /** Where the config came from: a file path, or "defaults". */
+  source: string;
+  host: HostIdentity;
+  experiment: { variants: [VariantSpec, VariantSpec]; schedule?: string; durationMs?: number };
+  stateDir: string;
+}
+
+export interface LoadOptions {
+  /** Environment used for defaults (host id, kind, state dir); defaults to process.env. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Reads and validates `file`; with no file, returns the defaults. Throws ConfigError naming the file, field and value. */
+export function loadConfig(file: string | undefined, options: LoadOptions = {}): AgentConfig {
+  if (file === undefined) return resolveConfig({}, 'defaults', process.cwd(), options);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`${file}: cannot read config file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, {
+      cause: error,
+    });
+  }
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const first = doc.errors[0]!;
+    const where = first.linePos?.[0] ? ` at line ${first.linePos[0].line}, column ${first.linePos[0].col}` : '';
+    throw new ConfigError(`${file}: invalid YAML${where}: ${first.message.split('\n')[0]}`);
+  }
+  const raw: unknown = doc.toJS() ?? {};
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ConfigError(`${file}: the config must be a YAML mapping of fields, got ${showValue(raw)}`);
+  }
+  return resolveConfig(raw, file, path.dirname(path.resolve(file)), options);
+}
+
+/** Validates an already-parsed object (from a file or a test) and resolves defaults. */
+export function resolveConfig(raw: unknown, source: string, baseDir: string, options: LoadOptions = {}): AgentConfig {
+  const env = options.env ?? process.env;
+  const result = configSchema.safeParse(raw, { reportInput: true });
+  if (!result.success) throw new ConfigError(formatIssue(source, result.error.issues[0]!, raw));
+  const parsed = result.data;
+
+  const variants = parsed.experiment.variants.map((spec, index) => resolveVariant(spec, index, source, baseDir)) as [
+    VariantSpec,
+    VariantSpec,
+  ];
+  if (variants[0].name === variants[1].name) {
+    throw new ConfigError(`${source}: experiment.variants must name two different variants, got '${variants[0].name}' twice`);
+  }
+  const { schedule, duration } = parsed.experiment;
+  if (schedule !== undefined && !cron.validate(schedule)) {
+    throw new ConfigError(`${source}: experiment.schedule must be a cron expression such as '0 * * * *', got ${showValue(schedule)}`);
+  }
+  if ((schedule === undefined) !== (duration === undefined)) {
+    throw new ConfigError(`${source}: experiment.schedule and experiment.duration go together: set both or neither`);
+  }
+  if (parsed.pipeline.metricExpiration < parsed.pipeline.collectionInterval * 2) {
+    throw new ConfigError(
+      `${source}: pipeline.metricExpiration must be at least twice pipeline.collectionInterval, or series vanish between scrapes`,
+    );
+  }
+
+  return {
+    ...parsed,
+    source,
+    host: {
+      id: parsed.host.id ?? env.PHOENIX_HOST_ID ?? hostname(),
+      kind: parsed.host.kind ?? (env.KUBERNETES_SERVICE_HOST ? 'k8s-node' : 'vm'),
+      labels: parsed.host.labels,
+    },
+    experiment: {
+      variants,
+      ...(schedule === undefined ? {} : { schedule }),
+      ...(duration === undefined ? {} : { durationMs: duration }),
+    },
+    stateDir: parsed.stateDir ? path.resolve(baseDir, parsed.stateDir) : defaultStateDir(env),
+  };
+}
+
+function resolveVariant(
+  spec: ParsedConfig['experiment']['variants'][number],
+  index: number,
+  source: string,
+  baseDir: string,
+): VariantSpec {
+  if (typeof spec === 'string') {
+    return { name: spec, templatePath: path.join(pipelinesDir(), `${spec}.yaml`), builtin: true };
+  }
+  if ((BUILTIN_VARIANTS as readonly string[]).includes(spec.name)) {
+    throw new ConfigError(`${source}: experiment.variants.${index}.name '${spec.name}' is a built-in variant; give yours another name`);
+  }
+  const templatePath = path.resolve(baseDir, spec.pipeline);
+  if (!existsSync(templatePath)) {
+    throw new ConfigError(`${source}: experiment.variants.${index}.pipeline: no such file ${showValue(templatePath)}`);
+  }
+  return { name: spec.name, templatePath, builtin: false };
+}
+
+/** systemd's StateDirectory=, then XDG, then ~/.local/state. */
+export function defaultStateDir(env: NodeJS.ProcessEnv): string {
+  if (env.STATE_DIRECTORY) return env.STATE_DIRECTORY.split(':')[0]!;
+  if (env.XDG_STATE_HOME) return path.join(env.XDG_STATE_HOME, 'phoenix');
+  return path.join(homedir(), '.local', 'state', 'phoenix');
+}
+
+function formatIssue(source: string, issue: z.core.$ZodIssue, raw: unknown): string {
+  const field = issue.path.map(String).join('.') || '(top level)';
+  if (issue.code === 'unrecognized_keys') {
+    const prefix = issue.path.length > 0 ? `${field}.` : '';
+    return `${source}: unknown field ${issue.keys.map((k) => `'${prefix}${k}'`).join(', ')}`;
+  }
+  const value = issue.path.length > 0 ? valueAt(raw, issue.path) : raw;
+  const got = value === undefined ? 'nothing' : showValue(value);
+  return `${source}: ${field} ${issue.message}, got ${got}`;
+}
+
+function valueAt(root: unknown, at: readonly PropertyKey[]): unknown {
+  let node: unknown = root;
+  for (const key of at) {
+    if (typeof node !== 'object' || node === null) return undefined;
+    node = (node as Record<PropertyKey, unknown>)[key];
+  }
+  return node;
+}

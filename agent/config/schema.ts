@@ -1,0 +1,180 @@
+// The agent's config file shape: one zod schema, defaults included, each rule with a message for users.
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+/** Processes whose absence from a pipeline's output is a loss. Anchored: each must match the whole name. */
+export const DEFAULT_CRITICAL_PATTERNS: readonly string[] = [
+  'sshd',
+  'systemd',
+  'systemd-journald',
+  'systemd-logind',
+  'systemd-networkd',
+  'systemd-resolved',
+  'kubelet',
+  'kube-proxy',
+  'kube-apiserver',
+  'kube-controller-manager',
+  'kube-scheduler',
+  'etcd',
+  'containerd',
+  'containerd-shim(-runc-v2)?',
+  'dockerd',
+  'crio',
+  'cron',
+  'crond',
+  'chronyd',
+  'postgres',
+  'mysqld',
+  'mongod',
+  'redis-server',
+  'nginx',
+  'haproxy',
+  'envoy',
+];
+
+export const BUILTIN_VARIANTS = ['baseline', 'optimized-a', 'optimized-b'] as const;
+
+const VARIANT_NAME = /^[a-z][a-z0-9-]{0,31}$/;
+// RE2 (the collector) and JavaScript (Phoenix) must read a pattern alike: no lookaround, no backreferences.
+const NON_PORTABLE_REGEX = /\(\?<?[=!]|\\[1-9]|\\k</;
+// Patterns are rendered into collector YAML and OTTL string literals; these characters would need
+// quoting rules of their own there (use \s or \x23 to match a space or '#').
+const UNSAFE_IN_PIPELINE = /[\s"'`#]/;
+
+function duration(what: string, minMs: number, maxMs: number) {
+  return z.string({ error: `must be a duration such as '15s' or '2m' (${what})` }).transform((text, ctx) => {
+    const ms = parseDuration(text);
+    if (ms === null) {
+      ctx.addIssue({ code: 'custom', message: `must be a duration such as '15s' or '2m' (${what})` });
+      return z.NEVER;
+    }
+    if (ms < minMs || ms > maxMs) {
+      ctx.addIssue({ code: 'custom', message: `must be between ${minMs} ms and ${maxMs} ms (${what})` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+}
+
+const criticalPattern = z
+  .string({ error: 'must be a regular expression string' })
+  .min(1, { error: 'must not be empty' })
+  .max(256, { error: 'must be at most 256 characters' })
+  .superRefine((pattern, ctx) => {
+    if (UNSAFE_IN_PIPELINE.test(pattern)) {
+      ctx.addIssue({ code: 'custom', message: "must not contain spaces, quotes, backticks or '#' (write \\s or \\x23 instead)" });
+      return;
+    }
+    if (NON_PORTABLE_REGEX.test(pattern)) {
+      ctx.addIssue({ code: 'custom', message: 'uses lookaround or a backreference, which the collector (RE2) does not support' });
+      return;
+    }
+    try {
+      new RegExp(`^(?:${pattern})$`);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: `is not a valid regular expression (${(error as Error).message})` });
+    }
+  });
+
+const variantName = z.string().regex(VARIANT_NAME, { error: 'must be a lowercase name of 1-32 letters, digits and dashes' });
+
+const variantSpec = z.union(
+  [
+    z.enum(BUILTIN_VARIANTS, { error: `must be one of ${BUILTIN_VARIANTS.join(', ')} or {name, pipeline}` }),
+    z
+      .object({
+        name: variantName,
+        pipeline: z.string().min(1, { error: 'must be a path to a pipeline template' }),
+      })
+      .strict(),
+  ],
+  { error: `must be one of ${BUILTIN_VARIANTS.join(', ')} or an object {name, pipeline}` },
+);
+
+const port = z.number({ error: 'must be a port number' }).int({ error: 'must be a whole number' });
+
+export const configSchema = z
+  .object({
+    host: z
+      .object({
+        id: z.string().min(1).max(253).optional(),
+        kind: z.enum(['vm', 'k8s-node'], { error: "must be 'vm' or 'k8s-node'" }).optional(),
+        labels: z
+          .record(
+            z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,62}$/, { error: 'label names are letters, digits, _ . - (max 63)' }),
+            z.string().max(256, { error: 'label values are at most 256 characters' }),
+          )
+          .default({}),
+      })
+      .strict()
+      .prefault({}),
+    interval: duration('measurement interval', 1000, 3_600_000).prefault('15s'),
+    collector: z
+      .object({
+        binary: z.string().min(1).optional(),
+        startTimeout: duration('collector start timeout', 1000, 600_000).prefault('60s'),
+        stopGrace: duration('grace period before SIGKILL', 100, 120_000).prefault('10s'),
+      })
+      .strict()
+      .prefault({}),
+    pipeline: z
+      .object({
+        collectionInterval: duration('collector scrape interval', 1000, 3_600_000).prefault('10s'),
+        metricExpiration: duration('Prometheus exporter metric expiration', 1000, 86_400_000).prefault('1m'),
+        rootPath: z.string().regex(/^(\/[^\s"'$]*)?$/, { error: 'must be empty or an absolute path without spaces, quotes or $' }).default(''),
+        cpuThreshold: z.number().gt(0).max(64, { error: 'must be a fraction of one core, 0 < x <= 64' }).default(0.05),
+        memoryThresholdBytes: z.number().int().min(1).default(256 * 1024 * 1024),
+      })
+      .strict()
+      .prefault({}),
+    experiment: z
+      .object({
+        variants: z
+          .tuple([variantSpec, variantSpec], { error: 'must list exactly two variants: [A, B]' })
+          .default(['baseline', 'optimized-a']),
+        schedule: z.string().min(1).optional(),
+        duration: duration('experiment window length', 60_000, 86_400_000).optional(),
+      })
+      .strict()
+      .prefault({}),
+    critical: z
+      .object({
+        patterns: z.array(criticalPattern).min(1, { error: 'must list at least one pattern' }).max(500).default([...DEFAULT_CRITICAL_PATTERNS]),
+      })
+      .strict()
+      .prefault({}),
+    ports: z
+      .object({
+        // 0 = pick free ports at start; otherwise variant i uses base+10*i, +1, +2.
+        base: port.min(0).max(65_500, { error: 'must be 0 (automatic) or 1024-65500' }).refine((p) => p === 0 || p >= 1024, {
+          error: 'must be 0 (automatic) or 1024-65500',
+        }).default(19_100),
+      })
+      .strict()
+      .prefault({}),
+    pricing: z
+      .object({
+        currency: z.literal('USD', { error: "must be 'USD'" }).default('USD'),
+        perThousandSeriesMonth: z.number().min(0).max(1_000_000).default(6.5),
+        perMillionSamples: z.number().min(0).max(1_000_000).default(0.09),
+      })
+      .strict()
+      .prefault({}),
+    otlp: z
+      .object({
+        endpoint: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL such as http://127.0.0.1:4317' }),
+        insecure: z.boolean().default(true),
+        interval: duration('OTLP export interval', 1000, 3_600_000).prefault('15s'),
+      })
+      .strict()
+      .optional(),
+    stateDir: z.string().min(1).optional(),
+    log: z
+      .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type AgentConfigInput = z.input<typeof configSchema>;
+export type ParsedConfig = z.output<typeof configSchema>;

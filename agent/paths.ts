@@ -1,0 +1,35 @@
+// Locates Phoenix's own files (pipelines, collector manifest) whether running from source or from dist/.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+let cachedRoot: string | undefined;
+
+/** The repository / package root: the nearest ancestor holding Phoenix's package.json. */
+export function packageRoot(): string {
+  if (cachedRoot !== undefined) return cachedRoot;
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = path.join(dir, 'package.json');
+    if (existsSync(candidate) && JSON.parse(readFileSync(candidate, 'utf8')).name === 'phoenix') {
+      cachedRoot = dir;
+      return dir;
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error(`cannot find Phoenix's package.json above ${import.meta.url}`);
+    dir = parent;
+  }
+}
+
+export function pipelinesDir(): string {
+  return process.env.PHOENIX_PIPELINES_DIR ?? path.join(packageRoot(), 'pipelines');
+}
+
+export function collectorManifestPath(): string {
+  return path.join(packageRoot(), 'packaging', 'otelcol', 'manifest.yaml');
+}
+
+/** The agent's version, from package.json. */
+export function phoenixVersion(): string {
+  return JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')).version as string;
+}
