@@ -1,0 +1,81 @@
+// Renders a pipeline template: fills {{placeholders}} with values escaped for where they stand.
+import { PipelineTemplateError } from '../errors.js';
+import { formatDuration } from '../config/duration.js';
+
+export interface VariantPorts {
+  exporter: number;
+  telemetry: number;
+  health: number;
+}
+
+export interface PipelineParameters {
+  ports: VariantPorts;
+  instanceId: string;
+  collectionIntervalMs: number;
+  metricExpirationMs: number;
+  rootPath: string;
+  criticalPatterns: readonly string[];
+  cpuThreshold: number;
+  memoryThresholdBytes: number;
+}
+
+/** Every template must use these, or the agent could not scrape it or the comparison would not be fair. */
+export const REQUIRED_PLACEHOLDERS = ['exporter_port', 'telemetry_port', 'health_port', 'collection_interval', 'metric_expiration'] as const;
+
+const PLACEHOLDER = /\{\{\s*([a-z_]+)\s*\}\}/g;
+
+/** `^(?:a|b)$`: the one anchored regex both the collector (RE2) and Phoenix (JS) match names with. */
+export function criticalRegex(patterns: readonly string[]): string {
+  return `^(?:${patterns.join('|')})$`;
+}
+
+// In collector YAML a literal `$` must be `$$`, or it is read as an environment reference.
+const escapeDollar = (text: string) => text.replace(/\$/g, '$$$$');
+// A YAML double-quoted scalar: JSON's string syntax is a subset of it.
+const yamlString = (text: string) => escapeDollar(JSON.stringify(text));
+// An OTTL string literal standing in a plain YAML scalar (patterns hold no quotes, spaces or '#').
+const ottlString = (text: string) => escapeDollar(`"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`);
+
+export function placeholderValues(p: PipelineParameters): Record<string, string> {
+  const regex = criticalRegex(p.criticalPatterns);
+  return {
+    exporter_port: String(p.ports.exporter),
+    telemetry_port: String(p.ports.telemetry),
+    health_port: String(p.ports.health),
+    instance_id: yamlString(p.instanceId),
+    collection_interval: formatDuration(p.collectionIntervalMs),
+    collection_interval_ottl: ottlString(formatDuration(p.collectionIntervalMs)),
+    metric_expiration: formatDuration(p.metricExpirationMs),
+    root_path: yamlString(p.rootPath),
+    critical_regex: yamlString(regex),
+    critical_regex_ottl: ottlString(regex),
+    cpu_threshold: String(p.cpuThreshold),
+    memory_threshold_bytes: String(Math.round(p.memoryThresholdBytes)),
+  };
+}
+
+/** Throws PipelineTemplateError naming the template, line and placeholder when something does not fit. */
+export function renderPipeline(template: string, params: PipelineParameters, source: string): string {
+  const values = placeholderValues(params);
+  const used = new Set<string>();
+  const lines = template.split('\n');
+  const rendered = lines.map((line, index) =>
+    line.replace(PLACEHOLDER, (_match, name: string) => {
+      const value = values[name];
+      if (value === undefined) {
+        throw new PipelineTemplateError(
+          `${source}:${index + 1}: unknown placeholder {{${name}}}; known: ${Object.keys(values).join(', ')}`,
+        );
+      }
+      used.add(name);
+      return value;
+    }),
+  );
+  const missing = REQUIRED_PLACEHOLDERS.filter((name) => !used.has(name));
+  if (missing.length > 0) {
+    throw new PipelineTemplateError(
+      `${source}: the template must use ${missing.map((n) => `{{${n}}}`).join(', ')} (the agent assigns ports, and both variants must share interval and expiration)`,
+    );
+  }
+  return rendered.join('\n');
+}
