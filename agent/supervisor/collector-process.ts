@@ -1,0 +1,301 @@
+// Supervises one collector child: start, readiness through its health check, restart with backoff, stop.
+import { spawn as nodeSpawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter, once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { setTimeout as delay } from 'node:timers/promises';
+import { CollectorStartError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { Backoff } from './backoff.js';
+import { probeHealth } from './health.js';
+
+export type CollectorState = 'starting' | 'running' | 'backoff' | 'stopped';
+
+export interface CollectorExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  at: string;
+  /** Why the agent thinks it ended: it exited by itself, failed to spawn, was killed as unhealthy, or was stopped. */
+  reason: 'exited' | 'spawn-error' | 'unhealthy' | 'stopped';
+  /** SIGKILL was needed after the grace period. */
+  forced: boolean;
+}
+
+export interface CollectorStatus {
+  variant: string;
+  state: CollectorState;
+  pid: number | null;
+  restarts: number;
+  lastExit: CollectorExit | null;
+  /** When the current state began (ISO time). */
+  since: string;
+}
+
+export interface CollectorProcessOptions {
+  variant: string;
+  binary: string;
+  args: string[];
+  healthPort: number;
+  logger: Logger;
+  stopGraceMs?: number;
+  /** While running, how often the health check is asked. */
+  healthIntervalMs?: number;
+  /** This many failed checks in a row and the collector is killed and restarted. */
+  unhealthyAfter?: number;
+  /** While starting, how often readiness is polled. */
+  readyPollMs?: number;
+  /** A run at least this long resets the backoff. */
+  stableAfterMs?: number;
+  backoff?: Backoff;
+  spawn?: typeof nodeSpawn;
+  /** Told of every child started and ended (the pid file hangs here). */
+  onChild?: (event: 'spawned' | 'exited', pid: number) => void;
+}
+
+/**
+ * One supervised collector. Calling rules: `start()` once; `stop()` any time after, any number of
+ * times — it resolves only when no child is left. Events: 'state' (status), 'ready' (pid), 'exit' (CollectorExit).
+ */
+export class CollectorProcess extends EventEmitter {
+  readonly variant: string;
+  readonly #options: Required<Omit<CollectorProcessOptions, 'onChild' | 'backoff' | 'spawn'>> &
+    Pick<CollectorProcessOptions, 'onChild'>;
+  readonly #backoff: Backoff;
+  readonly #spawn: typeof nodeSpawn;
+  readonly #logger: Logger;
+  readonly #lifetime = new AbortController();
+  #child: ChildProcess | null = null;
+  #state: CollectorState = 'stopped';
+  #since = new Date().toISOString();
+  #restarts = 0;
+  #lastExit: CollectorExit | null = null;
+  #started = false;
+  #stopping = false;
+  #killReason: CollectorExit['reason'] | null = null;
+  #forced = false;
+  #stderrTail: string[] = [];
+
+  constructor(options: CollectorProcessOptions) {
+    super();
+    this.variant = options.variant;
+    this.#options = {
+      stopGraceMs: 10_000,
+      healthIntervalMs: 5000,
+      unhealthyAfter: 2,
+      readyPollMs: 200,
+      stableAfterMs: 30_000,
+      ...options,
+    };
+    this.#backoff = options.backoff ?? new Backoff();
+    this.#spawn = options.spawn ?? nodeSpawn;
+    this.#logger = options.logger.child({ variant: options.variant });
+  }
+
+  status(): CollectorStatus {
+    return {
+      variant: this.variant,
+      state: this.#state,
+      pid: this.#child?.pid ?? null,
+      restarts: this.#restarts,
+      lastExit: this.#lastExit,
+      since: this.#since,
+    };
+  }
+
+  get pid(): number | null {
+    return this.#child?.pid ?? null;
+  }
+
+  /** The collector's last stderr lines, for error messages. */
+  get stderrTail(): readonly string[] {
+    return this.#stderrTail;
+  }
+
+  start(): void {
+    if (this.#started) throw new Error('CollectorProcess.start() may be called only once');
+    this.#started = true;
+    void this.#loop();
+  }
+
+  /**
+   * Resolves when the collector answers its health check. Rejects with CollectorStartError if it exits
+   * first (with its last output) or is not ready within `timeoutMs`.
+   */
+  async waitReady(timeoutMs: number): Promise<void> {
+    if (this.#state === 'running') return;
+    const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), this.#lifetime.signal]);
+    const ready = once(this, 'ready', { signal }).then(() => undefined);
+    const exited = once(this, 'exit', { signal }).then(([exit]: CollectorExit[]) => {
+      const output = this.#stderrTail.slice(-5).join('\n  ');
+      throw new CollectorStartError(
+        this.variant,
+        `collector exited before it was ready (${exit!.signal ?? `exit code ${exit!.code}`})${output ? `; last output:\n  ${output}` : ''}`,
+      );
+    });
+    try {
+      await Promise.race([ready, exited]);
+    } catch (error) {
+      if (error instanceof CollectorStartError) throw error;
+      if (this.#lifetime.signal.aborted) throw new CollectorStartError(this.variant, 'stopped before it was ready');
+      throw new CollectorStartError(this.variant, `not ready within ${timeoutMs} ms (health check on port ${this.#options.healthPort})`);
+    } finally {
+      ready.catch(() => undefined);
+      exited.catch(() => undefined);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    this.#lifetime.abort();
+    const child = this.#child;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const exited = once(child, 'exit');
+      this.#killReason ??= 'stopped';
+      child.kill('SIGTERM');
+      const graceTimer = new AbortController();
+      const outcome = await Promise.race([
+        exited.then(() => 'exited' as const),
+        delay(this.#options.stopGraceMs, 'grace' as const, { signal: graceTimer.signal }).catch(() => 'exited' as const),
+      ]);
+      graceTimer.abort();
+      if (outcome === 'grace') {
+        this.#logger.warn({ pid: child.pid, graceMs: this.#options.stopGraceMs }, 'collector ignored SIGTERM; sending SIGKILL');
+        this.#forced = true;
+        child.kill('SIGKILL');
+        await exited;
+      }
+    }
+    this.#setState('stopped');
+  }
+
+  #setState(state: CollectorState): void {
+    if (this.#state === state) return;
+    this.#state = state;
+    this.#since = new Date().toISOString();
+    this.#logger.info({ state, pid: this.pid, restarts: this.#restarts }, `collector ${state}`);
+    this.emit('state', this.status());
+  }
+
+  /** The one supervising loop: spawn, wait for exit while health-checking, back off, repeat until stopped. */
+  async #loop(): Promise<void> {
+    const signal = this.#lifetime.signal;
+    while (!signal.aborted) {
+      const startedAt = Date.now();
+      const exit = await this.#runOnce(signal);
+      this.#lastExit = exit;
+      this.emit('exit', exit);
+      if (this.#stopping) break;
+      if (Date.now() - startedAt >= this.#options.stableAfterMs) this.#backoff.reset();
+      const wait = this.#backoff.next();
+      this.#restarts += 1;
+      this.#setState('backoff');
+      this.#logger.warn({ exit, restartInMs: wait, restarts: this.#restarts }, 'collector ended; restarting after backoff');
+      try {
+        await delay(wait, undefined, { signal });
+      } catch {
+        break;
+      }
+    }
+    this.#setState('stopped');
+  }
+
+  async #runOnce(signal: AbortSignal): Promise<CollectorExit> {
+    this.#setState('starting');
+    this.#killReason = null;
+    this.#forced = false;
+    let child: ChildProcess;
+    try {
+      child = this.#spawn(this.#options.binary, this.#options.args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    } catch (error) {
+      this.#logger.error({ err: error }, 'cannot spawn the collector');
+      return { code: null, signal: null, at: new Date().toISOString(), reason: 'spawn-error', forced: false };
+    }
+    this.#child = child;
+    const exited = new Promise<CollectorExit>((resolve) => {
+      child.once('error', (error) => {
+        this.#logger.error({ err: error }, 'collector process error');
+        if (child.pid === undefined) resolve({ code: null, signal: null, at: new Date().toISOString(), reason: 'spawn-error', forced: false });
+      });
+      child.once('exit', (code, sig) =>
+        resolve({ code, signal: sig, at: new Date().toISOString(), reason: this.#killReason ?? 'exited', forced: this.#forced }),
+      );
+    });
+    if (child.pid !== undefined) {
+      this.#relayOutput(child);
+      this.#options.onChild?.('spawned', child.pid);
+    }
+    const watch = new AbortController();
+    const watching = this.#watchHealth(child, AbortSignal.any([signal, watch.signal]));
+    const exit = await exited;
+    watch.abort();
+    await watching;
+    if (child.pid !== undefined) this.#options.onChild?.('exited', child.pid);
+    if (this.#child === child) this.#child = null;
+    return exit;
+  }
+
+  /** Polls readiness while starting, then health while running; kills a collector that stops answering. */
+  async #watchHealth(child: ChildProcess, signal: AbortSignal): Promise<void> {
+    const { healthPort, readyPollMs, healthIntervalMs, unhealthyAfter } = this.#options;
+    let failures = 0;
+    try {
+      while (!signal.aborted) {
+        const running = this.#state === 'running';
+        await delay(running ? healthIntervalMs : readyPollMs, undefined, { signal });
+        const healthy = await probeHealth(healthPort, Math.min(1000, healthIntervalMs));
+        if (signal.aborted) return;
+        if (healthy) {
+          failures = 0;
+          if (!running) {
+            this.#setState('running');
+            this.emit('ready', child.pid);
+          }
+        } else if (running && ++failures >= unhealthyAfter) {
+          this.#logger.warn({ pid: child.pid, failures }, 'collector stopped answering its health check; killing it');
+          this.#killReason = 'unhealthy';
+          child.kill('SIGKILL');
+          return;
+        }
+      }
+    } catch {
+      // aborted: the child exited or the process is stopping
+    }
+  }
+
+  #relayOutput(child: ChildProcess): void {
+    const log = this.#logger.child({ collectorPid: child.pid });
+    const relay = (stream: 'stdout' | 'stderr') => (line: string) => {
+      if (stream === 'stderr') {
+        this.#stderrTail.push(line);
+        if (this.#stderrTail.length > 20) this.#stderrTail.shift();
+      }
+      relayCollectorLine(log, line);
+    };
+    if (child.stdout) createInterface({ input: child.stdout }).on('line', relay('stdout'));
+    if (child.stderr) createInterface({ input: child.stderr }).on('line', relay('stderr'));
+  }
+}
+
+const LEVELS: Record<string, 'debug' | 'info' | 'warn' | 'error'> = {
+  debug: 'debug',
+  info: 'info',
+  warn: 'warn',
+  error: 'error',
+  dpanic: 'error',
+  panic: 'error',
+  fatal: 'error',
+};
+
+/** The collector logs JSON lines (zap); keep their level and fields, and pass anything else through as info. */
+export function relayCollectorLine(log: Logger, line: string): void {
+  if (line.startsWith('{')) {
+    try {
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      const { level, msg, ts: _ts, ...fields } = entry;
+      log[LEVELS[String(level)] ?? 'info']({ collector: fields }, String(msg ?? ''));
+      return;
+    } catch {
+      // not JSON after all
+    }
+  }
+  if (line.trim() !== '') log.info(line);
+}
