@@ -163,7 +163,6 @@ export const configSchema = z
     otlp: z
       .object({
         endpoint: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL such as http://127.0.0.1:4317' }),
-        insecure: z.boolean().default(true),
         interval: duration('OTLP export interval', 1000, 3_600_000).prefault('15s'),
       })
       .strict()

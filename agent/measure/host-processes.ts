@@ -2,9 +2,14 @@
 import si from 'systeminformation';
 import { readIdentity, type ProcessIdentity } from './process-identity.js';
 
+export interface HostProcess extends ProcessIdentity {
+  /** When it started (ms since the epoch), or null when unknown. */
+  startedAt: number | null;
+}
+
 export interface HostProcesses {
   count: number;
-  identities: ProcessIdentity[];
+  processes: HostProcess[];
 }
 
 export interface HostProcessOptions {
@@ -16,12 +21,22 @@ export interface HostProcessOptions {
 /** Lists the host's processes (systeminformation) and reads each one's collector-visible identity (/proc). */
 export async function readHostProcesses(options: HostProcessOptions = {}): Promise<HostProcesses> {
   const list = await si.processes();
-  const pids = list.list.map((p) => p.pid).filter((pid) => !options.exclude?.has(pid));
-  const identities: ProcessIdentity[] = [];
+  const listed = list.list.filter((p) => !options.exclude?.has(p.pid));
+  const processes: HostProcess[] = [];
   // Small batches: hundreds of tiny /proc reads, without opening them all at once.
-  for (let i = 0; i < pids.length; i += 64) {
-    const batch = await Promise.all(pids.slice(i, i + 64).map((pid) => readIdentity(pid, options.procRoot)));
-    for (const identity of batch) if (identity !== null) identities.push(identity);
+  for (let i = 0; i < listed.length; i += 64) {
+    const slice = listed.slice(i, i + 64);
+    const batch = await Promise.all(slice.map((p) => readIdentity(p.pid, options.procRoot)));
+    batch.forEach((identity, j) => {
+      if (identity !== null) processes.push({ ...identity, startedAt: parseStarted(slice[j]!.started) });
+    });
   }
-  return { count: pids.length, identities };
+  return { count: listed.length, processes };
+}
+
+// systeminformation gives local time as "YYYY-MM-DD hh:mm:ss".
+function parseStarted(text: string | undefined): number | null {
+  if (!text) return null;
+  const ms = Date.parse(text.replace(' ', 'T'));
+  return Number.isNaN(ms) ? null : ms;
 }

@@ -1,0 +1,115 @@
+// `run`: the long-lived agent: experiment windows (always, or on a cron schedule), a measurement each interval.
+import { EventEmitter } from 'node:events';
+import cron, { type ScheduledTask } from 'node-cron';
+import type { AgentConfig } from './config/load.js';
+import { Experiment, pidFilePath, type ExperimentDeps } from './experiment.js';
+import type { AgentReport } from './report/types.js';
+import { reapLeftovers } from './supervisor/pidfile.js';
+
+export type DaemonState = 'idle' | 'running' | 'closed';
+
+/**
+ * Calling rules: `start()` once, `close()` once (it stops any running experiment and resolves when the
+ * collectors are gone). Events: 'report' (AgentReport) after every measurement, 'window' ('open'|'close').
+ */
+export class AgentDaemon extends EventEmitter {
+  readonly #config: AgentConfig;
+  readonly #deps: ExperimentDeps;
+  #experiment: Experiment | null = null;
+  #measureTimer: NodeJS.Timeout | null = null;
+  #windowTimer: NodeJS.Timeout | null = null;
+  #task: ScheduledTask | null = null;
+  #state: DaemonState = 'idle';
+  #measuring: Promise<void> | null = null;
+  #transition: Promise<void> = Promise.resolve();
+
+  constructor(config: AgentConfig, deps: ExperimentDeps) {
+    super();
+    this.#config = config;
+    this.#deps = deps;
+  }
+
+  get state(): DaemonState {
+    return this.#state;
+  }
+
+  get experiment(): Experiment | null {
+    return this.#experiment;
+  }
+
+  async start(): Promise<void> {
+    await reapLeftovers(pidFilePath(this.#config), this.#deps.logger, this.#config.collector.stopGrace);
+    const { schedule, durationMs } = this.#config.experiment;
+    if (schedule === undefined || durationMs === undefined) {
+      await this.#openWindow(null);
+      return;
+    }
+    this.#deps.logger.info({ schedule, durationMs }, 'waiting for the next experiment window');
+    this.#task = cron.schedule(schedule, () => void this.#openWindow(durationMs), { name: 'phoenix-experiment-window' });
+  }
+
+  /** Serialises window changes so a window never opens while the previous one is still closing. */
+  #enqueue(step: () => Promise<void>): Promise<void> {
+    this.#transition = this.#transition.then(step, step).catch((error: unknown) => {
+      this.#deps.logger.error({ err: error }, 'experiment window change failed');
+    });
+    return this.#transition;
+  }
+
+  #openWindow(durationMs: number | null): Promise<void> {
+    return this.#enqueue(async () => {
+      if (this.#state !== 'idle') return;
+      const experiment = await Experiment.create(this.#config, this.#deps);
+      this.#experiment = experiment;
+      this.#state = 'running';
+      experiment.start();
+      this.emit('window', 'open');
+      this.#deps.logger.info({ variants: experiment.variants.map((v) => v.spec.name) }, 'experiment window open');
+      this.#measureTimer = setInterval(() => this.#measure(), this.#config.interval);
+      if (durationMs !== null) this.#windowTimer = setTimeout(() => void this.#closeWindow(), durationMs);
+    });
+  }
+
+  #closeWindow(): Promise<void> {
+    return this.#enqueue(async () => {
+      if (this.#state !== 'running') return;
+      this.#clearTimers();
+      await this.#measuring;
+      await this.#experiment?.close();
+      this.#experiment = null;
+      this.#state = 'idle';
+      this.emit('window', 'close');
+      this.#deps.logger.info('experiment window closed; collectors stopped');
+    });
+  }
+
+  #measure(): void {
+    const experiment = this.#experiment;
+    if (experiment === null || this.#measuring !== null) return; // a slow round is not stacked
+    this.#measuring = experiment
+      .measure()
+      .then((report: AgentReport) => {
+        if (this.#experiment === experiment) this.emit('report', report);
+      })
+      .catch((error: unknown) => this.#deps.logger.error({ err: error }, 'measurement failed'))
+      .finally(() => {
+        this.#measuring = null;
+      });
+  }
+
+  #clearTimers(): void {
+    if (this.#measureTimer) clearInterval(this.#measureTimer);
+    if (this.#windowTimer) clearTimeout(this.#windowTimer);
+    this.#measureTimer = null;
+    this.#windowTimer = null;
+  }
+
+  async close(): Promise<void> {
+    if (this.#state === 'closed') return;
+    await this.#task?.destroy();
+    this.#task = null;
+    await this.#closeWindow();
+    await this.#transition;
+    this.#state = 'closed';
+  }
+}

@@ -1,0 +1,247 @@
+// One A/B experiment on this host: two supervised collectors, their rendered pipelines, and a measurement round.
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { spawn as nodeSpawn } from 'node:child_process';
+import type { AgentConfig, VariantSpec } from './config/load.js';
+import { PipelineTemplateError, TimeoutError } from './errors.js';
+import type { Logger } from './logger.js';
+import { phoenixVersion } from './paths.js';
+import { renderPipeline, type VariantPorts } from './pipeline/render.js';
+import { CollectorProcess, type CollectorStatus } from './supervisor/collector-process.js';
+import { PidFile } from './supervisor/pidfile.js';
+import { assertPortsFree, fixedPorts, freePorts } from './supervisor/ports.js';
+import { CriticalMatcher, NAME_LABEL, PATH_LABEL } from './measure/critical.js';
+import { readHostProcesses } from './measure/host-processes.js';
+import { ResourceSampler } from './measure/resource-usage.js';
+import { scrape } from './measure/scrape.js';
+import { summarizeTelemetry, wantsTelemetrySample } from './measure/self-telemetry.js';
+import { compareVariants } from './report/compare.js';
+import { monthlyCost, pricingModel } from './report/cost.js';
+import { REPORT_SCHEMA_VERSION, type AgentReport, type VariantReport } from './report/types.js';
+
+export interface RenderedVariant {
+  spec: VariantSpec;
+  ports: VariantPorts;
+  instanceId: string;
+  config: string;
+  configHash: string;
+}
+
+export interface ExperimentDeps {
+  logger: Logger;
+  collectorBinary: string;
+  /** Replaces child_process.spawn (unit tests with a fake collector). */
+  spawn?: typeof nodeSpawn;
+}
+
+export function pidFilePath(config: AgentConfig): string {
+  return path.join(config.stateDir, 'collectors.json');
+}
+
+export function runtimeDir(config: AgentConfig, env: NodeJS.ProcessEnv = process.env): string {
+  return env.RUNTIME_DIRECTORY ? env.RUNTIME_DIRECTORY.split(':')[0]! : path.join(config.stateDir, 'runtime');
+}
+
+const hash16 = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);
+
+/** Assigns ports and renders both variants' collector configs (no files written, no ports checked). */
+export async function renderVariants(config: AgentConfig): Promise<[RenderedVariant, RenderedVariant]> {
+  const rendered: RenderedVariant[] = [];
+  for (const [index, spec] of config.experiment.variants.entries()) {
+    const ports = config.ports.base === 0 ? await freePorts() : fixedPorts(config.ports.base, index);
+    const instanceId = `${config.host.id}/${spec.name}`;
+    let template: string;
+    try {
+      template = await readFile(spec.templatePath, 'utf8');
+    } catch (error) {
+      throw new PipelineTemplateError(`variant '${spec.name}': cannot read pipeline template ${spec.templatePath}`, { cause: error });
+    }
+    const text = renderPipeline(
+      template,
+      {
+        ports,
+        instanceId,
+        collectionIntervalMs: config.pipeline.collectionInterval,
+        metricExpirationMs: config.pipeline.metricExpiration,
+        rootPath: config.pipeline.rootPath,
+        criticalPatterns: config.critical.patterns,
+        cpuThreshold: config.pipeline.cpuThreshold,
+        memoryThresholdBytes: config.pipeline.memoryThresholdBytes,
+      },
+      spec.templatePath,
+    );
+    rendered.push({ spec, ports, instanceId, config: text, configHash: hash16(text) });
+  }
+  return rendered as [RenderedVariant, RenderedVariant];
+}
+
+interface VariantRuntime extends RenderedVariant {
+  configPath: string;
+  collector: CollectorProcess;
+}
+
+/**
+ * Calling rules: `Experiment.create()`, then `start()` once, then `measure()` as often as wanted,
+ * and `close()` once (it stops both collectors and resolves only when they are gone).
+ */
+export class Experiment {
+  readonly config: AgentConfig;
+  readonly variants: readonly [VariantRuntime, VariantRuntime];
+  readonly #logger: Logger;
+  readonly #matcher: CriticalMatcher;
+  readonly #sampler: ResourceSampler;
+  #closed = false;
+
+  private constructor(config: AgentConfig, variants: [VariantRuntime, VariantRuntime], logger: Logger) {
+    this.config = config;
+    this.variants = variants;
+    this.#logger = logger;
+    this.#matcher = new CriticalMatcher(config.critical.patterns);
+    this.#sampler = new ResourceSampler(Math.max(120_000, config.interval * 3));
+  }
+
+  static async create(config: AgentConfig, deps: ExperimentDeps): Promise<Experiment> {
+    const rendered = await renderVariants(config);
+    const dir = runtimeDir(config);
+    await mkdir(dir, { recursive: true });
+    const pidFile = new PidFile(pidFilePath(config), deps.logger);
+    const variants = [] as unknown as [VariantRuntime, VariantRuntime];
+    for (const variant of rendered) {
+      await assertPortsFree(variant.spec.name, variant.ports);
+      const configPath = path.join(dir, `${variant.spec.name}.yaml`);
+      await rm(configPath, { force: true });
+      await writeFile(configPath, variant.config, { mode: 0o600 });
+      const collector = new CollectorProcess({
+        variant: variant.spec.name,
+        binary: deps.collectorBinary,
+        args: ['--config', configPath],
+        healthPort: variant.ports.health,
+        logger: deps.logger,
+        stopGraceMs: config.collector.stopGrace,
+        ...(deps.spawn ? { spawn: deps.spawn } : {}),
+        onChild: (event, pid) =>
+          event === 'spawned'
+            ? pidFile.add({ variant: variant.spec.name, pid, binary: deps.collectorBinary, agentPid: process.pid, startedAt: new Date().toISOString() })
+            : pidFile.remove(pid),
+      });
+      variants.push({ ...variant, configPath, collector });
+    }
+    return new Experiment(config, variants, deps.logger);
+  }
+
+  start(): void {
+    for (const v of this.variants) v.collector.start();
+  }
+
+  statuses(): CollectorStatus[] {
+    return this.variants.map((v) => v.collector.status());
+  }
+
+  /** Both collectors answer their health checks. Rejects (CollectorStartError) if either cannot start. */
+  async waitReady(timeoutMs: number): Promise<void> {
+    await Promise.all(this.variants.map((v) => v.collector.waitReady(timeoutMs)));
+    // Prime the CPU sampler: pidusage measures from one call to the next.
+    await Promise.all(this.variants.map((v) => (v.collector.pid ? this.#sampler.sample(v.collector.pid) : null)));
+  }
+
+  /** Both exporters serve at least one process series; polls until `timeoutMs`. */
+  async waitForData(timeoutMs: number, pollMs = 500): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const pending = new Set(this.variants);
+    while (pending.size > 0) {
+      for (const v of [...pending]) {
+        const result = await scrape(`http://127.0.0.1:${v.ports.exporter}/metrics`, { timeoutMs: 5000 });
+        if (result.ok && Object.keys(result.stats.seriesByMetric).some((m) => m.startsWith('process_'))) pending.delete(v);
+      }
+      if (pending.size === 0) break;
+      if (Date.now() > deadline) {
+        throw new TimeoutError(
+          `no process metrics from ${[...pending].map((v) => `'${v.spec.name}'`).join(' and ')} within ${timeoutMs} ms`,
+        );
+      }
+      await delay(pollMs);
+    }
+  }
+
+  /** One measurement round over both variants and the host. Never throws for a failed scrape: it is reported. */
+  async measure(): Promise<AgentReport> {
+    const collectorPids = new Set(this.variants.map((v) => v.collector.pid).filter((p): p is number => p !== null));
+    const [host, a, b] = await Promise.all([
+      readHostProcesses({ exclude: collectorPids, procRoot: procRootOf(this.config) }),
+      this.#measureVariant(this.variants[0]),
+      this.#measureVariant(this.variants[1]),
+    ]);
+    // A process younger than a collection interval (plus slack) may not have been scraped yet.
+    const seenBefore = Date.now() - this.config.pipeline.collectionInterval - 2000;
+    const running = this.#matcher.running(host.processes.filter((p) => p.startedAt === null || p.startedAt <= seenBefore));
+    const pricing = pricingModel(
+      this.config.pricing.perThousandSeriesMonth,
+      this.config.pricing.perMillionSamples,
+      this.config.pipeline.collectionInterval,
+    );
+    const variants = [a, b].map((m) => {
+      const retention = m.labelValues ? this.#matcher.retention(running, m.labelValues) : null;
+      const report: VariantReport = {
+        ...m.report,
+        criticalRetention: retention ? retention.ratio : null,
+        criticalMissing: retention ? retention.missing : running,
+        estimatedMonthlyCostUsd: m.report.series === null ? null : monthlyCost(m.report.series, pricing),
+      };
+      return report;
+    }) as [VariantReport, VariantReport];
+    return {
+      schemaVersion: REPORT_SCHEMA_VERSION,
+      generatedAt: new Date().toISOString(),
+      agent: { version: phoenixVersion(), pid: process.pid },
+      host: { id: this.config.host.id, kind: this.config.host.kind, labels: this.config.host.labels, processCount: host.count },
+      critical: { patterns: [...this.config.critical.patterns], running },
+      variants,
+      comparison: compareVariants(variants[0], variants[1]),
+      pricing,
+    };
+  }
+
+  async #measureVariant(v: VariantRuntime) {
+    const status = v.collector.status();
+    const [output, telemetry, usage] = await Promise.all([
+      scrape(`http://127.0.0.1:${v.ports.exporter}/metrics`, { collectLabels: [NAME_LABEL, PATH_LABEL] }),
+      scrape(`http://127.0.0.1:${v.ports.telemetry}/metrics`, { capture: wantsTelemetrySample }),
+      status.pid === null ? null : this.#sampler.sample(status.pid),
+    ]);
+    if (!output.ok) this.#logger.warn({ variant: v.spec.name, error: output.error }, 'scrape failed');
+    else if (output.stats.errors > 0) {
+      this.#logger.warn({ variant: v.spec.name, malformedLines: output.stats.errors, first: output.stats.firstError }, 'malformed exposition lines');
+    }
+    const stats = output.ok ? output.stats : null;
+    const report: Omit<VariantReport, 'criticalRetention' | 'criticalMissing' | 'estimatedMonthlyCostUsd'> = {
+      name: v.spec.name,
+      configHash: v.configHash,
+      pid: status.pid,
+      state: status.state,
+      restarts: status.restarts,
+      lastExit: status.lastExit,
+      series: stats?.series ?? null,
+      samples: stats?.samples ?? null,
+      bytes: stats?.bytes ?? null,
+      seriesByMetric: stats?.seriesByMetric ?? {},
+      scrape: { ok: output.ok, error: output.ok ? null : output.error, durationMs: output.durationMs, malformedLines: stats?.errors ?? 0 },
+      cpuPercent: usage?.cpuPercent ?? null,
+      rssBytes: usage?.rssBytes ?? null,
+      telemetry: telemetry.ok ? summarizeTelemetry(telemetry.stats.captured) : null,
+    };
+    return { report, labelValues: stats?.labelValues ?? null };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all(this.variants.map((v) => v.collector.stop()));
+    this.#sampler.close();
+  }
+}
+
+function procRootOf(config: AgentConfig): string {
+  return config.pipeline.rootPath ? path.join(config.pipeline.rootPath, 'proc') : '/proc';
+}
