@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+// Builds (or finds cached) Phoenix's minimal collector: `npm run build:collector [-- --force]`.
+import { Command } from 'commander';
+import { buildCollector } from '../agent/collector/build.js';
+import { PhoenixError } from '../agent/errors.js';
+import { createLogger } from '../agent/logger.js';
+import { collectorManifestPath } from '../agent/paths.js';
+
+const program = new Command('build-collector')
+  .description("Build Phoenix's minimal OpenTelemetry Collector with the Collector Builder; cached by manifest hash")
+  .option('--force', 'rebuild even when a cached binary exists')
+  .option('--manifest <file>', 'builder manifest', collectorManifestPath())
+  .parse();
+const flags = program.opts<{ force?: boolean; manifest: string }>();
+const logger = createLogger({ name: 'build-collector' });
+try {
+  const result = await buildCollector({ manifestPath: flags.manifest, logger, force: flags.force ?? false });
+  process.stdout.write(`${result.binary}\n`);
+} catch (error) {
+  logger.error({ code: (error as PhoenixError).code }, (error as Error).message);
+  process.exit(error instanceof PhoenixError ? error.exitCode : 1);
+}

@@ -1,0 +1,157 @@
+import t, { type Test } from 'tap';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { once } from 'node:events';
+import { Backoff } from '../agent/supervisor/backoff.js';
+import { CollectorProcess, type CollectorExit } from '../agent/supervisor/collector-process.js';
+import { freePorts } from '../agent/supervisor/ports.js';
+import { CollectorStartError } from '../agent/errors.js';
+import { silentLogger } from '../agent/logger.js';
+import { isAlive, waitFor } from './helpers/process.js';
+
+const FAKE = fileURLToPath(new URL('./fixtures/fake-collector.mjs', import.meta.url));
+
+t.test('backoff: 1 s doubling to a 60 s cap, jittered, resettable', async (t) => {
+  const exact = new Backoff({ jitter: 0 });
+  t.same(Array.from({ length: 9 }, () => exact.next()), [1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000]);
+  exact.reset();
+  t.equal(exact.next(), 1000, 'reset starts again at 1 s');
+  const low = new Backoff({ random: () => 0 });
+  const high = new Backoff({ random: () => 0.999999 });
+  t.equal(low.next(), 800, 'jitter -20%');
+  t.equal(high.next(), 1200, 'jitter +20%');
+  for (let i = 0; i < 12; i++) high.next();
+  t.equal(high.next(), 60000, 'jitter never exceeds the cap');
+});
+
+async function fakeCollector(t: Test, mode: string, extra: Partial<ConstructorParameters<typeof CollectorProcess>[0]> = {}) {
+  const dir = await mkdtemp(path.join(tmpdir(), 'phx-sup-'));
+  const ports = await freePorts();
+  const configPath = path.join(dir, 'fake.yaml');
+  await writeFile(
+    configPath,
+    `extensions:\n  health_check:\n    endpoint: 127.0.0.1:${ports.health}\nexporters:\n  prometheus:\n    endpoint: 127.0.0.1:${ports.exporter}\n`,
+  );
+  process.env.PHOENIX_FAKE_MODE = mode;
+  const collector = new CollectorProcess({
+    variant: `fake-${mode}`,
+    binary: FAKE,
+    args: ['--config', configPath],
+    healthPort: ports.health,
+    logger: silentLogger(),
+    readyPollMs: 50,
+    healthIntervalMs: 200,
+    backoff: new Backoff({ initialMs: 100, maxMs: 400, jitter: 0 }),
+    ...extra,
+  });
+  t.teardown(async () => {
+    await collector.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+  return collector;
+}
+
+t.test('starts, becomes ready through the health check, stops with the pid gone', async (t) => {
+  const collector = await fakeCollector(t, 'normal');
+  const states: string[] = [];
+  collector.on('state', (s) => states.push(s.state));
+  collector.start();
+  t.throws(() => collector.start(), /only once/);
+  await collector.waitReady(10_000);
+  const pid = collector.pid!;
+  t.ok(isAlive(pid), 'child runs');
+  t.equal(collector.status().state, 'running');
+  await collector.stop();
+  t.notOk(isAlive(pid), 'child is gone once stop() resolves');
+  t.same(states, ['starting', 'running', 'stopped']);
+  t.equal(collector.status().lastExit?.reason, 'stopped');
+  t.equal(collector.listenerCount('exit'), 0, 'no listeners left behind');
+});
+
+t.test('kill -9 of a running collector: restarted with backoff, restart count rises', async (t) => {
+  const collector = await fakeCollector(t, 'normal');
+  collector.start();
+  await collector.waitReady(10_000);
+  const first = collector.pid!;
+  const exit = once(collector, 'exit');
+  process.kill(first, 'SIGKILL');
+  const [ended] = (await exit) as [CollectorExit];
+  t.equal(ended.signal, 'SIGKILL');
+  t.equal(ended.reason, 'exited');
+  await waitFor('restart', () => collector.status().state === 'running' && collector.pid !== first);
+  t.equal(collector.status().restarts, 1);
+  t.notOk(isAlive(first), 'the killed pid is gone');
+  t.ok(isAlive(collector.pid!), 'a new collector runs');
+});
+
+t.test('a collector that exits at once: waitReady rejects with its output, supervisor keeps backing off', async (t) => {
+  const collector = await fakeCollector(t, 'exit-at-once');
+  collector.start();
+  const error = await collector.waitReady(10_000).catch((e: unknown) => e);
+  t.type(error, CollectorStartError);
+  t.match((error as Error).message, /fake-exit-at-once.*exited before it was ready \(exit code 3\).*invalid configuration/s);
+  await waitFor('two restarts', () => collector.status().restarts >= 2, 10_000);
+  t.ok(['backoff', 'starting'].includes(collector.status().state));
+  t.equal(collector.status().lastExit?.code, 3);
+});
+
+t.test('a collector that ignores SIGTERM is SIGKILLed after the grace period', async (t) => {
+  const collector = await fakeCollector(t, 'ignore-sigterm', { stopGraceMs: 300 });
+  collector.start();
+  await collector.waitReady(10_000);
+  const pid = collector.pid!;
+  const started = Date.now();
+  await collector.stop();
+  t.ok(Date.now() - started >= 290, 'waited for the grace period');
+  t.notOk(isAlive(pid), 'pid gone');
+  t.equal(collector.status().lastExit?.forced, true, 'forced kill is recorded');
+  t.equal(collector.status().lastExit?.signal, 'SIGKILL');
+});
+
+t.test('a frozen collector (SIGSTOP) fails its health checks and is killed and restarted', async (t) => {
+  const collector = await fakeCollector(t, 'normal');
+  collector.start();
+  await collector.waitReady(10_000);
+  const frozen = collector.pid!;
+  process.kill(frozen, 'SIGSTOP');
+  const [ended] = (await once(collector, 'exit')) as [CollectorExit];
+  t.equal(ended.reason, 'unhealthy');
+  await waitFor('restart after freeze', () => collector.status().state === 'running' && collector.pid !== frozen);
+  t.notOk(isAlive(frozen));
+  t.equal(collector.status().restarts, 1);
+});
+
+t.test('backoff resets after a stable run', async (t) => {
+  const delays: number[] = [];
+  const backoff = new Backoff({ initialMs: 100, maxMs: 10_000, jitter: 0 });
+  const next = backoff.next.bind(backoff);
+  backoff.next = () => {
+    const d = next();
+    delays.push(d);
+    return d;
+  };
+  // exits ~300 ms after becoming ready; a run of >= 200 ms counts as stable here
+  const collector = await fakeCollector(t, 'exit-after-ready', { backoff, stableAfterMs: 200 });
+  collector.start();
+  await waitFor('three restarts', () => delays.length >= 3, 15_000);
+  t.same(delays.slice(0, 3), [100, 100, 100], 'each stable run resets the delay to its start');
+});
+
+t.test('a binary that cannot be spawned is reported, not thrown', async (t) => {
+  const collector = new CollectorProcess({
+    variant: 'missing',
+    binary: '/nonexistent/otelcol',
+    args: [],
+    healthPort: 1,
+    logger: silentLogger(),
+    backoff: new Backoff({ initialMs: 50, jitter: 0 }),
+  });
+  t.teardown(() => collector.stop());
+  collector.start();
+  const [ended] = (await once(collector, 'exit')) as [CollectorExit];
+  t.equal(ended.reason, 'spawn-error');
+  const error = await collector.waitReady(200).catch((e: unknown) => e);
+  t.type(error, CollectorStartError);
+});
