@@ -104,3 +104,10 @@ export function showValue(value: unknown, max = 80): string {
   }
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
+
+/** The process simulator cannot run here (no /proc, no coreutils) or could not start its processes. */
+export class SimulatorError extends PhoenixError {
+  constructor(code: 'PHX_SIMULATOR_UNSUPPORTED' | 'PHX_SIMULATOR_START_FAILED', message: string, options: PhoenixErrorOptions = {}) {
+    super(code, message, 1, options);
+  }
+}
