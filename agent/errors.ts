@@ -111,3 +111,10 @@ export class SimulatorError extends PhoenixError {
     super(code, message, 1, options);
   }
 }
+
+/** A component was used against its calling rules (e.g. written to after it was ended): a bug in the caller. */
+export class CallingRuleError extends PhoenixError {
+  constructor(code: string, message: string) {
+    super(code, message, 1);
+  }
+}
