@@ -2,7 +2,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { hostname, homedir } from 'node:os';
 import path from 'node:path';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import cron from 'node-cron';
 import type { z } from 'zod';
 import { ConfigError, showValue } from '../errors.js';
@@ -46,10 +46,12 @@ export function loadConfig(file: string | undefined, options: LoadOptions = {}):
       cause: error,
     });
   }
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter });
   if (doc.errors.length > 0) {
     const first = doc.errors[0]!;
-    const where = first.linePos?.[0] ? ` at line ${first.linePos[0].line}, column ${first.linePos[0].col}` : '';
+    const pos = lineCounter.linePos(first.pos[0]);
+    const where = ` at line ${pos.line}, column ${pos.col}`;
     throw new ConfigError(`${file}: invalid YAML${where}: ${first.message.split('\n')[0]}`);
   }
   const raw: unknown = doc.toJS() ?? {};
@@ -126,7 +128,7 @@ function resolveVariant(
 export function defaultStateDir(env: NodeJS.ProcessEnv): string {
   if (env.STATE_DIRECTORY) return env.STATE_DIRECTORY.split(':')[0]!;
   if (env.XDG_STATE_HOME) return path.join(env.XDG_STATE_HOME, 'phoenix');
-  return path.join(homedir(), '.local', 'state', 'phoenix');
+  return path.join(env.HOME ?? homedir(), '.local', 'state', 'phoenix');
 }
 
 function formatIssue(source: string, issue: z.core.$ZodIssue, raw: unknown): string {
