@@ -110,8 +110,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
-      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
-      return 2;
+      // Help or version asked for: 0. Anything else (bad flag, no or unknown command): a usage error.
+      return error.exitCode === 0 ? 0 : 2;
     }
     if (error instanceof PhoenixError) {
       io.stderr.write(`phoenix-agent: ${error.message}\n`);

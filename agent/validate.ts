@@ -35,7 +35,7 @@ export async function validatePipelines(config: AgentConfig, binary: string, log
       const file = path.join(dir, `${variant.spec.name}.yaml`);
       await writeFile(file, variant.config);
       const { code, output } = await collectorValidate(binary, file);
-      const error = code === 0 ? null : lastErrorLine(output) || `collector validate exited with ${code}`;
+      const error = code === 0 ? null : collectorError(output) || `collector validate exited with ${code}`;
       logger.debug({ variant: variant.spec.name, code }, 'validated');
       results.push({ variant: variant.spec.name, templatePath: variant.spec.templatePath, ok: code === 0, error });
     }
@@ -45,7 +45,10 @@ export async function validatePipelines(config: AgentConfig, binary: string, log
   }
 }
 
-function lastErrorLine(output: string): string {
+/** The collector's error, from its "Error:" line to the end, on one line and bounded. */
+function collectorError(output: string): string {
   const lines = output.split('\n').map((l) => l.trim()).filter(Boolean);
-  return lines.find((l) => /^Error:/.test(l)) ?? lines.at(-1) ?? '';
+  const start = lines.findIndex((l) => /^Error:/.test(l));
+  const text = (start >= 0 ? lines.slice(start) : lines.slice(-1)).join(' ');
+  return text.length > 600 ? `${text.slice(0, 599)}…` : text;
 }
