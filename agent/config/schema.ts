@@ -133,7 +133,7 @@ export const configSchema = z
           .tuple([variantSpec, variantSpec], { error: 'must list exactly two variants: [A, B]' })
           .default(['baseline', 'optimized-a']),
         schedule: z.string().min(1).optional(),
-        duration: duration('experiment window length', 60_000, 86_400_000).optional(),
+        duration: duration('experiment window length', 1000, 86_400_000).optional(),
       })
       .strict()
       .prefault({}),

@@ -1,0 +1,116 @@
+// Ground truth and report arithmetic: process identity, critical matching, telemetry, cost, comparison.
+import t from 'tap';
+import { CriticalMatcher } from '../agent/measure/critical.js';
+import { readIdentity } from '../agent/measure/process-identity.js';
+import { readHostProcesses } from '../agent/measure/host-processes.js';
+import { summarizeTelemetry } from '../agent/measure/self-telemetry.js';
+import { ResourceSampler } from '../agent/measure/resource-usage.js';
+import { scanExposition } from '../agent/measure/exposition.js';
+import { monthlyCost, pricingModel } from '../agent/report/cost.js';
+import { compareVariants } from '../agent/report/compare.js';
+import { summarizeReport } from '../agent/report/summary.js';
+import { silentLogger } from '../agent/logger.js';
+import { startSimulator } from '../tools/simulator/simulator.js';
+import { sampleReport } from './fixtures/report.js';
+
+t.test('process identity matches what the collector reports, past the 15-character comm limit', async (t) => {
+  const simulator = await startSimulator({ count: 3, criticalNames: ['kube-controller-manager', 'sshd'], namePrefix: 'phx-id', logger: silentLogger() });
+  t.teardown(() => simulator.close());
+  const long = simulator.processes().find((p) => p.name === 'kube-controller-manager')!;
+  const identity = await readIdentity(long.pid);
+  t.same(identity, { pid: long.pid, name: 'kube-controller-manager', exeBase: 'kube-controller-manager' });
+  t.equal(await readIdentity(2 ** 22 + 7), null, 'a pid that does not exist');
+
+  const host = await readHostProcesses();
+  t.ok(host.count >= 3);
+  const names = host.processes.map((p) => p.name);
+  for (const p of simulator.processes()) t.ok(names.includes(p.name), `${p.name} in the host's process list`);
+  const excluded = await readHostProcesses({ exclude: new Set([long.pid]) });
+  t.notOk(excluded.processes.some((p) => p.pid === long.pid), 'excluded pids are left out');
+  const matcher = new CriticalMatcher(['kube-controller-manager', 'sshd', 'nothing-runs-this']);
+  t.same(matcher.running(host.processes), ['kube-controller-manager', 'sshd'], 'found by their full names');
+});
+
+t.test('critical matching: anchored patterns on the name or the executable file name', async (t) => {
+  const m = new CriticalMatcher(['sshd', 'postgres', 'containerd-shim(-runc-v2)?']);
+  t.same(
+    m.running([
+      { pid: 1, name: 'sshd', exeBase: 'sshd' },
+      { pid: 2, name: 'sshd-session', exeBase: 'sshd-session' },
+      { pid: 3, name: 'containerd-shim', exeBase: 'containerd-shim-runc-v2' },
+      { pid: 4, name: 'kworker/0:1', exeBase: null },
+      { pid: 5, name: 'postgres', exeBase: 'postgres' },
+      { pid: 6, name: 'postgres', exeBase: 'postgres' },
+    ]),
+    ['containerd-shim', 'postgres', 'sshd'],
+    'anchored: sshd-session is not sshd; duplicates counted once',
+  );
+  const retention = m.retention(['postgres', 'sshd'], { process_executable_name: ['sshd', '_other'] });
+  t.same(retention, { ratio: 0.5, visible: ['sshd'], missing: ['postgres'] });
+  t.same(m.retention(['postgres'], { process_executable_path: ['/usr/lib/postgresql/16/bin/postgres'] }).ratio, 1, 'visible by path');
+  t.same(m.retention([], {}), { ratio: null, visible: [], missing: [] }, 'null when none runs');
+});
+
+t.test('collector self-telemetry: accepted, sent, and each processor stage', async (t) => {
+  const text = [
+    'otelcol_receiver_accepted_metric_points{receiver="host_metrics",transport=""} 930',
+    'otelcol_receiver_accepted_metric_points_total{receiver="otlp",transport="grpc"} 70',
+    'otelcol_exporter_sent_metric_points{exporter="prometheus"} 44',
+    'otelcol_processor_incoming_items{otel_signal="metrics",processor="groupbyattrs"} 114',
+    'otelcol_processor_outgoing_items{otel_signal="metrics",processor="groupbyattrs"} 114',
+    'otelcol_processor_incoming_items{otel_signal="metrics",processor="transform/merge"} 114',
+    'otelcol_processor_outgoing_items{otel_signal="metrics",processor="transform/merge"} 44',
+    'otelcol_processor_incoming_items{otel_signal="logs",processor="transform/merge"} 5',
+    'otelcol_process_cpu_seconds 0.19',
+  ].join('\n');
+  const stats = scanExposition(text, { capture: (name) => name.startsWith('otelcol_') });
+  const summary = summarizeTelemetry(stats.captured);
+  t.same(summary, {
+    acceptedPoints: 1000,
+    sentPoints: 44,
+    processors: [
+      { processor: 'groupbyattrs', incoming: 114, outgoing: 114 },
+      { processor: 'transform/merge', incoming: 114, outgoing: 44 },
+    ],
+  });
+  t.same(summarizeTelemetry([]), { acceptedPoints: null, sentPoints: null, processors: [] });
+});
+
+t.test('cost model and comparison', async (t) => {
+  const model = pricingModel(6.5, 0.09, 10_000);
+  // 1000 series: $6.50 for series + 1000 x 259,200 samples/month = 259.2M samples x $0.09/M = $23.328
+  t.equal(monthlyCost(1000, model), 29.828);
+  t.equal(monthlyCost(0, model), 0);
+  t.match(model.note, /Estimates/);
+  const report = sampleReport();
+  const c = compareVariants(report.variants[0], report.variants[1]);
+  t.equal(c.cardinalityReduction, 0.9833);
+  t.equal(c.cpuPercentDelta, -2);
+  t.equal(c.rssBytesDelta, -10 * 2 ** 20);
+  t.equal(c.monthlyCostSavingsUsd, 20.65);
+  const missing = compareVariants({ ...report.variants[0], series: null, cpuPercent: null }, report.variants[1]);
+  t.equal(missing.cardinalityReduction, null);
+  t.equal(missing.cpuPercentDelta, null);
+  t.equal(compareVariants({ ...report.variants[0], series: 0 }, report.variants[1]).cardinalityReduction, null, 'no division by zero');
+});
+
+t.test('the human summary names variants, reduction and what is missing', async (t) => {
+  const text = summarizeReport(sampleReport('web-1'));
+  t.match(text, /optimized-a vs baseline on web-1: series 2100 -> 35 \(reduction 98\.3%\)/);
+  t.match(text, /optimized-a .* missing=postgres/);
+  t.match(text, /estimated savings: \$20\.65\/month/);
+});
+
+t.test('resource sampler: CPU since the previous sample, null for a gone pid', async (t) => {
+  const sampler = new ResourceSampler();
+  t.teardown(() => sampler.close());
+  const first = await sampler.sample(process.pid);
+  t.ok(first && first.rssBytes > 0);
+  const end = Date.now() + 300;
+  while (Date.now() < end) Math.sqrt(Math.random()); // burn a little CPU between samples
+  const second = await sampler.sample(process.pid);
+  t.ok(second!.cpuPercent > 0, `cpu ${second!.cpuPercent}% of one core`);
+  t.equal(await sampler.sample(2 ** 22 + 7), null);
+  sampler.close();
+  t.equal(await sampler.sample(process.pid), null, 'after close');
+});
