@@ -1,5 +1,8 @@
 // Ground truth and report arithmetic: process identity, critical matching, telemetry, cost, comparison.
 import t from 'tap';
+import { createServer } from 'node:http';
+import { scrape } from '../agent/measure/scrape.js';
+import { freePort } from '../agent/supervisor/ports.js';
 import { CriticalMatcher } from '../agent/measure/critical.js';
 import { readIdentity } from '../agent/measure/process-identity.js';
 import { readHostProcesses } from '../agent/measure/host-processes.js';
@@ -113,4 +116,39 @@ t.test('resource sampler: CPU since the previous sample, null for a gone pid', a
   t.equal(await sampler.sample(2 ** 22 + 7), null);
   sampler.close();
   t.equal(await sampler.sample(process.pid), null, 'after close');
+});
+
+t.test('scrape: failures are results, malformed lines are counted, size and time are bounded', async (t) => {
+  const server = createServer((req, res) => {
+    if (req.url === '/500') return void res.writeHead(500).end('no');
+    if (req.url === '/slow') return; // never answers
+    if (req.url === '/big') {
+      res.writeHead(200);
+      for (let i = 0; i < 2000; i++) res.write(`m{i="${i}"} 1\n`);
+      return void res.end();
+    }
+    res.writeHead(200).end('ok_metric{a="1"} 1\nbroken{a="1" 1\nok_metric{a="2"} 2\n');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  }));
+  const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+
+  const good = await scrape(`${base}/metrics`);
+  t.ok(good.ok);
+  if (good.ok) {
+    t.equal(good.stats.series, 2);
+    t.equal(good.stats.errors, 1, 'the malformed line is counted, not fatal');
+  }
+  const failed = await scrape(`${base}/500`);
+  t.same([failed.ok, !failed.ok && failed.error], [false, `HTTP 500 from ${base}/500`]);
+  const big = await scrape(`${base}/big`, { maxBytes: 1000 });
+  t.notOk(big.ok);
+  t.match(!big.ok && big.error, /larger than 1000 bytes/);
+  const slow = await scrape(`${base}/slow`, { timeoutMs: 200 });
+  t.match(!slow.ok && slow.error, /no answer within 200 ms/);
+  const refused = await scrape(`http://127.0.0.1:${await freePort()}/metrics`);
+  t.match(!refused.ok && refused.error, /ECONNREFUSED/);
 });
