@@ -1,5 +1,37 @@
 // Streams a Prometheus text exposition (format 0.0.4, plus quoted UTF-8 names) and counts its cardinality.
 import { CallingRuleError, ConfigError, showValue } from '../errors.js';
+import { SeriesSet } from './series-set.js';
+import {
+  METRIC_START,
+  METRIC_CHAR,
+  LABEL_START,
+  LABEL_CHAR,
+  QUOTED_NAME,
+  ESCAPED_NAME,
+  ESCAPED_VALUE,
+  NEWLINE,
+  QUOTE,
+  HASH,
+  COMMA,
+  EQUALS,
+  BACKSLASH,
+  LOWER_N,
+  OPEN_BRACE,
+  CLOSE_BRACE,
+  isClass,
+  isBlank,
+  skipBlanks,
+  isLegacyName,
+  readName,
+  unescape,
+  copy,
+  utf8,
+  sameText,
+  compareRanges,
+  isGoFloat,
+  parseGoFloat,
+  isInteger,
+} from './exposition-syntax.js';
 
 export interface ExpositionStats {
   /** Distinct series: metric name + full label set (label order and spelling do not matter). */
@@ -49,41 +81,6 @@ const EXCERPT_SOURCE_BYTES = 120;
  * over about 128 KiB in its large-object space, and decoding into them was ~70x slower here.
  */
 const REGION_BYTES = 64 * 1024;
-
-// ASCII character classes, one bit each.
-const METRIC_START = 1; // [a-zA-Z_:]
-const METRIC_CHAR = 2; // [a-zA-Z0-9_:]
-const LABEL_START = 4; // [a-zA-Z_]
-const LABEL_CHAR = 8; // [a-zA-Z0-9_]
-const CLASS = new Uint8Array(128);
-for (let c = 0; c < 128; c++) {
-  const ch = String.fromCharCode(c);
-  const letter = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch === '_';
-  if (letter || ch === ':') CLASS[c]! |= METRIC_START | METRIC_CHAR;
-  if (letter) CLASS[c]! |= LABEL_START | LABEL_CHAR;
-  if (ch >= '0' && ch <= '9') CLASS[c]! |= METRIC_CHAR | LABEL_CHAR;
-}
-
-// Per-label flags.
-const QUOTED_NAME = 1;
-const ESCAPED_NAME = 2;
-const ESCAPED_VALUE = 4;
-
-// Character codes.
-const TAB = 9;
-const NEWLINE = 10;
-const SPACE = 32;
-const QUOTE = 34;
-const HASH = 35;
-const PLUS = 43;
-const COMMA = 44;
-const MINUS = 45;
-const DOT = 46;
-const EQUALS = 61;
-const BACKSLASH = 92;
-const LOWER_N = 110;
-const OPEN_BRACE = 123;
-const CLOSE_BRACE = 125;
 
 /**
  * A streaming scanner. Calling rules: `write()` any number of chunks (bytes or strings, split
@@ -798,201 +795,6 @@ class KnownName {
     for (; i < this.length; i++) if (view.getUint8(at + i) !== this.bytes[i]) return false;
     return true;
   }
-}
-
-/**
- * A set of 64-bit hashes of series keys (open addressing, linear probing, two int32 per slot, at
- * most half full). At 1M distinct series the chance that any two collide is about 5 in 100 million.
- */
-class SeriesSet {
-  size = 0;
-  private mask = (1 << 16) - 1;
-  private slots = new Int32Array(2 << 16);
-
-  /**
-   * Adds the key in view[start, end); true when it was not there yet. The hash is xxHash32's
-   * four-lane rounds (16 bytes a step; the lanes are independent, so the CPU overlaps them), with
-   * two different finalisations of the 128-bit state for the two halves.
-   */
-  add(view: DataView, start: number, end: number): boolean {
-    let v1 = (P1 + P2) | 0;
-    let v2 = P2;
-    let v3 = 0;
-    let v4 = -P1 | 0;
-    let i = start;
-    for (const stop = end - 15; i < stop; i += 16) {
-      v1 = Math.imul(v1 + Math.imul(view.getInt32(i, true), P2), P1);
-      v1 = (v1 << 13) | (v1 >>> 19);
-      v2 = Math.imul(v2 + Math.imul(view.getInt32(i + 4, true), P2), P1);
-      v2 = (v2 << 13) | (v2 >>> 19);
-      v3 = Math.imul(v3 + Math.imul(view.getInt32(i + 8, true), P2), P1);
-      v3 = (v3 << 13) | (v3 >>> 19);
-      v4 = Math.imul(v4 + Math.imul(view.getInt32(i + 12, true), P2), P1);
-      v4 = (v4 << 13) | (v4 >>> 19);
-    }
-    for (; i < end; i++) {
-      v1 = Math.imul(v1 ^ view.getUint8(i), P1);
-      v1 = (v1 << 11) | (v1 >>> 21);
-      v3 = Math.imul(v3 + view.getUint8(i), P3);
-    }
-    const length = end - start;
-    const low = avalanche(((v1 << 1) | (v1 >>> 31)) + ((v2 << 7) | (v2 >>> 25)) + ((v3 << 12) | (v3 >>> 20)) + ((v4 << 18) | (v4 >>> 14)) + length);
-    // Never 0: 0 marks an empty slot.
-    const high = avalanche((v1 ^ Math.imul(v2, P3)) + (Math.imul(v3, P1) ^ v4) + Math.imul(length, P2)) | 1;
-
-    const slots = this.slots;
-    const mask = this.mask;
-    for (let slot = low & mask; ; slot = (slot + 1) & mask) {
-      const h = slots[2 * slot + 1]!;
-      if (h === 0) {
-        slots[2 * slot] = low;
-        slots[2 * slot + 1] = high;
-        if (++this.size > (mask + 1) >> 1) this.grow();
-        return true;
-      }
-      if (h === high && slots[2 * slot] === low) return false;
-    }
-  }
-
-  release(): void {
-    this.slots = new Int32Array(2);
-    this.mask = 0;
-  }
-
-  private grow(): void {
-    const old = this.slots;
-    const slots = (this.slots = new Int32Array(old.length * 2));
-    const mask = (this.mask = old.length - 1);
-    for (let j = 0; j < old.length; j += 2) {
-      const high = old[j + 1]!;
-      if (high === 0) continue;
-      let i = old[j]! & mask;
-      while (slots[2 * i + 1] !== 0) i = (i + 1) & mask;
-      slots[2 * i] = old[j]!;
-      slots[2 * i + 1] = high;
-    }
-  }
-}
-
-const P1 = 0x9e3779b1 | 0;
-const P2 = 0x85ebca77 | 0;
-const P3 = 0xc2b2ae3d | 0;
-
-function avalanche(x: number): number {
-  let h = Math.imul(x ^ (x >>> 15), P2);
-  h = Math.imul(h ^ (h >>> 13), P3);
-  return h ^ (h >>> 16);
-}
-
-function isClass(c: number, bit: number): boolean {
-  return c < 128 && (CLASS[c]! & bit) !== 0;
-}
-
-function isBlank(c: number): boolean {
-  return c === SPACE || c === TAB;
-}
-
-function skipBlanks(text: string, p: number, e: number): number {
-  let c: number;
-  while (p < e && ((c = text.charCodeAt(p)) === SPACE || c === TAB)) p++;
-  return p;
-}
-
-function isLegacyName(name: string, start: number, rest: number): boolean {
-  if (!isClass(name.charCodeAt(0), start)) return false;
-  for (let i = 1; i < name.length; i++) if (!isClass(name.charCodeAt(i), rest)) return false;
-  return true;
-}
-
-/** A metric or label name: bare, or the inside of a quoted one (unescaped). */
-function readName(text: string, start: number, end: number, flags: number): string {
-  return (flags & ESCAPED_NAME) !== 0 ? unescape(text, start, end) : text.slice(start, end);
-}
-
-/** Undoes \\, \" and \n (already validated). */
-function unescape(text: string, start: number, end: number): string {
-  let out = '';
-  let run = start;
-  for (let i = start; i < end; i++) {
-    if (text.charCodeAt(i) !== BACKSLASH) continue;
-    const c = text.charCodeAt(i + 1);
-    out += text.slice(run, i) + (c === LOWER_N ? '\n' : c === QUOTE ? '"' : '\\');
-    run = ++i + 1;
-  }
-  return out + text.slice(run, end);
-}
-
-/** A copy that does not keep alive the text it was sliced from. */
-function copy(text: string): string {
-  return text.length < 13 ? text : Buffer.from(text, 'latin1').toString('latin1');
-}
-
-/** Decodes latin1 text holding UTF-8 bytes. */
-function utf8(latin1: string): string {
-  return Buffer.from(latin1, 'latin1').toString('utf8');
-}
-
-function sameText(a: string, aStart: number, aEnd: number, b: string, bStart: number, bEnd: number): boolean {
-  if (aEnd - aStart !== bEnd - bStart) return false;
-  for (let i = 0; i < aEnd - aStart; i++) if (a.charCodeAt(aStart + i) !== b.charCodeAt(bStart + i)) return false;
-  return true;
-}
-
-function compareRanges(text: string, a: number, aEnd: number, b: number, bEnd: number): number {
-  const n = Math.min(aEnd - a, bEnd - b);
-  for (let i = 0; i < n; i++) {
-    const d = text.charCodeAt(a + i) - text.charCodeAt(b + i);
-    if (d !== 0) return d;
-  }
-  return aEnd - a - (bEnd - b);
-}
-
-/** What Go's strconv.ParseFloat accepts, hex floats aside: 1, -1.5, .5, 1e-3, NaN, +Inf, Infinity. */
-function isGoFloat(text: string, p: number, end: number): boolean {
-  let c = text.charCodeAt(p);
-  let signed = false;
-  if (c === PLUS || c === MINUS) {
-    signed = true;
-    c = text.charCodeAt(++p);
-  }
-  if (c > 57) {
-    const word = text.slice(p, end).toLowerCase();
-    return word === 'inf' || word === 'infinity' || (!signed && word === 'nan');
-  }
-  let digits = 0;
-  for (; p < end && isDigit(text.charCodeAt(p)); p++) digits++;
-  if (text.charCodeAt(p) === DOT && p < end) {
-    for (p++; p < end && isDigit(text.charCodeAt(p)); p++) digits++;
-  }
-  if (digits === 0) return false;
-  if ((text.charCodeAt(p) | 32) === 101 && p < end) {
-    c = text.charCodeAt(++p);
-    if ((c === PLUS || c === MINUS) && p < end) p++;
-    const from = p;
-    while (p < end && isDigit(text.charCodeAt(p))) p++;
-    if (p === from) return false;
-  }
-  return p === end;
-}
-
-/** The number of a value isGoFloat accepted ("+Inf" and "Infinity" in any case, which Number() half knows). */
-function parseGoFloat(token: string): number {
-  const word = token.toLowerCase();
-  const unsigned = word.charCodeAt(0) === PLUS || word.charCodeAt(0) === MINUS ? word.slice(1) : word;
-  if (unsigned === 'inf' || unsigned === 'infinity') return word.charCodeAt(0) === MINUS ? -Infinity : Infinity;
-  return Number(word);
-}
-
-function isInteger(text: string, p: number, end: number): boolean {
-  const c = text.charCodeAt(p);
-  if (c === PLUS || c === MINUS) p++;
-  if (p >= end) return false;
-  while (p < end) if (!isDigit(text.charCodeAt(p++))) return false;
-  return true;
-}
-
-function isDigit(c: number): boolean {
-  return c >= 48 && c <= 57;
 }
 
 /** Up to 60 bytes of the line around `at`, decoded and quoted. */
