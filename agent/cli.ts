@@ -38,7 +38,7 @@ function write(stream: Writable, text: string): Promise<void> {
 
 function setup(flags: RunFlags, io: CliIo): { config: AgentConfig; logger: Logger; binary: string } {
   const config = loadConfig(flags.config, { env: io.env });
-  const logger = io.logger ?? createLogger({ level: flags.logLevel ?? config.log.level });
+  const logger = io.logger ?? createLogger({ level: flags.logLevel ?? config.log.level, format: config.log.format });
   const located = locateCollector({ flag: flags.otelcol, configBinary: config.collector.binary, configSource: config.source, env: io.env });
   logger.debug({ collector: located }, 'collector binary');
   return { config, logger, binary: located.path };

@@ -100,6 +100,8 @@ export class Experiment {
     this.#logger = logger;
     this.#matcher = new CriticalMatcher(config.critical.patterns);
     this.#sampler = new ResourceSampler(Math.max(120_000, config.interval * 3));
+    // pidusage measures CPU from one call to the next: prime it whenever a collector (re)starts.
+    for (const v of variants) v.collector.on('ready', (pid: number) => void this.#sampler.sample(pid));
   }
 
   static async create(config: AgentConfig, deps: ExperimentDeps): Promise<Experiment> {
@@ -142,8 +144,6 @@ export class Experiment {
   /** Both collectors answer their health checks. Rejects (CollectorStartError) if either cannot start. */
   async waitReady(timeoutMs: number): Promise<void> {
     await Promise.all(this.variants.map((v) => v.collector.waitReady(timeoutMs)));
-    // Prime the CPU sampler: pidusage measures from one call to the next.
-    await Promise.all(this.variants.map((v) => (v.collector.pid ? this.#sampler.sample(v.collector.pid) : null)));
   }
 
   /**

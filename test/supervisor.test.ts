@@ -10,6 +10,7 @@ import { freePorts } from '../agent/supervisor/ports.js';
 import { CollectorStartError } from '../agent/errors.js';
 import { silentLogger } from '../agent/logger.js';
 import { isAlive, waitFor } from './helpers/process.js';
+import { captureLogs } from './helpers/logs.js';
 
 const FAKE = fileURLToPath(new URL('./fixtures/fake-collector.mjs', import.meta.url));
 
@@ -137,6 +138,23 @@ t.test('backoff resets after a stable run', async (t) => {
   collector.start();
   await waitFor('three restarts', () => delays.length >= 3, 15_000);
   t.same(delays.slice(0, 3), [100, 100, 100], 'each stable run resets the delay to its start');
+});
+
+t.test("the collector's output goes through the logger, tagged with the variant, its levels kept", async (t) => {
+  const { logger, lines } = captureLogs('debug');
+  const failing = await fakeCollector(t, 'exit-at-once', { logger });
+  failing.start();
+  await failing.waitReady(10_000).catch(() => undefined);
+  const error = lines.find((l) => l.msg === 'fake: invalid configuration: bad pipeline'); // read before the exit is reported
+  t.equal(error?.variant, 'fake-exit-at-once');
+  t.equal(error?.level, 50, 'an error line stays an error');
+  t.ok(error?.collectorPid, 'with the collector pid');
+  const running = await fakeCollector(t, 'normal', { logger });
+  running.start();
+  await running.waitReady(10_000);
+  await waitFor('ready line relayed', () => lines.find((l) => l.msg === 'fake: ready' && l.variant === 'fake-normal'));
+  t.equal(lines.find((l) => l.msg === 'fake: ready')?.level, 20, "the collector's info chatter is debug for the agent");
+  t.ok(lines.some((l) => l.variant === 'fake-normal' && l.msg === 'collector running' && l.level === 30), "the agent's own state changes are info");
 });
 
 t.test('a binary that cannot be spawned is reported, not thrown', async (t) => {

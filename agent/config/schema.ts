@@ -169,7 +169,10 @@ export const configSchema = z
       .optional(),
     stateDir: z.string().min(1).optional(),
     log: z
-      .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') })
+      .object({
+        level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+        format: z.enum(['auto', 'json', 'pretty'], { error: "must be 'auto', 'json' or 'pretty'" }).default('auto'),
+      })
       .strict()
       .prefault({}),
   })

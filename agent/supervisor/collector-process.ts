@@ -69,6 +69,7 @@ export class CollectorProcess extends EventEmitter {
   #restarts = 0;
   #lastExit: CollectorExit | null = null;
   #started = false;
+  #loopDone: Promise<void> = Promise.resolve();
   #stopping = false;
   #killReason: CollectorExit['reason'] | null = null;
   #forced = false;
@@ -113,7 +114,7 @@ export class CollectorProcess extends EventEmitter {
   start(): void {
     if (this.#started) throw new Error('CollectorProcess.start() may be called only once');
     this.#started = true;
-    void this.#loop();
+    this.#loopDone = this.#loop();
   }
 
   /**
@@ -164,6 +165,8 @@ export class CollectorProcess extends EventEmitter {
         await exited;
       }
     }
+    // The loop records the exit, tells the pid file, and ends: only then is the stop complete.
+    await this.#loopDone;
     this.#setState('stopped');
   }
 
@@ -215,9 +218,11 @@ export class CollectorProcess extends EventEmitter {
         this.#logger.error({ err: error }, 'collector process error');
         if (child.pid === undefined) resolve({ code: null, signal: null, at: new Date().toISOString(), reason: 'spawn-error', forced: false });
       });
-      child.once('exit', (code, sig) =>
-        resolve({ code, signal: sig, at: new Date().toISOString(), reason: this.#killReason ?? 'exited', forced: this.#forced }),
-      );
+      child.once('exit', (code, sig) => {
+        const exit: CollectorExit = { code, signal: sig, at: new Date().toISOString(), reason: this.#killReason ?? 'exited', forced: this.#forced };
+        // Its last output (often the reason it exited) may still be in the pipes: wait for them, briefly.
+        void settleWithin(once(child, 'close'), STDIO_DRAIN_MS).then(() => resolve(exit));
+      });
     });
     if (child.pid !== undefined) {
       this.#relayOutput(child);
@@ -275,9 +280,19 @@ export class CollectorProcess extends EventEmitter {
   }
 }
 
+const STDIO_DRAIN_MS = 500;
+
+/** Resolves when `promise` settles or after `ms`, whichever is first; the timer never outlives it. */
+async function settleWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  const timer = new AbortController();
+  await Promise.race([promise.catch(() => undefined), delay(ms, undefined, { signal: timer.signal }).catch(() => undefined)]);
+  timer.abort();
+}
+
+// The collector's own info lines are its internals; the agent logs the state changes that matter at info.
 const LEVELS: Record<string, 'debug' | 'info' | 'warn' | 'error'> = {
   debug: 'debug',
-  info: 'info',
+  info: 'debug',
   warn: 'warn',
   error: 'error',
   dpanic: 'error',
@@ -285,17 +300,17 @@ const LEVELS: Record<string, 'debug' | 'info' | 'warn' | 'error'> = {
   fatal: 'error',
 };
 
-/** The collector logs JSON lines (zap); keep their level and fields, and pass anything else through as info. */
+/** The collector logs JSON lines (zap); keep their fields and warning/error levels; anything else is debug. */
 export function relayCollectorLine(log: Logger, line: string): void {
   if (line.startsWith('{')) {
     try {
       const entry = JSON.parse(line) as Record<string, unknown>;
       const { level, msg, ts: _ts, ...fields } = entry;
-      log[LEVELS[String(level)] ?? 'info']({ collector: fields }, String(msg ?? ''));
+      log[LEVELS[String(level)] ?? 'debug']({ collector: fields }, String(msg ?? ''));
       return;
     } catch {
       // not JSON after all
     }
   }
-  if (line.trim() !== '') log.info(line);
+  if (line.trim() !== '') log.debug(line);
 }
