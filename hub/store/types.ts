@@ -1,0 +1,83 @@
+// The hub's storage contract: what ingest and the comparison need, so a server database can be added later.
+import type { Hello, ReportMessage } from '../../protocol/messages.js';
+import type { AgentReport } from '../../protocol/report.js';
+
+export interface AgentRecord {
+  agentId: string;
+  hostId: string;
+  hostKind: 'vm' | 'k8s-node';
+  labels: Record<string, string>;
+  agentVersion: string;
+  variants: { name: string; configHash: string }[];
+  firstSeen: number;
+  lastSeen: number;
+  /** Highest sequence number stored (and so acknowledged) for this agent. */
+  lastSeq: number;
+}
+
+export interface IncomingReport {
+  agentId: string;
+  message: ReportMessage;
+  receivedAt: number;
+}
+
+export type StoreOutcome = 'stored' | 'duplicate';
+
+/** One host's figures for one variant, averaged over a time range (from raw samples or rollups). */
+export interface VariantPoint {
+  agentId: string;
+  hostId: string;
+  hostKind: 'vm' | 'k8s-node';
+  labels: Record<string, string>;
+  /** 0 for the pair's A (baseline) side, 1 for B. */
+  side: 0 | 1;
+  variant: string;
+  /** The A variant this was compared against. */
+  pairedWith: string;
+  reports: number;
+  series: number | null;
+  /** Worst retention seen in the range. */
+  retentionMin: number | null;
+  missing: string[];
+  cpuPercent: number | null;
+  cpuPercentMax: number | null;
+  rssBytes: number | null;
+  rssBytesMax: number | null;
+  monthlyCostUsd: number | null;
+  lastAt: number;
+}
+
+export interface HistoryPoint {
+  at: number;
+  side: 0 | 1;
+  variant: string;
+  series: number | null;
+  cpuPercent: number | null;
+  rssBytes: number | null;
+  retention: number | null;
+}
+
+export interface LatestReport {
+  agentId: string;
+  seq: number;
+  receivedAt: number;
+  report: AgentReport;
+}
+
+/**
+ * Calling rules: all methods are synchronous and may be called any time before `close()`;
+ * `storeReports` is durable when it returns (the hub acknowledges only then).
+ */
+export interface Store {
+  upsertAgent(hello: Hello, now: number): AgentRecord;
+  storeReports(items: readonly IncomingReport[]): StoreOutcome[];
+  agents(): AgentRecord[];
+  latest(agentId: string): LatestReport | null;
+  latestAll(): LatestReport[];
+  /** Per host and side, figures over [from, to). */
+  variantPoints(from: number, to: number): VariantPoint[];
+  history(hostId: string, from: number, to: number): HistoryPoint[];
+  /** Rolls raw samples up into 5-minute buckets and deletes what is past retention. */
+  maintain(now: number): { rolledUp: number; deletedRaw: number; deletedRollups: number };
+  close(): void;
+}

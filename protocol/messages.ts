@@ -1,0 +1,104 @@
+// The agent↔hub WebSocket protocol, version 1: messages, validation, limits and close codes (docs/protocol.md).
+import { z } from 'zod';
+import { agentReportSchema, hostKindSchema, labelsSchema } from './report.js';
+
+export const PROTOCOL_VERSION = 1;
+/** The WebSocket path agents connect to. */
+export const AGENT_PATH = '/ws/agent';
+/** Largest message either side accepts; a report is a few KiB. */
+export const MAX_MESSAGE_BYTES = 1024 * 1024;
+
+/** Close codes the hub uses (4000-4999 are the application's). */
+export const CloseCode = {
+  /** Normal: the hub or agent is shutting down. */
+  normal: 1000,
+  goingAway: 1001,
+  /** ws closes with this itself when a message exceeds MAX_MESSAGE_BYTES. */
+  tooBig: 1009,
+  unauthorized: 4401,
+  /** Not JSON, or not a valid message. */
+  malformed: 4400,
+  /** A protocol version this hub does not speak. */
+  unsupportedVersion: 4426,
+  /** A report before hello, a second hello, an unknown type. */
+  unexpected: 4409,
+  /** No hello within the hello timeout. */
+  helloTimeout: 4408,
+  /** Too many messages too fast. */
+  rateLimited: 4429,
+  /** Another connection took over this agent id. */
+  replaced: 4410,
+} as const;
+export type CloseCodeName = keyof typeof CloseCode;
+
+const agentId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/, { error: 'agentId: 1-128 of A-Z a-z 0-9 _ . : -' });
+const isoTime = z.iso.datetime({ offset: true });
+
+export const helloSchema = z.object({
+  type: z.literal('hello'),
+  v: z.number().int(),
+  agentId,
+  hostId: z.string().min(1).max(253),
+  hostKind: hostKindSchema,
+  labels: labelsSchema,
+  agentVersion: z.string().min(1).max(64),
+  variants: z
+    .array(z.object({ name: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/), configHash: z.string().regex(/^[0-9a-f]{16}$/) }))
+    .length(2),
+});
+
+export const reportMessageSchema = z.object({
+  type: z.literal('report'),
+  v: z.number().int(),
+  seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  /** The experiment window this measurement belongs to: when it opened, and the interval measured. */
+  window: z.object({ openedAt: isoTime, from: isoTime, to: isoTime }),
+  report: agentReportSchema,
+});
+
+export const ackSchema = z.object({ type: z.literal('ack'), v: z.number().int(), seq: z.number().int().min(1) });
+export const errorMessageSchema = z.object({ type: z.literal('error'), v: z.number().int(), code: z.string().max(64), message: z.string().max(1024) });
+
+export type Hello = z.infer<typeof helloSchema>;
+export type ReportMessage = z.infer<typeof reportMessageSchema>;
+export type Ack = z.infer<typeof ackSchema>;
+export type ErrorMessage = z.infer<typeof errorMessageSchema>;
+export type AgentMessage = Hello | ReportMessage;
+export type HubMessage = Ack | ErrorMessage;
+
+export type ParseResult<T> = { ok: true; message: T } | { ok: false; code: CloseCodeName; reason: string };
+
+const agentMessages = { hello: helloSchema, report: reportMessageSchema } as const;
+const hubMessages = { ack: ackSchema, error: errorMessageSchema } as const;
+
+function parse<T>(data: string, schemas: Record<string, z.ZodType>): ParseResult<T> {
+  let value: unknown;
+  try {
+    value = JSON.parse(data);
+  } catch {
+    return { ok: false, code: 'malformed', reason: 'not JSON' };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, code: 'malformed', reason: 'not a JSON object' };
+  const { type, v } = value as { type?: unknown; v?: unknown };
+  if (v !== PROTOCOL_VERSION) {
+    return { ok: false, code: 'unsupportedVersion', reason: `protocol version ${JSON.stringify(v) ?? 'missing'}; this side speaks ${PROTOCOL_VERSION}` };
+  }
+  const schema = typeof type === 'string' && Object.hasOwn(schemas, type) ? schemas[type] : undefined;
+  if (schema === undefined) return { ok: false, code: 'unexpected', reason: `unknown message type ${JSON.stringify(type)?.slice(0, 40) ?? 'missing'}` };
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    return { ok: false, code: 'malformed', reason: `${type}: ${issue.path.join('.') || '(message)'}: ${issue.message}`.slice(0, 300) };
+  }
+  return { ok: true, message: result.data as T };
+}
+
+/** Validates a message from an agent (the hub's side). Never throws. */
+export function parseAgentMessage(data: string): ParseResult<AgentMessage> {
+  return parse<AgentMessage>(data, agentMessages);
+}
+
+/** Validates a message from the hub (the agent's side). Never throws. */
+export function parseHubMessage(data: string): ParseResult<HubMessage> {
+  return parse<HubMessage>(data, hubMessages);
+}
