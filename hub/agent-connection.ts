@@ -1,0 +1,153 @@
+// One agent's WebSocket: authenticate, expect hello, then store each report durably and acknowledge it.
+import type { IncomingMessage } from 'node:http';
+import type { WebSocket, RawData } from 'ws';
+import { CloseCode, PROTOCOL_VERSION, parseAgentMessage, type CloseCodeName, type Hello, type ReportMessage } from '../protocol/messages.js';
+import type { Logger } from '../agent/logger.js';
+import { bearerToken, type TokenSet } from './auth.js';
+import type { IngestQueue } from './ingest-queue.js';
+import type { Store } from './store/types.js';
+
+export interface AgentConnectionContext {
+  store: Store;
+  queue: IngestQueue;
+  tokens: TokenSet;
+  logger: Logger;
+  /** Live connections by agent id; a newer connection for the same id replaces the older one. */
+  registry: Map<string, AgentConnection>;
+  helloTimeoutMs: number;
+  /** Token bucket per connection: sustained messages a second, and the burst allowed. */
+  ratePerSecond: number;
+  rateBurst: number;
+  /** A client that does not read its acks is dropped when this much is queued for it. */
+  maxBufferedBytes: number;
+  onReport?: (agentId: string, message: ReportMessage) => void;
+}
+
+export class AgentConnection {
+  readonly ws: WebSocket;
+  readonly remote: string;
+  readonly #ctx: AgentConnectionContext;
+  #log: Logger;
+  #hello: Hello | null = null;
+  #helloTimer: NodeJS.Timeout | null;
+  #tokens: number;
+  #refilledAt = Date.now();
+  #alive = true;
+  #closed = false;
+
+  constructor(ws: WebSocket, req: IncomingMessage, ctx: AgentConnectionContext) {
+    this.ws = ws;
+    this.#ctx = ctx;
+    this.remote = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
+    this.#log = ctx.logger.child({ connection: this.remote });
+    this.#tokens = ctx.rateBurst;
+    this.#helloTimer = setTimeout(() => this.refuse('helloTimeout', `no hello within ${ctx.helloTimeoutMs} ms`), ctx.helloTimeoutMs);
+    ws.on('close', () => this.#onClose());
+    ws.on('error', (error) => this.#log.warn({ err: error }, 'agent connection error'));
+    ws.on('pong', () => (this.#alive = true));
+    if (!ctx.tokens.verify(bearerToken(req.headers.authorization))) {
+      this.refuse('unauthorized', req.headers.authorization ? 'invalid token' : 'no bearer token');
+      return;
+    }
+    ws.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
+  }
+
+  get agentId(): string | null {
+    return this.#hello?.agentId ?? null;
+  }
+
+  /** Closes with a specific code, after logging why. */
+  refuse(code: CloseCodeName, reason: string): void {
+    if (this.#closed) return;
+    this.#log.warn({ closeCode: CloseCode[code], reason, agentId: this.agentId }, `refusing agent connection: ${code}`);
+    this.#send({ type: 'error', v: PROTOCOL_VERSION, code, message: reason });
+    this.#closeWith(CloseCode[code], `${code}: ${reason}`);
+  }
+
+  /** Heartbeat tick: a connection that did not answer the previous ping is dropped. */
+  heartbeat(): void {
+    if (!this.#alive) {
+      this.#log.warn({ agentId: this.agentId }, 'agent did not answer ping; dropping the connection');
+      this.ws.terminate();
+      return;
+    }
+    this.#alive = false;
+    this.ws.ping();
+  }
+
+  #closeWith(code: number, reason: string): void {
+    this.#closed = true;
+    // Close reasons are limited to 123 bytes.
+    this.ws.close(code, Buffer.from(reason).subarray(0, 123).toString());
+    setTimeout(() => this.ws.terminate(), 2000).unref();
+  }
+
+  #onMessage(data: RawData, isBinary: boolean): void {
+    if (this.#closed) return;
+    if (!this.#take()) return this.refuse('rateLimited', `more than ${this.#ctx.ratePerSecond} messages a second`);
+    if (isBinary) return this.refuse('malformed', 'binary frames are not part of the protocol');
+    const parsed = parseAgentMessage(data.toString());
+    if (!parsed.ok) return this.refuse(parsed.code, parsed.reason);
+    const message = parsed.message;
+    if (message.type === 'hello') {
+      if (this.#hello) return this.refuse('unexpected', 'a second hello');
+      this.#onHello(message);
+      return;
+    }
+    if (!this.#hello) return this.refuse('unexpected', 'report before hello');
+    if (message.report.host.id !== this.#hello.hostId) {
+      return this.refuse('malformed', `report for host '${message.report.host.id.slice(0, 64)}' on a connection that said hello as '${this.#hello.hostId}'`);
+    }
+    this.#onReport(message);
+  }
+
+  #onHello(hello: Hello): void {
+    if (this.#helloTimer) clearTimeout(this.#helloTimer);
+    this.#helloTimer = null;
+    this.#hello = hello;
+    this.#log = this.#ctx.logger.child({ connection: this.remote, agentId: hello.agentId, hostId: hello.hostId });
+    const previous = this.#ctx.registry.get(hello.agentId);
+    if (previous && previous !== this) previous.refuse('replaced', 'a newer connection for this agent id');
+    this.#ctx.registry.set(hello.agentId, this);
+    const record = this.#ctx.store.upsertAgent(hello, Date.now());
+    this.#log.info({ lastSeq: record.lastSeq, variants: hello.variants.map((v) => v.name) }, 'agent connected');
+  }
+
+  #onReport(message: ReportMessage): void {
+    const agentId = this.#hello!.agentId;
+    this.#ctx.queue.submit({ agentId, message, receivedAt: Date.now() }).then(
+      (outcome) => {
+        this.#send({ type: 'ack', v: PROTOCOL_VERSION, seq: message.seq });
+        if (outcome === 'stored') this.#ctx.onReport?.(agentId, message);
+      },
+      () => this.#send({ type: 'error', v: PROTOCOL_VERSION, code: 'storage', message: `report ${message.seq} not stored; send it again later` }),
+    );
+  }
+
+  #send(message: object): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    if (this.ws.bufferedAmount > this.#ctx.maxBufferedBytes) {
+      this.#log.warn({ buffered: this.ws.bufferedAmount }, 'agent is not reading; dropping the connection');
+      this.ws.terminate();
+      return;
+    }
+    this.ws.send(JSON.stringify(message));
+  }
+
+  #take(): boolean {
+    const now = Date.now();
+    this.#tokens = Math.min(this.#ctx.rateBurst, this.#tokens + ((now - this.#refilledAt) / 1000) * this.#ctx.ratePerSecond);
+    this.#refilledAt = now;
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+
+  #onClose(): void {
+    this.#closed = true;
+    if (this.#helloTimer) clearTimeout(this.#helloTimer);
+    const id = this.agentId;
+    if (id !== null && this.#ctx.registry.get(id) === this) this.#ctx.registry.delete(id);
+    if (id !== null) this.#log.info('agent disconnected');
+  }
+}

@@ -1,0 +1,66 @@
+// Group commit: reports from all connections are stored together in one transaction every few ms.
+import type { Logger } from '../agent/logger.js';
+import type { IncomingReport, Store, StoreOutcome } from './store/types.js';
+
+interface Pending {
+  item: IncomingReport;
+  resolve: (outcome: StoreOutcome) => void;
+  reject: (error: Error) => void;
+}
+
+/**
+ * Calling rules: `submit()` until `close()`; each promise settles once the report is durably stored
+ * (or found a duplicate) — only then may the hub acknowledge it. `close()` flushes what is pending.
+ */
+export class IngestQueue {
+  readonly #store: Store;
+  readonly #logger: Logger;
+  readonly #maxBatch: number;
+  readonly #maxDelayMs: number;
+  #pending: Pending[] = [];
+  #timer: NodeJS.Timeout | null = null;
+  #closed = false;
+  stored = 0;
+  duplicates = 0;
+
+  constructor(store: Store, logger: Logger, options: { maxBatch?: number; maxDelayMs?: number } = {}) {
+    this.#store = store;
+    this.#logger = logger;
+    this.#maxBatch = options.maxBatch ?? 500;
+    this.#maxDelayMs = options.maxDelayMs ?? 5;
+  }
+
+  submit(item: IncomingReport): Promise<StoreOutcome> {
+    if (this.#closed) return Promise.reject(new Error('ingest queue closed'));
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ item, resolve, reject });
+      if (this.#pending.length >= this.#maxBatch) this.#flush();
+      else this.#timer ??= setTimeout(() => this.#flush(), this.#maxDelayMs);
+    });
+  }
+
+  #flush(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    const batch = this.#pending;
+    this.#pending = [];
+    if (batch.length === 0) return;
+    try {
+      const outcomes = this.#store.storeReports(batch.map((p) => p.item));
+      outcomes.forEach((outcome, i) => {
+        if (outcome === 'stored') this.stored += 1;
+        else this.duplicates += 1;
+        batch[i]!.resolve(outcome);
+      });
+    } catch (error) {
+      // Nothing in the batch is acknowledged: the agents keep the reports and send them again.
+      this.#logger.error({ err: error, reports: batch.length }, 'cannot store reports');
+      for (const p of batch) p.reject(error as Error);
+    }
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#flush();
+  }
+}

@@ -1,0 +1,186 @@
+// The hub process: HTTP (API, page, health) and the agents' WebSocket on one port, over the embedded store.
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import path from 'node:path';
+import { WebSocketServer } from 'ws';
+import type { Logger } from '../agent/logger.js';
+import { AGENT_PATH, CloseCode, MAX_MESSAGE_BYTES, type ReportMessage } from '../protocol/messages.js';
+import { AgentConnection } from './agent-connection.js';
+import type { TokenSet } from './auth.js';
+import { IngestQueue } from './ingest-queue.js';
+import { openSqliteStore } from './store/sqlite.js';
+import type { Store } from './store/types.js';
+
+export interface HubOptions {
+  host?: string;
+  /** 0 picks a free port. */
+  port: number;
+  dataDir: string;
+  tokens: TokenSet;
+  logger: Logger;
+  tls?: { cert: Buffer; key: Buffer };
+  helloTimeoutMs?: number;
+  heartbeatMs?: number;
+  maintenanceMs?: number;
+  ratePerSecond?: number;
+  rateBurst?: number;
+  /** Extra HTTP routes (the API and the page); return false to fall through to 404. */
+  routes?: (hub: Hub, req: IncomingMessage, res: ServerResponse, url: URL) => boolean | Promise<boolean>;
+}
+
+export interface Hub {
+  /** http(s)://host:port */
+  url: string;
+  /** ws(s)://host:port/ws/agent */
+  agentUrl: string;
+  port: number;
+  store: Store;
+  queue: IngestQueue;
+  connections: ReadonlyMap<string, AgentConnection>;
+  /** Called with every newly stored report (the page's live updates hang here). */
+  onReport(listener: (agentId: string, message: ReportMessage) => void): () => void;
+  close(): Promise<void>;
+}
+
+export const SECURITY_HEADERS: Record<string, string> = {
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+  'cross-origin-opener-policy': 'same-origin',
+};
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...SECURITY_HEADERS });
+  res.end(text);
+}
+
+/**
+ * Starts the hub. Calling rules: `close()` once; it stops accepting, closes agent connections (1001),
+ * flushes pending reports to the store, then closes the store.
+ */
+export async function startHub(options: HubOptions): Promise<Hub> {
+  const logger = options.logger.child({ component: 'hub' });
+  const store = openSqliteStore({ file: path.join(options.dataDir, 'hub.db') });
+  const queue = new IngestQueue(store, logger);
+  const registry = new Map<string, AgentConnection>();
+  const listeners = new Set<(agentId: string, message: ReportMessage) => void>();
+  const sockets = new Set<Socket>();
+  let ready = false;
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES, perMessageDeflate: false });
+  const context = {
+    store,
+    queue,
+    tokens: options.tokens,
+    logger,
+    registry,
+    helloTimeoutMs: options.helloTimeoutMs ?? 10_000,
+    ratePerSecond: options.ratePerSecond ?? 20,
+    rateBurst: options.rateBurst ?? 200,
+    maxBufferedBytes: 1024 * 1024,
+    onReport: (agentId: string, message: ReportMessage) => {
+      for (const listener of listeners) listener(agentId, message);
+    },
+  };
+  const connections = new Set<AgentConnection>();
+  wss.on('connection', (ws, req) => {
+    const connection = new AgentConnection(ws, req, context);
+    connections.add(connection);
+    ws.once('close', () => connections.delete(connection));
+  });
+
+  let hub: Hub;
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://hub.invalid');
+    try {
+      if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
+      if (url.pathname === '/readyz') return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'starting', agents: registry.size });
+      if (options.routes && (await options.routes(hub, req, res, url))) return;
+      sendJson(res, 404, { error: 'not_found', message: `no such path: ${url.pathname.slice(0, 200)}` });
+    } catch (error) {
+      logger.error({ err: error, path: url.pathname }, 'request failed');
+      if (!res.headersSent) sendJson(res, 500, { error: 'internal', message: 'internal error' });
+      else res.destroy();
+    }
+  };
+  const server: Server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, handle) : createHttpServer(handle);
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  server.on('upgrade', (req, socket, head) => {
+    const { pathname } = new URL(req.url ?? '/', 'http://hub.invalid');
+    if (pathname === AGENT_PATH) {
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+      return;
+    }
+    socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = options.host ?? '127.0.0.1';
+  const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
+  const scheme = options.tls ? 'https' : 'http';
+
+  const heartbeat = setInterval(() => {
+    for (const c of connections) c.heartbeat();
+  }, options.heartbeatMs ?? 15_000);
+  const maintenance = setInterval(() => {
+    try {
+      const result = store.maintain(Date.now());
+      if (result.rolledUp + result.deletedRaw + result.deletedRollups > 0) logger.debug(result, 'store maintenance');
+    } catch (error) {
+      logger.error({ err: error }, 'store maintenance failed');
+    }
+  }, options.maintenanceMs ?? 60_000);
+
+  let closing: Promise<void> | null = null;
+  hub = {
+    url: `${scheme}://${shownHost}:${port}`,
+    agentUrl: `${scheme === 'https' ? 'wss' : 'ws'}://${shownHost}:${port}${AGENT_PATH}`,
+    port,
+    store,
+    queue,
+    connections: registry,
+    onReport(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    close() {
+      closing ??= (async () => {
+        ready = false;
+        clearInterval(heartbeat);
+        clearInterval(maintenance);
+        // Phase 1: stop accepting, let connections go.
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        for (const c of connections) c.ws.close(CloseCode.goingAway, 'hub shutting down');
+        server.closeIdleConnections();
+        const deadline = setTimeout(() => {
+          for (const c of connections) c.ws.terminate();
+          for (const s of sockets) s.destroy();
+        }, 2000);
+        await closed;
+        clearTimeout(deadline);
+        wss.close();
+        // Phase 2: whatever was received is stored, then the store is released.
+        queue.close();
+        store.close();
+        listeners.clear();
+        logger.info('hub stopped');
+      })();
+      return closing;
+    },
+  };
+  ready = true;
+  logger.info({ url: hub.url, agentUrl: hub.agentUrl, dataDir: options.dataDir }, 'hub listening');
+  return hub;
+}

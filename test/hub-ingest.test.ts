@@ -1,0 +1,157 @@
+// The hub's agent WebSocket: authentication, validation, limits, durable acknowledgement, deduplication.
+import t, { type Test } from 'tap';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { TokenSet, parseTokens, bearerToken } from '../hub/auth.js';
+import { startHub, type Hub } from '../hub/server.js';
+import { silentLogger } from '../agent/logger.js';
+import { CloseCode, parseAgentMessage } from '../protocol/messages.js';
+import { helloFor, openSocket, reportFor } from './helpers/ws-client.js';
+
+const TOKEN = 'test-token-0123456789';
+
+async function hubFor(t: Test, extra: Partial<Parameters<typeof startHub>[0]> = {}): Promise<Hub & { dataDir: string }> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'phx-hub-'));
+  const hub = await startHub({ port: 0, dataDir, tokens: TokenSet.fromTokens([TOKEN]), logger: silentLogger(), ...extra });
+  t.teardown(async () => {
+    await hub.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+  return Object.assign(hub, { dataDir });
+}
+
+t.test('tokens: file format, bearer header', async (t) => {
+  t.same(parseTokens('# comment\n\nabcdefghijklmnop\n  qrstuvwxyz0123456  \n', 'f'), ['abcdefghijklmnop', 'qrstuvwxyz0123456']);
+  t.throws(() => parseTokens('short\n', 'tokens.txt'), /tokens\.txt:1: a token must be at least 16 characters/);
+  t.throws(() => parseTokens('# only comments\n', 'tokens.txt'), /tokens\.txt: no tokens/);
+  t.equal(bearerToken('Bearer abc'), 'abc');
+  t.equal(bearerToken('bearer  abc '), 'abc');
+  t.equal(bearerToken('Basic abc'), undefined);
+  t.equal(bearerToken(undefined), undefined);
+  const set = TokenSet.fromTokens([TOKEN]);
+  t.ok(set.verify(TOKEN));
+  t.notOk(set.verify(`${TOKEN}x`));
+  t.notOk(set.verify(''));
+});
+
+t.test('an honest agent: hello, report, ack after storing; duplicates acknowledged, stored once', async (t) => {
+  const hub = await hubFor(t);
+  const s = await openSocket(hub.agentUrl, TOKEN);
+  t.teardown(() => s.ws.close());
+  s.ws.send(JSON.stringify(helloFor('agent-1', 'web-1')));
+  for (const seq of [1, 2, 2, 1, 3]) s.ws.send(JSON.stringify(reportFor('web-1', seq)));
+  await s.waitForMessage((m) => m.type === 'ack' && m.seq === 3);
+  t.same(s.messages.map((m) => m.seq), [1, 2, 2, 1, 3], 'every report acknowledged, in order');
+  t.equal(hub.queue.stored, 3);
+  t.equal(hub.queue.duplicates, 2);
+  t.equal(hub.store.agents()[0]!.lastSeq, 3);
+  t.ok(hub.connections.has('agent-1'));
+});
+
+t.test('refusals, each with its close code; honest agents carry on', async (t) => {
+  const hub = await hubFor(t, { helloTimeoutMs: 300, rateBurst: 50, ratePerSecond: 10 });
+  const honest = await openSocket(hub.agentUrl, TOKEN);
+  t.teardown(() => honest.ws.close());
+  honest.ws.send(JSON.stringify(helloFor('honest', 'db-1')));
+
+  const expectClose = async (name: string, code: number, token: string | undefined, send: (ws: import('ws').WebSocket) => void) => {
+    const s = await openSocket(hub.agentUrl, token);
+    send(s.ws);
+    const closed = await s.closed;
+    t.equal(closed.code, code, `${name}: close code ${code} (${closed.reason})`);
+  };
+  await expectClose('no token', CloseCode.unauthorized, undefined, () => undefined);
+  await expectClose('wrong token', CloseCode.unauthorized, 'wrong-token-0123456789', () => undefined);
+  await expectClose('not JSON', CloseCode.malformed, TOKEN, (ws) => ws.send('{nope'));
+  await expectClose('not an object', CloseCode.malformed, TOKEN, (ws) => ws.send('[1,2]'));
+  await expectClose('wrong version', CloseCode.unsupportedVersion, TOKEN, (ws) => ws.send(JSON.stringify({ ...helloFor('x', 'h'), v: 2 })));
+  await expectClose('unknown type', CloseCode.unexpected, TOKEN, (ws) => ws.send(JSON.stringify({ type: 'gossip', v: 1 })));
+  await expectClose('report before hello', CloseCode.unexpected, TOKEN, (ws) => ws.send(JSON.stringify(reportFor('h', 1))));
+  await expectClose('invalid hello', CloseCode.malformed, TOKEN, (ws) => ws.send(JSON.stringify({ ...helloFor('x', 'h'), hostKind: 'laptop' })));
+  await expectClose('binary frame', CloseCode.malformed, TOKEN, (ws) => ws.send(Buffer.from([1, 2, 3])));
+  await expectClose('second hello', CloseCode.unexpected, TOKEN, (ws) => {
+    ws.send(JSON.stringify(helloFor('y', 'h')));
+    ws.send(JSON.stringify(helloFor('y', 'h')));
+  });
+  await expectClose('report for another host', CloseCode.malformed, TOKEN, (ws) => {
+    ws.send(JSON.stringify(helloFor('z', 'host-z')));
+    ws.send(JSON.stringify(reportFor('someone-else', 1)));
+  });
+  await expectClose('message over 1 MiB', CloseCode.tooBig, TOKEN, (ws) => ws.send('x'.repeat(2 * 1024 * 1024)));
+  await expectClose('no hello in time', CloseCode.helloTimeout, TOKEN, () => undefined);
+  await expectClose('a flood', CloseCode.rateLimited, TOKEN, (ws) => {
+    ws.send(JSON.stringify(helloFor('flood', 'h-flood')));
+    for (let i = 1; i <= 200; i++) ws.send(JSON.stringify(reportFor('h-flood', i)));
+  });
+
+  honest.ws.send(JSON.stringify(reportFor('db-1', 1)));
+  await honest.waitForMessage((m) => m.type === 'ack' && m.seq === 1);
+  t.pass('the honest agent is still served');
+});
+
+t.test('a newer connection for the same agent replaces the older one', async (t) => {
+  const hub = await hubFor(t);
+  const first = await openSocket(hub.agentUrl, TOKEN);
+  first.ws.send(JSON.stringify(helloFor('same', 'h1')));
+  await delay(100);
+  const second = await openSocket(hub.agentUrl, TOKEN);
+  t.teardown(() => second.ws.close());
+  second.ws.send(JSON.stringify(helloFor('same', 'h1')));
+  t.equal((await first.closed).code, CloseCode.replaced);
+});
+
+t.test('HTTP: health, readiness, JSON 404', async (t) => {
+  const hub = await hubFor(t);
+  const health = await fetch(`${hub.url}/healthz`);
+  t.equal(health.status, 200);
+  t.same(await health.json(), { status: 'ok' });
+  const ready = await fetch(`${hub.url}/readyz`);
+  t.equal(ready.status, 200);
+  const missing = await fetch(`${hub.url}/nope`);
+  t.equal(missing.status, 404);
+  t.same(await missing.json(), { error: 'not_found', message: 'no such path: /nope' });
+  t.equal(missing.headers.get('x-content-type-options'), 'nosniff');
+});
+
+t.test('acknowledged reports survive a restart; the token file rotates without a restart', async (t) => {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'phx-hub-'));
+  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
+  const tokenFile = path.join(dataDir, 'tokens');
+  const oldToken = 'old-token-0123456789';
+  const newToken = 'new-token-0123456789';
+  await writeFile(tokenFile, `${oldToken}\n`);
+  let hub = await startHub({ port: 0, dataDir, tokens: TokenSet.fromFile(tokenFile), logger: silentLogger() });
+  const s = await openSocket(hub.agentUrl, oldToken);
+  s.ws.send(JSON.stringify(helloFor('a', 'h')));
+  s.ws.send(JSON.stringify(reportFor('h', 1)));
+  await s.waitForMessage((m) => m.type === 'ack' && m.seq === 1);
+
+  await writeFile(tokenFile, `${oldToken}\n${newToken}\n`);
+  await delay(1100);
+  const both = await openSocket(hub.agentUrl, newToken);
+  both.ws.send(JSON.stringify(helloFor('b', 'h2')));
+  both.ws.send(JSON.stringify(reportFor('h2', 1)));
+  await both.waitForMessage((m) => m.type === 'ack');
+  t.pass('new token accepted while the old one still works');
+  both.ws.close();
+  await writeFile(tokenFile, `# rotated\n${newToken}\n`);
+  await delay(1100);
+  const old = await openSocket(hub.agentUrl, oldToken);
+  t.equal((await old.closed).code, CloseCode.unauthorized, 'the removed token is refused');
+  s.ws.close();
+  await hub.close();
+
+  hub = await startHub({ port: 0, dataDir, tokens: TokenSet.fromFile(tokenFile), logger: silentLogger() });
+  t.teardown(() => hub.close());
+  t.same(hub.store.agents().map((a) => [a.agentId, a.lastSeq]), [['a', 1], ['b', 1]]);
+  t.equal(hub.store.latest('a')!.report.host.id, 'h');
+});
+
+t.test('message validation never throws on garbage', async (t) => {
+  for (const input of ['', 'null', '1', '"x"', '{}', '{"v":1}', '{"type":"report","v":1}', '{"type":"hello","v":1,"agentId":"../../x"}', '\u0000'.repeat(10)]) {
+    const result = parseAgentMessage(input);
+    t.notOk(result.ok, JSON.stringify(input));
+  }
+});
