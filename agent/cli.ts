@@ -3,9 +3,15 @@ import { Command, CommanderError, Option } from 'commander';
 import type { Writable } from 'node:stream';
 import { loadConfig, type AgentConfig } from './config/load.js';
 import { locateCollector } from './collector/locate.js';
-import { AgentDaemon } from './daemon.js';
+import { AgentDaemon, type MeasurementWindow } from './daemon.js';
+import { variantIdentities } from './experiment.js';
+import type { AgentReport } from './report/types.js';
 import { PhoenixError } from './errors.js';
 import { OtlpResultsExporter } from './export/otlp.js';
+import { agentIdFor } from './hub-client/agent-id.js';
+import { HubClient } from './hub-client/client.js';
+import { Outbox } from './hub-client/outbox.js';
+import path from 'node:path';
 import { createLogger, type Logger } from './logger.js';
 import { runOnce } from './once.js';
 import { phoenixVersion } from './paths.js';
@@ -55,20 +61,50 @@ async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
   const otlp = config.otlp
     ? new OtlpResultsExporter({ endpoint: config.otlp.endpoint, intervalMs: config.otlp.interval, logger, version: phoenixVersion() })
     : null;
-  daemon.on('report', (report) => {
+  const hub = config.hub ? await connectHub(config, logger) : null;
+  daemon.on('report', (report: AgentReport, window: MeasurementWindow) => {
     otlp?.record(report);
+    if (hub) {
+      hub.outbox.append(window, report);
+      hub.client.notify();
+    }
     logger.info({ comparison: report.comparison }, summarizeReport(report).split('\n')[0]);
     if (flags.json) void write(io.stdout, `${JSON.stringify(report)}\n`);
   });
   try {
+    hub?.client.start();
     await daemon.start();
     if (!io.shutdown.aborted) await new Promise((resolve) => io.shutdown.addEventListener('abort', resolve, { once: true }));
-    logger.info('stopping: collectors first, then exports');
+    logger.info('stopping: collectors first, then the hub connection and exports');
   } finally {
     await daemon.close();
+    await hub?.client.close();
     await otlp?.close();
   }
   return 0;
+}
+
+/** The outbox (durable, in the state dir) and the connection that drains it to the hub. */
+async function connectHub(config: AgentConfig, logger: Logger): Promise<{ outbox: Outbox; client: HubClient }> {
+  const settings = config.hub!;
+  const outbox = new Outbox({ dir: path.join(config.stateDir, 'outbox'), logger, maxBytes: settings.outboxMaxBytes });
+  const client = new HubClient({
+    url: settings.url,
+    token: settings.token,
+    outbox,
+    logger,
+    ...(settings.ca ? { ca: settings.ca } : {}),
+    insecureSkipVerify: settings.insecureSkipVerify,
+    hello: {
+      agentId: settings.agentId ?? agentIdFor(config.stateDir, config.host.id, logger),
+      hostId: config.host.id,
+      hostKind: config.host.kind,
+      labels: config.host.labels,
+      agentVersion: phoenixVersion(),
+      variants: await variantIdentities(config),
+    },
+  });
+  return { outbox, client };
 }
 
 async function validateCommand(flags: RunFlags, io: CliIo): Promise<number> {

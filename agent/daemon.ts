@@ -8,9 +8,17 @@ import { reapLeftovers } from './supervisor/pidfile.js';
 
 export type DaemonState = 'idle' | 'running' | 'closed';
 
+/** The experiment window a measurement belongs to, and the interval it covers (ISO times). */
+export interface MeasurementWindow {
+  openedAt: string;
+  from: string;
+  to: string;
+}
+
 /**
  * Calling rules: `start()` once, `close()` once (it stops any running experiment and resolves when the
- * collectors are gone). Events: 'report' (AgentReport) after every measurement, 'window' ('open'|'close').
+ * collectors are gone). Events: 'report' (AgentReport, MeasurementWindow) after every measurement,
+ * 'window' ('open'|'close').
  */
 export class AgentDaemon extends EventEmitter {
   readonly #config: AgentConfig;
@@ -22,6 +30,8 @@ export class AgentDaemon extends EventEmitter {
   #state: DaemonState = 'idle';
   #measuring: Promise<void> | null = null;
   #transition: Promise<void> = Promise.resolve();
+  #openedAt = '';
+  #lastMeasureAt = '';
 
   constructor(config: AgentConfig, deps: ExperimentDeps) {
     super();
@@ -62,6 +72,8 @@ export class AgentDaemon extends EventEmitter {
       const experiment = await Experiment.create(this.#config, this.#deps);
       this.#experiment = experiment;
       this.#state = 'running';
+      this.#openedAt = new Date().toISOString();
+      this.#lastMeasureAt = this.#openedAt;
       experiment.start();
       this.emit('window', 'open');
       this.#deps.logger.info({ variants: experiment.variants.map((v) => v.spec.name) }, 'experiment window open');
@@ -86,10 +98,14 @@ export class AgentDaemon extends EventEmitter {
   #measure(): void {
     const experiment = this.#experiment;
     if (experiment === null || this.#measuring !== null) return; // a slow round is not stacked
+    const from = this.#lastMeasureAt;
     this.#measuring = experiment
       .measure()
       .then((report: AgentReport) => {
-        if (this.#experiment === experiment) this.emit('report', report);
+        if (this.#experiment !== experiment) return;
+        this.#lastMeasureAt = report.generatedAt;
+        const window: MeasurementWindow = { openedAt: this.#openedAt, from, to: report.generatedAt };
+        this.emit('report', report, window);
       })
       .catch((error: unknown) => this.#deps.logger.error({ err: error }, 'measurement failed'))
       .finally(() => {

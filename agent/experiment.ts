@@ -8,7 +8,7 @@ import type { AgentConfig, VariantSpec } from './config/load.js';
 import { PipelineTemplateError, TimeoutError } from './errors.js';
 import type { Logger } from './logger.js';
 import { phoenixVersion } from './paths.js';
-import { renderPipeline, type VariantPorts } from './pipeline/render.js';
+import { renderPipeline, type PipelineParameters, type VariantPorts } from './pipeline/render.js';
 import { CollectorProcess, type CollectorStatus } from './supervisor/collector-process.js';
 import { PidFile } from './supervisor/pidfile.js';
 import { assertPortsFree, fixedPorts, freePorts } from './supervisor/ports.js';
@@ -26,6 +26,7 @@ export interface RenderedVariant {
   ports: VariantPorts;
   instanceId: string;
   config: string;
+  /** Same for the same template and parameters on any run (ports and instance id left out). */
   configHash: string;
 }
 
@@ -46,33 +47,54 @@ export function runtimeDir(config: AgentConfig, env: NodeJS.ProcessEnv = process
 
 const hash16 = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);
 
+function pipelineParameters(config: AgentConfig, ports: VariantPorts, instanceId: string): PipelineParameters {
+  return {
+    ports,
+    instanceId,
+    collectionIntervalMs: config.pipeline.collectionInterval,
+    metricExpirationMs: config.pipeline.metricExpiration,
+    rootPath: config.pipeline.rootPath,
+    criticalPatterns: config.critical.patterns,
+    cpuThreshold: config.pipeline.cpuThreshold,
+    memoryThresholdBytes: config.pipeline.memoryThresholdBytes,
+  };
+}
+
+async function readTemplate(spec: VariantSpec): Promise<string> {
+  try {
+    return await readFile(spec.templatePath, 'utf8');
+  } catch (error) {
+    throw new PipelineTemplateError(`variant '${spec.name}': cannot read pipeline template ${spec.templatePath}`, { cause: error });
+  }
+}
+
+/** Identifies what a variant runs: its template and parameters, but not the ports or instance id of one run. */
+function pipelineHash(template: string, params: PipelineParameters): string {
+  const { ports: _ports, instanceId: _instanceId, ...rest } = params;
+  return hash16(`${template}\0${JSON.stringify(rest)}`);
+}
+
+/** The two variants' names and config hashes, as the hub's hello announces them. */
+export async function variantIdentities(config: AgentConfig): Promise<{ name: string; configHash: string }[]> {
+  const unused: VariantPorts = { exporter: 0, telemetry: 0, health: 0 };
+  return Promise.all(
+    config.experiment.variants.map(async (spec) => ({
+      name: spec.name,
+      configHash: pipelineHash(await readTemplate(spec), pipelineParameters(config, unused, '')),
+    })),
+  );
+}
+
 /** Assigns ports and renders both variants' collector configs (no files written, no ports checked). */
 export async function renderVariants(config: AgentConfig): Promise<[RenderedVariant, RenderedVariant]> {
   const rendered: RenderedVariant[] = [];
   for (const [index, spec] of config.experiment.variants.entries()) {
     const ports = config.ports.base === 0 ? await freePorts() : fixedPorts(config.ports.base, index);
     const instanceId = `${config.host.id}/${spec.name}`;
-    let template: string;
-    try {
-      template = await readFile(spec.templatePath, 'utf8');
-    } catch (error) {
-      throw new PipelineTemplateError(`variant '${spec.name}': cannot read pipeline template ${spec.templatePath}`, { cause: error });
-    }
-    const text = renderPipeline(
-      template,
-      {
-        ports,
-        instanceId,
-        collectionIntervalMs: config.pipeline.collectionInterval,
-        metricExpirationMs: config.pipeline.metricExpiration,
-        rootPath: config.pipeline.rootPath,
-        criticalPatterns: config.critical.patterns,
-        cpuThreshold: config.pipeline.cpuThreshold,
-        memoryThresholdBytes: config.pipeline.memoryThresholdBytes,
-      },
-      spec.templatePath,
-    );
-    rendered.push({ spec, ports, instanceId, config: text, configHash: hash16(text) });
+    const template = await readTemplate(spec);
+    const params = pipelineParameters(config, ports, instanceId);
+    const text = renderPipeline(template, params, spec.templatePath);
+    rendered.push({ spec, ports, instanceId, config: text, configHash: pipelineHash(template, params) });
   }
   return rendered as [RenderedVariant, RenderedVariant];
 }

@@ -7,6 +7,7 @@ import { WebSocketServer } from 'ws';
 import type { Logger } from '../agent/logger.js';
 import { AGENT_PATH, CloseCode, MAX_MESSAGE_BYTES, type ReportMessage } from '../protocol/messages.js';
 import { AgentConnection } from './agent-connection.js';
+import { LIVE_PATH, LiveFeed } from './live.js';
 import type { TokenSet } from './auth.js';
 import { IngestQueue } from './ingest-queue.js';
 import { openSqliteStore } from './store/sqlite.js';
@@ -84,6 +85,8 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       for (const listener of listeners) listener(agentId, message);
     },
   };
+  const live = new LiveFeed(logger);
+  listeners.add((agentId, message) => live.reportStored(agentId, message.report.host.id, message.seq));
   const connections = new Set<AgentConnection>();
   wss.on('connection', (ws, req) => {
     const connection = new AgentConnection(ws, req, context);
@@ -114,6 +117,10 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     const { pathname } = new URL(req.url ?? '/', 'http://hub.invalid');
     if (pathname === AGENT_PATH) {
       wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+      return;
+    }
+    if (pathname === LIVE_PATH) {
+      live.upgrade(req, socket, head);
       return;
     }
     socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
@@ -168,6 +175,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
           for (const c of connections) c.ws.terminate();
           for (const s of sockets) s.destroy();
         }, 2000);
+        live.close();
         await closed;
         clearTimeout(deadline);
         wss.close();

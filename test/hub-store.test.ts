@@ -85,12 +85,15 @@ t.test('rollups keep the figures when raw samples are pruned', async (t) => {
   t.ok(store.storeReports(items).every((o) => o === 'stored'));
   const before = store.variantPoints(start, start + 20 * 60_000);
   const result = store.maintain(start + 30 * 60_000);
-  t.ok(result.rolledUp > 0, `rolled up ${result.rolledUp} buckets`);
+  t.equal(result.rolledUp, 2 * 20, 'one rollup row per side per 1-minute bucket: 20 minutes of reports, 2 sides');
   t.ok(result.deletedRaw > 0, `pruned ${result.deletedRaw} raw samples`);
   const after = store.variantPoints(start, start + 20 * 60_000);
   t.same(after.map((p) => [p.side, p.reports, p.series, p.retentionMin, p.missing]), before.map((p) => [p.side, p.reports, p.series, p.retentionMin, p.missing]));
   t.equal(after.find((p) => p.side === 0)!.series, 2100);
-  t.ok(store.history('db-1', start, start + 20 * 60_000).length > 0, 'history reads rollups too');
+  t.equal(store.history('db-1', start, start + 20 * 60_000).length, 2 * 20, 'history reads rollups, one point per side per minute');
+  const fleet = store.fleetHistory(start, start + 20 * 60_000);
+  t.equal(fleet.length, 2 * 20, 'fleet history: one point per variant per minute');
+  t.match(fleet[0], { hosts: 1, variant: 'baseline', series: 2100 });
   const old = store.maintain(start + 200 * 60_000);
   t.ok(old.deletedRollups > 0, 'rollups past retention are deleted');
   t.same(store.variantPoints(start, start + 20 * 60_000), []);

@@ -22,12 +22,22 @@ export interface HostIdentity {
   labels: Record<string, string>;
 }
 
-export interface AgentConfig extends Omit<ParsedConfig, 'host' | 'experiment' | 'stateDir'> {
+export interface HubSettings {
+  url: string;
+  token: string;
+  ca: Buffer | undefined;
+  insecureSkipVerify: boolean;
+  agentId: string | undefined;
+  outboxMaxBytes: number;
+}
+
+export interface AgentConfig extends Omit<ParsedConfig, 'host' | 'experiment' | 'stateDir' | 'hub'> {
   /** Where the config came from: a file path, or "defaults". */
   source: string;
   host: HostIdentity;
   experiment: { variants: [VariantSpec, VariantSpec]; schedule?: string; durationMs?: number };
   stateDir: string;
+  hub: HubSettings | undefined;
 }
 
 export interface LoadOptions {
@@ -102,6 +112,38 @@ export function resolveConfig(raw: unknown, source: string, baseDir: string, opt
       ...(duration === undefined ? {} : { durationMs: duration }),
     },
     stateDir: parsed.stateDir ? path.resolve(baseDir, parsed.stateDir) : defaultStateDir(env),
+    hub: parsed.hub ? resolveHub(parsed.hub, source, baseDir, env) : undefined,
+  };
+}
+
+function resolveHub(hub: NonNullable<ParsedConfig['hub']>, source: string, baseDir: string, env: NodeJS.ProcessEnv): HubSettings {
+  const readFrom = (field: string, file: string) => {
+    const full = path.resolve(baseDir, file);
+    try {
+      return readFileSync(full);
+    } catch (error) {
+      throw new ConfigError(`${source}: ${field}: cannot read ${showValue(full)} (${(error as NodeJS.ErrnoException).code ?? error})`);
+    }
+  };
+  let token: string | undefined;
+  if (hub.tokenFile !== undefined) {
+    token = readFrom('hub.tokenFile', hub.tokenFile)
+      .toString('utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l !== '' && !l.startsWith('#'));
+    if (!token) throw new ConfigError(`${source}: hub.tokenFile ${showValue(hub.tokenFile)} holds no token`);
+  } else token = env.PHOENIX_HUB_TOKEN?.trim() || undefined;
+  if (!token) throw new ConfigError(`${source}: hub.url is set but there is no token: set hub.tokenFile or PHOENIX_HUB_TOKEN`);
+  const url = new URL(hub.url);
+  if (url.pathname === '/' || url.pathname === '') url.pathname = '/ws/agent';
+  return {
+    url: url.toString(),
+    token,
+    ca: hub.caFile === undefined ? undefined : readFrom('hub.caFile', hub.caFile),
+    insecureSkipVerify: hub.insecureSkipVerify,
+    agentId: hub.agentId,
+    outboxMaxBytes: hub.outboxMaxBytes,
   };
 }
 

@@ -167,6 +167,19 @@ export const configSchema = z
       })
       .strict()
       .optional(),
+    hub: z
+      .object({
+        url: z.url({ protocol: /^wss?$/, error: 'must be ws:// or wss:// (e.g. wss://hub.example:8080/ws/agent)' }),
+        /** A file holding the bearer token (first non-comment line); else $PHOENIX_HUB_TOKEN. */
+        tokenFile: z.string().min(1).optional(),
+        /** PEM CA bundle to verify a wss:// hub whose certificate the system does not trust. */
+        caFile: z.string().min(1).optional(),
+        insecureSkipVerify: z.boolean().default(false),
+        agentId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/, { error: 'must be 1-128 of A-Z a-z 0-9 _ . : -' }).optional(),
+        outboxMaxBytes: z.number().int().min(1024 * 1024, { error: 'must be at least 1 MiB (1048576)' }).default(64 * 1024 * 1024),
+      })
+      .strict()
+      .optional(),
     stateDir: z.string().min(1).optional(),
     log: z
       .object({

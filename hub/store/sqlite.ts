@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Hello } from '../../protocol/messages.js';
 import type { AgentReport } from '../../protocol/report.js';
-import type { AgentRecord, HistoryPoint, IncomingReport, LatestReport, Store, StoreOutcome, VariantPoint } from './types.js';
+import type { AgentRecord, FleetHistoryPoint, HistoryPoint, IncomingReport, LatestReport, Store, StoreOutcome, VariantPoint } from './types.js';
 
 export interface SqliteStoreOptions {
   /** The database file; its directory is created. */
@@ -92,6 +92,8 @@ const toAgent = (r: AgentRow): AgentRecord => ({
   lastSeq: r.last_seq,
 });
 
+// JS numbers bind as REAL: every division meant to bucket times casts its divisor to INTEGER.
+
 // Aggregates over raw samples, in the rollup's shape, so both sources merge the same way.
 const RAW_AGGREGATE = `
   agent_id, side, variant, paired_with, count(*) AS n,
@@ -99,6 +101,9 @@ const RAW_AGGREGATE = `
   sum(cpu) AS cpu_sum, count(cpu) AS cpu_n, max(cpu) AS cpu_max,
   sum(rss) AS rss_sum, count(rss) AS rss_n, max(rss) AS rss_max,
   sum(cost) AS cost_sum, count(cost) AS cost_n, max(ts) AS last_ts`;
+
+/** At most ~300 points per chart, in whole minutes. */
+const historyStep = (from: number, to: number) => Math.max(60_000, Math.ceil((to - from) / 300 / 60_000) * 60_000);
 
 export function openSqliteStore(options: SqliteStoreOptions): Store {
   mkdirSync(path.dirname(options.file), { recursive: true });
@@ -154,11 +159,11 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
     rollUp: db.prepare(
       `INSERT INTO rollups
-       SELECT agent_id, (ts / @bucketMs) * @bucketMs AS bucket, side, variant, paired_with, count(*),
+       SELECT agent_id, (ts / CAST(@bucketMs AS INTEGER)) * CAST(@bucketMs AS INTEGER) AS bucket, side, variant, paired_with, count(*),
          sum(series), count(series), min(retention),
          (SELECT json_group_array(DISTINCT j.value) FROM samples s2, json_each(s2.missing) j
-            WHERE s2.agent_id = samples.agent_id AND s2.side = samples.side AND s2.ts >= (samples.ts / @bucketMs) * @bucketMs
-              AND s2.ts < (samples.ts / @bucketMs) * @bucketMs + @bucketMs),
+            WHERE s2.agent_id = samples.agent_id AND s2.side = samples.side AND s2.ts >= (samples.ts / CAST(@bucketMs AS INTEGER)) * CAST(@bucketMs AS INTEGER)
+              AND s2.ts < (samples.ts / CAST(@bucketMs AS INTEGER)) * CAST(@bucketMs AS INTEGER) + @bucketMs),
          sum(cpu), count(cpu), max(cpu), sum(rss), count(rss), max(rss), sum(cost), count(cost), max(ts)
        FROM samples WHERE ts >= @from AND ts < @to
        GROUP BY agent_id, bucket, side
@@ -167,12 +172,21 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     deleteRaw: db.prepare('DELETE FROM samples WHERE ts < ?'),
     deleteRollups: db.prepare('DELETE FROM rollups WHERE bucket < ?'),
     history: db.prepare<[number, number, string, number, number], { at: number; side: 0 | 1; variant: string; series: number | null; cpu: number | null; rss: number | null; retention: number | null }>(
-      `SELECT (ts / ?) * ? AS at, side, variant, avg(series) AS series, avg(cpu) AS cpu, avg(rss) AS rss, min(retention) AS retention
+      `SELECT (ts / CAST(? AS INTEGER)) * CAST(? AS INTEGER) AS at, side, variant, avg(series) AS series, avg(cpu) AS cpu, avg(rss) AS rss, min(retention) AS retention
        FROM samples WHERE agent_id IN (SELECT agent_id FROM agents WHERE host_id = ?) AND ts >= ? AND ts < ?
        GROUP BY at, side ORDER BY at`,
     ),
+    fleetHistory: db.prepare<[number, number, number, number], { at: number; variant: string; hosts: number; series: number | null; cpu: number | null; rss: number | null }>(
+      `SELECT (ts / CAST(? AS INTEGER)) * CAST(? AS INTEGER) AS at, variant, count(DISTINCT agent_id) AS hosts, avg(series) AS series, avg(cpu) AS cpu, avg(rss) AS rss
+       FROM samples WHERE ts >= ? AND ts < ? GROUP BY at, variant ORDER BY at`,
+    ),
+    fleetHistoryRollups: db.prepare<[number, number, number, number], { at: number; variant: string; hosts: number; series: number | null; cpu: number | null; rss: number | null }>(
+      `SELECT (bucket / CAST(? AS INTEGER)) * CAST(? AS INTEGER) AS at, variant, count(DISTINCT agent_id) AS hosts, sum(series_sum) / nullif(sum(series_n), 0) AS series,
+         sum(cpu_sum) / nullif(sum(cpu_n), 0) AS cpu, sum(rss_sum) / nullif(sum(rss_n), 0) AS rss
+       FROM rollups WHERE bucket >= ? AND bucket < ? GROUP BY at, variant ORDER BY at`,
+    ),
     historyRollups: db.prepare<[number, number, string, number, number], { at: number; side: 0 | 1; variant: string; series: number | null; cpu: number | null; rss: number | null; retention: number | null }>(
-      `SELECT (bucket / ?) * ? AS at, side, variant, sum(series_sum) / nullif(sum(series_n), 0) AS series,
+      `SELECT (bucket / CAST(? AS INTEGER)) * CAST(? AS INTEGER) AS at, side, variant, sum(series_sum) / nullif(sum(series_n), 0) AS series,
          sum(cpu_sum) / nullif(sum(cpu_n), 0) AS cpu, sum(rss_sum) / nullif(sum(rss_n), 0) AS rss, min(retention_min) AS retention
        FROM rollups WHERE agent_id IN (SELECT agent_id FROM agents WHERE host_id = ?) AND bucket >= ? AND bucket < ?
        GROUP BY at, side ORDER BY at`,
@@ -321,10 +335,16 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       stmt.allLatest.all().map((row) => ({ agentId: row.agent_id, seq: row.seq, receivedAt: row.received_at, report: JSON.parse(row.report) as AgentReport })),
     variantPoints: collectPoints,
     history(hostId, from, to): HistoryPoint[] {
-      const step = Math.max(60_000, Math.ceil((to - from) / 300 / 60_000) * 60_000);
+      const step = historyStep(from, to);
       const split = Math.min(Math.max(from, rolledUntil()), to);
       const rows = [...stmt.historyRollups.all(step, step, hostId, from, split), ...stmt.history.all(step, step, hostId, split, to)];
       return rows.map((r) => ({ at: r.at, side: r.side, variant: r.variant, series: r.series, cpuPercent: r.cpu, rssBytes: r.rss, retention: r.retention }));
+    },
+    fleetHistory(from, to): FleetHistoryPoint[] {
+      const step = historyStep(from, to);
+      const split = Math.min(Math.max(from, rolledUntil()), to);
+      const rows = [...stmt.fleetHistoryRollups.all(step, step, from, split), ...stmt.fleetHistory.all(step, step, split, to)];
+      return rows.map((r) => ({ at: r.at, variant: r.variant, hosts: r.hosts, series: r.series, cpuPercent: r.cpu, rssBytes: r.rss }));
     },
     maintain: (now) => maintainTx(now),
     close() {

@@ -57,6 +57,15 @@ export interface HistoryPoint {
   retention: number | null;
 }
 
+export interface FleetHistoryPoint {
+  at: number;
+  variant: string;
+  hosts: number;
+  series: number | null;
+  cpuPercent: number | null;
+  rssBytes: number | null;
+}
+
 export interface LatestReport {
   agentId: string;
   seq: number;
@@ -77,6 +86,8 @@ export interface Store {
   /** Per host and side, figures over [from, to). */
   variantPoints(from: number, to: number): VariantPoint[];
   history(hostId: string, from: number, to: number): HistoryPoint[];
+  /** Per variant name and time step over the whole fleet: mean series, CPU and RSS per host. */
+  fleetHistory(from: number, to: number): FleetHistoryPoint[];
   /** Rolls raw samples up into 5-minute buckets and deletes what is past retention. */
   maintain(now: number): { rolledUp: number; deletedRaw: number; deletedRollups: number };
   close(): void;

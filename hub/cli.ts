@@ -1,0 +1,103 @@
+// phoenix-hub's command line (commander): validates flags, starts the hub, stops it on the shutdown signal.
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import path from 'node:path';
+import type { Writable } from 'node:stream';
+import { PhoenixError, UsageError } from '../agent/errors.js';
+import { createLogger, type Logger } from '../agent/logger.js';
+import { phoenixVersion } from '../agent/paths.js';
+import { TokenSet } from './auth.js';
+import { hubRoutes } from './http/routes.js';
+import { startHub, type Hub } from './server.js';
+
+export interface HubCliIo {
+  stdout: Writable;
+  stderr: Writable;
+  env: NodeJS.ProcessEnv;
+  shutdown: AbortSignal;
+  logger?: Logger;
+  /** Told the running hub (tests, the local stack). */
+  onStarted?: (hub: Hub) => void;
+}
+
+interface HubFlags {
+  port: number;
+  host: string;
+  dataDir?: string;
+  tokenFile?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  logLevel?: string;
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65_535) throw new InvalidArgumentError(`must be a port number 0-65535, got '${value}'`);
+  return n;
+}
+
+export function defaultDataDir(env: NodeJS.ProcessEnv): string {
+  if (env.STATE_DIRECTORY) return env.STATE_DIRECTORY.split(':')[0]!;
+  if (env.XDG_DATA_HOME) return path.join(env.XDG_DATA_HOME, 'phoenix-hub');
+  return path.join(env.HOME ?? homedir(), '.local', 'share', 'phoenix-hub');
+}
+
+function readFlagFile(flag: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    throw new UsageError(`${flag}: cannot read '${file}' (${(error as NodeJS.ErrnoException).code ?? error})`);
+  }
+}
+
+/** Runs until `io.shutdown` aborts; returns the exit code (0 ok, 1 failure, 2 bad flags). Never throws. */
+export async function main(argv: readonly string[], io: HubCliIo): Promise<number> {
+  const program = new Command('phoenix-hub')
+    .description('Collects Phoenix agents\' reports, compares pipeline variants across the fleet, serves the page.')
+    .version(phoenixVersion(), '-V, --version')
+    .option('-p, --port <port>', 'HTTP/WebSocket port (0 = any free port)', port, 8080)
+    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .option('--data-dir <dir>', 'where the embedded store lives (default: $STATE_DIRECTORY or ~/.local/share/phoenix-hub)')
+    .option('--token-file <file>', 'agent bearer tokens, one per line (required)')
+    .option('--tls-cert <file>', 'PEM certificate: serve https and wss (with --tls-key)')
+    .option('--tls-key <file>', 'PEM private key for --tls-cert')
+    .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']))
+    .exitOverride()
+    .configureOutput({ writeOut: (t) => io.stdout.write(t), writeErr: (t) => io.stderr.write(t) });
+  try {
+    program.parse([...argv], { from: 'user' });
+    const flags = program.opts<HubFlags>();
+    if (!flags.tokenFile) throw new UsageError('--token-file is required: a file with one agent token per line (at least 16 characters each)');
+    if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
+    const tokens = TokenSet.fromFile(flags.tokenFile);
+    const tls = flags.tlsCert && flags.tlsKey ? { cert: readFlagFile('--tls-cert', flags.tlsCert), key: readFlagFile('--tls-key', flags.tlsKey) } : undefined;
+    const logger = io.logger ?? createLogger({ name: 'phoenix-hub', level: (flags.logLevel ?? 'info') as 'info' });
+    const hub = await startHub({
+      port: flags.port,
+      host: flags.host,
+      dataDir: flags.dataDir ?? defaultDataDir(io.env),
+      tokens,
+      logger,
+      routes: hubRoutes,
+      ...(tls ? { tls } : {}),
+    });
+    io.onStarted?.(hub);
+    if (!io.shutdown.aborted) await new Promise((resolve) => io.shutdown.addEventListener('abort', resolve, { once: true }));
+    await hub.close();
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    if (error instanceof PhoenixError) {
+      io.stderr.write(`phoenix-hub: ${error.message}\n`);
+      return error.exitCode;
+    }
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES') {
+      io.stderr.write(`phoenix-hub: cannot listen: ${(error as Error).message}\n`);
+      return 1;
+    }
+    io.stderr.write(`phoenix-hub: unexpected error: ${(error as Error)?.stack ?? String(error)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,35 @@
+// Validates the API's query parameters; a bad one is a 400 naming the parameter and the value.
+import { parseDuration } from '../../agent/config/duration.js';
+import type { GroupBy } from '../compare.js';
+
+export class BadRequest extends Error {
+  readonly status = 400;
+}
+
+const MIN_WINDOW = 60_000;
+const MAX_WINDOW = 35 * 86_400_000;
+
+export function windowParam(url: URL, fallback = '1h'): number {
+  const raw = url.searchParams.get('window') ?? fallback;
+  const ms = parseDuration(raw);
+  if (ms === null || ms < MIN_WINDOW || ms > MAX_WINDOW) {
+    throw new BadRequest(`window must be a duration from 1m to 35d such as '15m', '1h' or '7d', got '${raw.slice(0, 40)}'`);
+  }
+  return ms;
+}
+
+export function groupByParam(url: URL): GroupBy {
+  const raw = url.searchParams.get('groupBy') ?? 'none';
+  if (raw === 'none') return { kind: 'none' };
+  if (raw === 'kind') return { kind: 'kind' };
+  const label = /^label:([A-Za-z_][A-Za-z0-9_.-]{0,62})$/.exec(raw);
+  if (label) return { kind: 'label', name: label[1]! };
+  throw new BadRequest(`groupBy must be 'none', 'kind' or 'label:<name>', got '${raw.slice(0, 40)}'`);
+}
+
+/** Rejects parameters the endpoint does not know, so a typo is not silently ignored. */
+export function onlyParams(url: URL, allowed: readonly string[]): void {
+  for (const key of url.searchParams.keys()) {
+    if (!allowed.includes(key)) throw new BadRequest(`unknown query parameter '${key.slice(0, 40)}'; this endpoint takes ${allowed.map((a) => `'${a}'`).join(', ') || 'none'}`);
+  }
+}

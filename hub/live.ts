@@ -1,0 +1,71 @@
+// The page's live channel: a read-only WebSocket that says "new reports stored" (batched), so pages refresh.
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Logger } from '../agent/logger.js';
+
+export const LIVE_PATH = '/api/v1/live';
+const MAX_CLIENTS = 500;
+const BATCH_MS = 250;
+const MAX_BUFFERED = 256 * 1024;
+
+/**
+ * Calling rules: `upgrade()` for each request to LIVE_PATH, `reportStored()` for each stored report,
+ * `close()` once. Browsers only listen: anything they send closes their connection.
+ */
+export class LiveFeed {
+  readonly #wss = new WebSocketServer({ noServer: true, maxPayload: 1024, perMessageDeflate: false });
+  readonly #clients = new Set<WebSocket>();
+  readonly #logger: Logger;
+  #pending = new Map<string, { hostId: string; seq: number }>();
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(logger: Logger) {
+    this.#logger = logger.child({ component: 'live' });
+  }
+
+  get clients(): number {
+    return this.#clients.size;
+  }
+
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (this.#clients.size >= MAX_CLIENTS) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      return;
+    }
+    this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      this.#clients.add(ws);
+      ws.on('message', () => ws.close(1008, 'the live feed is read-only'));
+      ws.on('error', () => ws.terminate());
+      ws.once('close', () => this.#clients.delete(ws));
+      ws.send(JSON.stringify({ type: 'hello', clients: this.#clients.size }));
+    });
+  }
+
+  reportStored(agentId: string, hostId: string, seq: number): void {
+    this.#pending.set(agentId, { hostId, seq });
+    this.#timer ??= setTimeout(() => this.#flush(), BATCH_MS);
+  }
+
+  #flush(): void {
+    this.#timer = null;
+    const hosts = [...new Set([...this.#pending.values()].map((p) => p.hostId))];
+    this.#pending = new Map();
+    const text = JSON.stringify({ type: 'reports', hosts, at: new Date().toISOString() });
+    for (const ws of this.#clients) {
+      if (ws.bufferedAmount > MAX_BUFFERED) {
+        this.#logger.debug('dropping a page that does not read its live feed');
+        ws.terminate();
+        continue;
+      }
+      ws.send(text);
+    }
+  }
+
+  close(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    for (const ws of this.#clients) ws.close(1001, 'hub shutting down');
+    this.#wss.close();
+  }
+}

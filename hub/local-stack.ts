@@ -1,0 +1,76 @@
+// The main job on one machine: a hub with its embedded store plus one local agent comparing two variants here.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Writable } from 'node:stream';
+import { stringify } from 'yaml';
+import { main as agentMain } from '../agent/cli.js';
+import type { Logger } from '../agent/logger.js';
+import { parseTokens, TokenSet } from './auth.js';
+import { hubRoutes } from './http/routes.js';
+import { startHub, type Hub } from './server.js';
+
+export interface LocalStackOptions {
+  dataDir: string;
+  port: number;
+  host?: string;
+  logger: Logger;
+  stdout: Writable;
+  stderr: Writable;
+  env: NodeJS.ProcessEnv;
+  shutdown: AbortSignal;
+  /** Variant B (A is the baseline). */
+  candidate?: 'optimized-a' | 'optimized-b';
+  interval?: string;
+  onStarted?: (hub: Hub) => void;
+}
+
+/** A token file in the data dir, made once (0600), so the local agent can authenticate. */
+function ensureToken(dataDir: string): { file: string; token: string } {
+  const file = path.join(dataDir, 'tokens');
+  if (!existsSync(file)) {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(file, `# phoenix-hub agent tokens, one per line\n${randomBytes(24).toString('base64url')}\n`, { mode: 0o600 });
+  }
+  return { file, token: parseTokens(readFileSync(file, 'utf8'), file)[0]! };
+}
+
+/** Runs until `shutdown` aborts; returns the exit code. The agent's collectors are stopped before it returns. */
+export async function runLocalStack(options: LocalStackOptions): Promise<number> {
+  const { file: tokenFile } = ensureToken(options.dataDir);
+  const hub = await startHub({
+    port: options.port,
+    host: options.host ?? '127.0.0.1',
+    dataDir: options.dataDir,
+    tokens: TokenSet.fromFile(tokenFile),
+    logger: options.logger,
+    routes: hubRoutes,
+  });
+  try {
+    const agentDir = path.join(options.dataDir, 'local-agent');
+    mkdirSync(agentDir, { recursive: true });
+    const configFile = path.join(agentDir, 'agent.yaml');
+    writeFileSync(
+      configFile,
+      stringify({
+        host: { labels: { source: 'local' } },
+        interval: options.interval ?? '15s',
+        ports: { base: 0 },
+        experiment: { variants: ['baseline', options.candidate ?? 'optimized-a'] },
+        stateDir: path.join(agentDir, 'state'),
+        hub: { url: hub.agentUrl, tokenFile },
+      }),
+    );
+    options.stdout.write(`\nPhoenix is running. Open ${hub.url}/ (Ctrl-C stops the hub, the agent and its collectors)\n\n`);
+    options.onStarted?.(hub);
+    return await agentMain(['run', '--config', configFile], {
+      stdout: options.stdout,
+      stderr: options.stderr,
+      env: options.env,
+      shutdown: options.shutdown,
+      logger: options.logger,
+    });
+  } finally {
+    await hub.close();
+  }
+}

@@ -1,0 +1,84 @@
+// The hub's page in a real headless Chromium, fed by a real agent running the real collector.
+import t from 'tap';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { main as agentMain } from '../agent/cli.js';
+import { silentLogger } from '../agent/logger.js';
+import { TokenSet } from '../hub/auth.js';
+import { hubRoutes } from '../hub/http/routes.js';
+import { startHub } from '../hub/server.js';
+import { CONTENT_SECURITY_POLICY } from '../hub/http/static.js';
+import { realCollector } from './helpers/collector.js';
+import { writeTestConfig } from './helpers/agent-config.js';
+import { openBrowser } from './helpers/browser.js';
+import { waitFor } from './helpers/process.js';
+import { PassThrough } from 'node:stream';
+
+const TOKEN = 'page-test-token-0123456789';
+const HOSTILE = '<img src=x onerror="window.__xss=1">';
+
+t.test('a real agent reports; the page shows the host with both variants and updates live', { timeout: 180_000 }, async (t) => {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'phx-page-'));
+  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
+  const hub = await startHub({ port: 0, dataDir, tokens: TokenSet.fromTokens([TOKEN]), logger: silentLogger(), routes: hubRoutes });
+  t.teardown(() => hub.close());
+  const tokenFile = path.join(dataDir, 'agent-token');
+  await writeFile(tokenFile, `${TOKEN}\n`);
+  const { file } = await writeTestConfig(t, {
+    host: { id: 'page-host', labels: { team: HOSTILE, env: 'test' } },
+    hub: { url: hub.agentUrl, tokenFile },
+  });
+  const stop = new AbortController();
+  const agent = agentMain(['run', '--config', file, '--otelcol', realCollector()], {
+    stdout: new PassThrough(),
+    stderr: new PassThrough(),
+    env: process.env,
+    shutdown: stop.signal,
+    logger: silentLogger(),
+  });
+  t.teardown(async () => {
+    stop.abort();
+    await agent;
+  });
+
+  const { page, errors } = await openBrowser(t);
+  const response = await page.goto(`${hub.url}/`);
+  t.equal(response?.headers()['content-security-policy'], CONTENT_SECURITY_POLICY, 'the page is served with a CSP');
+  await page.evaluate('window.__marker = 42'); // browser-side expressions are strings: the tests have no DOM types
+
+  // The interval is 3 s: within two report intervals of the first report, the host shows both variants.
+  const row = page.locator('tr[data-host="page-host"]');
+  await row.waitFor({ timeout: 60_000 });
+  const cells = async () => (await row.locator('td').allTextContents()).map((s) => s.trim());
+  await waitFor('both variants in the row', async () => {
+    const c = await cells();
+    return c[3] !== '–' && c[4] !== '–' ? c : null;
+  }, 10_000, 200);
+  const first = await cells();
+  t.equal(first[0], 'page-host');
+  t.equal(first[1], 'vm');
+  t.ok(Number(first[3]!.replace(/,/g, '')) > Number(first[4]!.replace(/,/g, '')), `baseline series ${first[3]} > optimized-a ${first[4]}`);
+  t.match(await page.locator('[data-verdict]').first().textContent(), /^optimized-a cuts series \d+%/);
+  t.equal(await page.locator('[data-card="hosts"] .value').textContent(), '1');
+
+  // Live: the next report changes the page without a reload.
+  const before = await page.evaluate('document.body.dataset.updated');
+  const seqBefore = hub.store.agents()[0]!.lastSeq;
+  await waitFor('next report stored', () => hub.store.agents()[0]!.lastSeq > seqBefore, 15_000, 100);
+  await waitFor('page refreshed', async () => (await page.evaluate('document.body.dataset.updated')) !== before, 10_000, 100);
+  t.equal(await page.evaluate('window.__marker'), 42, 'no reload: the page state survived');
+  t.equal(await page.locator('#live-status').textContent(), 'live');
+
+  // Agent-supplied text is shown as text.
+  t.ok((await row.locator('.label-chip').allTextContents()).includes(`team=${HOSTILE}`), 'the hostile label is shown literally');
+  t.equal(await page.evaluate('window.__xss'), undefined, 'and never runs');
+  t.equal(await row.locator('img').count(), 0, 'no element was made from it');
+
+  // Drill-down.
+  await row.click();
+  await page.locator('#detail-title', { hasText: 'Host page-host' }).waitFor();
+  t.equal(await page.locator('#detail-body tbody tr').count(), 2, 'both variants in the drill-down');
+  await page.locator('#detail-charts .chart').first().waitFor();
+  t.same(errors, [], 'no errors in the browser console');
+});
