@@ -5,29 +5,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openSqliteStore } from '../hub/store/sqlite.js';
 import { agentReportSchema } from '../protocol/report.js';
-import type { Hello, ReportMessage } from '../protocol/messages.js';
+import type { ReportMessage } from '../protocol/messages.js';
+import { helloFor, reportFor } from './helpers/ws-client.js';
 import { sampleReport } from './fixtures/report.js';
 
-const hello = (agentId: string, hostId: string, labels: Record<string, string> = {}): Hello => ({
-  type: 'hello',
-  v: 1,
-  agentId,
-  hostId,
-  hostKind: 'vm',
-  labels,
-  agentVersion: '0.1.0',
-  variants: [
-    { name: 'baseline', configHash: '0123456789abcdef' },
-    { name: 'optimized-a', configHash: 'fedcba9876543210' },
-  ],
-});
-
 function reportAt(seq: number, at: number, hostId: string, seriesA = 2100, seriesB = 35): ReportMessage {
-  const report = sampleReport(hostId);
-  report.variants[0].series = seriesA;
-  report.variants[1].series = seriesB;
-  const iso = new Date(at).toISOString();
-  return { type: 'report', v: 1, seq, window: { openedAt: iso, from: new Date(at - 15_000).toISOString(), to: iso }, report };
+  const message = reportFor(hostId, seq, at);
+  message.report.variants[0].series = seriesA;
+  message.report.variants[1].series = seriesB;
+  return message;
 }
 
 t.test('the report fixture is a valid report', async (t) => {
@@ -40,7 +26,7 @@ t.test('stores, deduplicates, survives reopening', async (t) => {
   const file = path.join(dir, 'hub.db');
   const now = Date.now();
   let store = openSqliteStore({ file });
-  const agent = store.upsertAgent(hello('a1', 'web-1', { env: 'prod' }), now);
+  const agent = store.upsertAgent(helloFor('a1', 'web-1', { env: 'prod' }), now);
   t.equal(agent.lastSeq, 0);
   const outcomes = store.storeReports([
     { agentId: 'a1', message: reportAt(1, now - 30_000, 'web-1'), receivedAt: now },
@@ -75,7 +61,7 @@ t.test('rollups keep the figures when raw samples are pruned', async (t) => {
   const store = openSqliteStore({ file: path.join(dir, 'hub.db'), bucketMs, rawRetentionMs: 10 * 60_000, rollupRetentionMs: 60 * 60_000 });
   t.teardown(() => store.close());
   const start = Math.floor(Date.now() / bucketMs) * bucketMs - 30 * 60_000;
-  store.upsertAgent(hello('a1', 'db-1'), start);
+  store.upsertAgent(helloFor('a1', 'db-1'), start);
   // 20 minutes of reports every 15 s; series of A alternate 2000/2200, B is 30.
   const items = Array.from({ length: 80 }, (_, i) => ({
     agentId: 'a1',

@@ -30,21 +30,22 @@ CREATE INDEX IF NOT EXISTS agents_host ON agents(host_id);
 CREATE TABLE IF NOT EXISTS latest (
   agent_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, received_at INTEGER NOT NULL, report TEXT NOT NULL
 );
+-- Keyed by time first: a window is one sequential range scan (deduplication is agents.last_seq's job).
 CREATE TABLE IF NOT EXISTS samples (
-  agent_id TEXT NOT NULL, seq INTEGER NOT NULL, side INTEGER NOT NULL, ts INTEGER NOT NULL,
+  ts INTEGER NOT NULL, agent_id TEXT NOT NULL, seq INTEGER NOT NULL, side INTEGER NOT NULL,
   variant TEXT NOT NULL, paired_with TEXT NOT NULL, series INTEGER, retention REAL, missing TEXT,
   cpu REAL, rss INTEGER, cost REAL,
-  PRIMARY KEY (agent_id, seq, side)
+  PRIMARY KEY (ts, agent_id, seq, side)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS samples_ts ON samples(ts);
+CREATE INDEX IF NOT EXISTS samples_agent ON samples(agent_id, ts);
 CREATE TABLE IF NOT EXISTS rollups (
-  agent_id TEXT NOT NULL, bucket INTEGER NOT NULL, side INTEGER NOT NULL, variant TEXT NOT NULL, paired_with TEXT NOT NULL,
+  bucket INTEGER NOT NULL, agent_id TEXT NOT NULL, side INTEGER NOT NULL, variant TEXT NOT NULL, paired_with TEXT NOT NULL,
   n INTEGER NOT NULL, series_sum REAL, series_n INTEGER NOT NULL, retention_min REAL, missing TEXT,
   cpu_sum REAL, cpu_n INTEGER NOT NULL, cpu_max REAL, rss_sum REAL, rss_n INTEGER NOT NULL, rss_max INTEGER,
   cost_sum REAL, cost_n INTEGER NOT NULL, last_ts INTEGER NOT NULL,
-  PRIMARY KEY (agent_id, bucket, side)
+  PRIMARY KEY (bucket, agent_id, side)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS rollups_bucket ON rollups(bucket);
+CREATE INDEX IF NOT EXISTS rollups_agent ON rollups(agent_id, bucket);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 `;
 
@@ -138,7 +139,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     getLatest: db.prepare<[string], { agent_id: string; seq: number; received_at: number; report: string }>('SELECT * FROM latest WHERE agent_id = ?'),
     allLatest: db.prepare<[], { agent_id: string; seq: number; received_at: number; report: string }>('SELECT * FROM latest'),
     sample: db.prepare(
-      `INSERT INTO samples (agent_id, seq, side, ts, variant, paired_with, series, retention, missing, cpu, rss, cost)
+      `INSERT INTO samples (ts, agent_id, seq, side, variant, paired_with, series, retention, missing, cpu, rss, cost)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     rawPoints: db.prepare<[number, number], PointRow>(`SELECT ${RAW_AGGREGATE} FROM samples WHERE ts >= ? AND ts < ? GROUP BY agent_id, side`),
@@ -159,15 +160,15 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
     rollUp: db.prepare(
       `INSERT INTO rollups
-       SELECT agent_id, (ts / CAST(@bucketMs AS INTEGER)) * CAST(@bucketMs AS INTEGER) AS bucket, side, variant, paired_with, count(*),
+       SELECT (ts / CAST(@bucketMs AS INTEGER)) * CAST(@bucketMs AS INTEGER) AS bucket, agent_id, side, variant, paired_with, count(*),
          sum(series), count(series), min(retention),
          (SELECT json_group_array(DISTINCT j.value) FROM samples s2, json_each(s2.missing) j
             WHERE s2.agent_id = samples.agent_id AND s2.side = samples.side AND s2.ts >= (samples.ts / CAST(@bucketMs AS INTEGER)) * CAST(@bucketMs AS INTEGER)
               AND s2.ts < (samples.ts / CAST(@bucketMs AS INTEGER)) * CAST(@bucketMs AS INTEGER) + @bucketMs),
          sum(cpu), count(cpu), max(cpu), sum(rss), count(rss), max(rss), sum(cost), count(cost), max(ts)
        FROM samples WHERE ts >= @from AND ts < @to
-       GROUP BY agent_id, bucket, side
-       ON CONFLICT(agent_id, bucket, side) DO NOTHING`,
+       GROUP BY bucket, agent_id, side
+       ON CONFLICT(bucket, agent_id, side) DO NOTHING`,
     ),
     deleteRaw: db.prepare('DELETE FROM samples WHERE ts < ?'),
     deleteRollups: db.prepare('DELETE FROM rollups WHERE bucket < ?'),
@@ -208,10 +209,10 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       const ts = Date.parse(message.window.to);
       report.variants.forEach((v, side) => {
         stmt.sample.run(
+          ts,
           agentId,
           message.seq,
           side,
-          ts,
           v.name,
           report.comparison.baseline,
           v.series,
