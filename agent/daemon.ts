@@ -47,6 +47,7 @@ export class AgentDaemon extends EventEmitter {
     return this.#experiment;
   }
 
+  /** Without a schedule, rejects if the experiment cannot start (e.g. a port is taken). */
   async start(): Promise<void> {
     await reapLeftovers(pidFilePath(this.#config), this.#deps.logger, this.#config.collector.stopGrace);
     const { schedule, durationMs } = this.#config.experiment;
@@ -55,15 +56,20 @@ export class AgentDaemon extends EventEmitter {
       return;
     }
     this.#deps.logger.info({ schedule, durationMs }, 'waiting for the next experiment window');
-    this.#task = cron.schedule(schedule, () => void this.#openWindow(durationMs), { name: 'phoenix-experiment-window' });
+    // A window that cannot open (e.g. a port taken) is logged; the next scheduled window tries again.
+    this.#task = cron.schedule(schedule, () => void this.#openWindow(durationMs).catch(() => undefined), { name: 'phoenix-experiment-window' });
   }
 
-  /** Serialises window changes so a window never opens while the previous one is still closing. */
+  /**
+   * Serialises window changes so a window never opens while the previous one is still closing. The
+   * returned promise rejects if this step fails (the caller decides); the queue itself carries on.
+   */
   #enqueue(step: () => Promise<void>): Promise<void> {
-    this.#transition = this.#transition.then(step, step).catch((error: unknown) => {
+    const run = this.#transition.then(step);
+    this.#transition = run.catch((error: unknown) => {
       this.#deps.logger.error({ err: error }, 'experiment window change failed');
     });
-    return this.#transition;
+    return run;
   }
 
   #openWindow(durationMs: number | null): Promise<void> {

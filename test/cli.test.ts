@@ -85,4 +85,8 @@ t.test('a port in use: clear error naming the port and the variant', async (t) =
   const result = await runCli(['run', '--once', '--config', file, '--otelcol', binary]);
   t.equal(result.code, 1);
   t.match(result.stderr, new RegExp(`variant 'optimized-a': internal telemetry port ${port} is already in use`));
+  // The daemon too: it exits with the error rather than idling without collectors.
+  const daemon = await runCli(['run', '--config', file, '--otelcol', binary]);
+  t.equal(daemon.code, 1);
+  t.match(daemon.stderr, new RegExp(`internal telemetry port ${port} is already in use`));
 });
