@@ -8,7 +8,7 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import pidusage from 'pidusage';
-import { freePort } from '../agent/supervisor/ports.js';
+import { autoPort } from '../agent/supervisor/ports.js';
 
 export interface HubLoadResult {
   agents: number;
@@ -49,7 +49,7 @@ export async function runHubLoad(agents: number, intervalMs: number, durationMs:
   const dir = await mkdtemp(path.join(tmpdir(), 'phx-bench-hub-'));
   const tokens = path.join(dir, 'tokens');
   await writeFile(tokens, `${TOKEN}\n`);
-  const port = await freePort();
+  const port = await autoPort();
   const hub = spawn(process.execPath, [path.join(here, '..', 'hub', 'bin.js'), '--port', String(port), '--data-dir', path.join(dir, 'data'), '--token-file', tokens, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
   try {
     const base = `http://127.0.0.1:${port}`;

@@ -5,7 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { phoenixVersion } from '../agent/paths.js';
-import { freePort } from '../agent/supervisor/ports.js';
+import { autoPort } from '../agent/supervisor/ports.js';
 import { realCollector } from './helpers/collector.js';
 import { writeTestConfig } from './helpers/agent-config.js';
 import { runCli } from './helpers/cli-run.js';
@@ -76,7 +76,7 @@ t.test('validate: both pipelines checked by the real collector', async (t) => {
 });
 
 t.test('a port in use: clear error naming the port and the variant', async (t) => {
-  const port = await freePort();
+  const port = await autoPort();
   const blocker = createServer();
   await new Promise<void>((resolve) => blocker.listen(port + 10 + 1 > 65_000 ? port : port, '127.0.0.1', resolve));
   t.teardown(() => new Promise<void>((resolve) => blocker.close(() => resolve())));

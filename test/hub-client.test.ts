@@ -9,7 +9,7 @@ import { Backoff } from '../agent/supervisor/backoff.js';
 import { silentLogger } from '../agent/logger.js';
 import { TokenSet } from '../hub/auth.js';
 import { startHub, type Hub } from '../hub/server.js';
-import { freePort } from '../agent/supervisor/ports.js';
+import { autoPort } from '../agent/supervisor/ports.js';
 import { sampleReport } from './fixtures/report.js';
 import { helloFor } from './helpers/ws-client.js';
 import { captureLogs } from './helpers/logs.js';
@@ -97,7 +97,7 @@ t.test('client: reports delivered in order and acknowledged', async (t) => {
 
 t.test('client: the hub down for a while — everything made meanwhile arrives, in order, none twice', { timeout: 60_000 }, async (t) => {
   const dir = await tempDir(t);
-  const port = await freePort();
+  const port = await autoPort();
   let hub = await startHub({ port, dataDir: path.join(dir, 'hub'), tokens: TokenSet.fromTokens([TOKEN]), logger: silentLogger() });
   const outbox = new Outbox({ dir: path.join(dir, 'outbox'), logger: silentLogger() });
   const client = clientFor(t, hub.agentUrl, outbox);

@@ -12,7 +12,7 @@ import { silentLogger } from '../agent/logger.js';
 import { HubClient } from '../agent/hub-client/client.js';
 import { Outbox } from '../agent/hub-client/outbox.js';
 import { Backoff } from '../agent/supervisor/backoff.js';
-import { freePort } from '../agent/supervisor/ports.js';
+import { autoPort } from '../agent/supervisor/ports.js';
 import { TokenSet } from '../hub/auth.js';
 import { startHub } from '../hub/server.js';
 import { sampleReport } from './fixtures/report.js';
@@ -40,7 +40,7 @@ const contiguous = (seqs: number[]) => seqs.every((s, i) => s === i + 1);
 t.test('the hub stopped for two minutes under a real agent: every report made meanwhile arrives, none twice', { timeout: 300_000 }, async (t) => {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'phx-outage-'));
   t.teardown(() => rm(dataDir, { recursive: true, force: true }));
-  const port = await freePort();
+  const port = await autoPort();
   const tokens = TokenSet.fromTokens([TOKEN]);
   let hub = await startHub({ port, dataDir, tokens, logger: silentLogger() });
   const tokenFile = path.join(dataDir, 'token');
@@ -79,7 +79,7 @@ t.test('the hub killed with SIGKILL mid-ingest: acknowledged reports are all the
   const dataDir = path.join(dir, 'data');
   const tokens = path.join(dir, 'tokens');
   await writeFile(tokens, `${TOKEN}\n`);
-  const port = await freePort();
+  const port = await autoPort();
   const hubs: ReturnType<typeof spawnTs>[] = [];
   const startChild = async () => {
     const child = spawnTs(HUB_BIN, ['--port', String(port), '--data-dir', dataDir, '--token-file', tokens, '--log-level', 'warn']);

@@ -2,7 +2,7 @@
 import t from 'tap';
 import { createServer } from 'node:http';
 import { scrape } from '../agent/measure/scrape.js';
-import { freePort } from '../agent/supervisor/ports.js';
+import { autoPort } from '../agent/supervisor/ports.js';
 import { CriticalMatcher } from '../agent/measure/critical.js';
 import { readIdentity } from '../agent/measure/process-identity.js';
 import { readHostProcesses } from '../agent/measure/host-processes.js';
@@ -149,6 +149,6 @@ t.test('scrape: failures are results, malformed lines are counted, size and time
   t.match(!big.ok && big.error, /larger than 1000 bytes/);
   const slow = await scrape(`${base}/slow`, { timeoutMs: 200 });
   t.match(!slow.ok && slow.error, /no answer within 200 ms/);
-  const refused = await scrape(`http://127.0.0.1:${await freePort()}/metrics`);
+  const refused = await scrape(`http://127.0.0.1:${await autoPort()}/metrics`);
   t.match(!refused.ok && refused.error, /ECONNREFUSED/);
 });

@@ -7,7 +7,7 @@ import { OtlpResultsExporter, OTLP_METRIC_NAMES } from '../agent/export/otlp.js'
 import { silentLogger } from '../agent/logger.js';
 import { scrape } from '../agent/measure/scrape.js';
 import { CollectorProcess } from '../agent/supervisor/collector-process.js';
-import { freePort, freePorts } from '../agent/supervisor/ports.js';
+import { autoPort, freePorts } from '../agent/supervisor/ports.js';
 import { realCollector } from './helpers/collector.js';
 import { captureLogs } from './helpers/logs.js';
 import { waitFor } from './helpers/process.js';
@@ -17,7 +17,7 @@ t.test('phoenix_* metrics arrive at a real collector over OTLP/gRPC', { timeout:
   const dir = await mkdtemp(path.join(tmpdir(), 'phx-otlp-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const ports = await freePorts();
-  const grpc = await freePort();
+  const grpc = await autoPort();
   const config = path.join(dir, 'receiver.yaml');
   await writeFile(
     config,
@@ -58,7 +58,7 @@ t.test('phoenix_* metrics arrive at a real collector over OTLP/gRPC', { timeout:
 
 t.test('an unreachable endpoint is logged and retried, never fatal', { timeout: 60_000 }, async (t) => {
   const { logger, lines } = captureLogs('warn');
-  const closedPort = await freePort();
+  const closedPort = await autoPort();
   const exporter = new OtlpResultsExporter({ endpoint: `http://127.0.0.1:${closedPort}`, intervalMs: 200, logger, version: '0.1.0' });
   exporter.record(sampleReport());
   await waitFor('two failed export attempts logged', () => lines.filter((l) => /OTLP export/.test(String(l.msg))).length >= 2, 30_000);

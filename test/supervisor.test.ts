@@ -6,8 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
 import { Backoff } from '../agent/supervisor/backoff.js';
 import { CollectorProcess, type CollectorExit } from '../agent/supervisor/collector-process.js';
-import { freePorts } from '../agent/supervisor/ports.js';
-import { CollectorStartError } from '../agent/errors.js';
+import { createServer } from 'node:net';
+import { assertPortsFree, autoPort, ephemeralRange, freePorts } from '../agent/supervisor/ports.js';
+import { CollectorStartError, PortInUseError } from '../agent/errors.js';
 import { silentLogger } from '../agent/logger.js';
 import { isAlive, waitFor } from './helpers/process.js';
 import { captureLogs } from './helpers/logs.js';
@@ -25,6 +26,24 @@ t.test('backoff: 1 s doubling to a 60 s cap, jittered, resettable', async (t) =>
   t.equal(high.next(), 1200, 'jitter +20%');
   for (let i = 0; i < 12; i++) high.next();
   t.equal(high.next(), 60000, 'jitter never exceeds the cap');
+});
+
+t.test('automatic ports come from below the kernel ephemeral range, distinct and free', async (t) => {
+  const [low] = ephemeralRange();
+  const sets = await Promise.all(Array.from({ length: 10 }, () => freePorts()));
+  const all = sets.flatMap((p) => [p.exporter, p.telemetry, p.health]);
+  t.equal(new Set(all).size, all.length, `${all.length} ports handed out, none twice`);
+  t.ok(all.every((p) => p >= 10_000 && p < low), `all below the ephemeral range starting at ${low}`);
+  for (const ports of sets) await assertPortsFree('v', ports);
+  t.ok(await autoPort('127.0.0.1', [10_500, 60_999]) >= 1, 'a tiny non-ephemeral range falls back to the kernel');
+  t.same(ephemeralRange('/nonexistent'), [49152, 65535], 'default range when /proc cannot tell');
+
+  const holder = createServer();
+  await new Promise<void>((resolve) => holder.listen(sets[0]!.health, '127.0.0.1', resolve));
+  t.teardown(() => holder.close());
+  const error = await assertPortsFree('optimized-a', sets[0]!).catch((e: unknown) => e);
+  t.ok(error instanceof PortInUseError, 'a taken port is refused');
+  t.match((error as Error).message, `variant 'optimized-a': health check port ${sets[0]!.health} is already in use`);
 });
 
 async function fakeCollector(t: Test, mode: string, extra: Partial<ConstructorParameters<typeof CollectorProcess>[0]> = {}) {
