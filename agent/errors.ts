@@ -31,6 +31,13 @@ export class UsageError extends PhoenixError {
   }
 }
 
+/** The hub's store cannot be opened: another schema, not a database, a directory that cannot be written. */
+export class StoreOpenError extends PhoenixError {
+  constructor(message: string, options: PhoenixErrorOptions = {}) {
+    super('PHX_STORE_OPEN', message, 2, options);
+  }
+}
+
 /** No collector binary could be found by any of the lookup rules. */
 export class CollectorNotFoundError extends PhoenixError {
   constructor(message: string) {

@@ -1,14 +1,14 @@
 // Hub scale bench: a real hub process, N simulated agents from a separate load process, the comparison
 // API timed while it ingests, and the hub's memory sampled throughout.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import pidusage from 'pidusage';
-import { autoPort } from '../agent/supervisor/ports.js';
+import { BENCH_TOKEN, percentile, startHubProcess, timeGet } from './hub-process.js';
 
 export interface HubLoadResult {
   agents: number;
@@ -23,41 +23,14 @@ export interface HubLoadResult {
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const TOKEN = 'bench-token-0123456789abcdef';
-
-function percentile(values: number[], p: number): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
-async function timeGet(url: string): Promise<number> {
-  const started = performance.now();
-  const res = await fetch(url);
-  await res.arrayBuffer();
-  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
-  return performance.now() - started;
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  await once(child, 'exit');
-}
 
 export async function runHubLoad(agents: number, intervalMs: number, durationMs: number): Promise<HubLoadResult> {
   const dir = await mkdtemp(path.join(tmpdir(), 'phx-bench-hub-'));
-  const tokens = path.join(dir, 'tokens');
-  await writeFile(tokens, `${TOKEN}\n`);
-  const port = await autoPort();
-  const hub = spawn(process.execPath, [path.join(here, '..', 'hub', 'bin.js'), '--port', String(port), '--data-dir', path.join(dir, 'data'), '--token-file', tokens, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const hubProcess = await startHubProcess(dir, path.join(dir, 'data'));
+  const hub = hubProcess.child;
+  const { port, base } = hubProcess;
   try {
-    const base = `http://127.0.0.1:${port}`;
-    for (let i = 0; i < 100; i++) {
-      if ((await fetch(`${base}/readyz`).catch(() => null))?.ok) break;
-      await delay(100);
-    }
-    const load = spawn(process.execPath, [path.join(here, 'load-agents.js'), `ws://127.0.0.1:${port}/ws/agent`, TOKEN, String(agents), String(intervalMs), String(durationMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const load = spawn(process.execPath, [path.join(here, 'load-agents.js'), `ws://127.0.0.1:${port}/ws/agent`, BENCH_TOKEN, String(agents), String(intervalMs), String(durationMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let output = '';
     load.stdout!.setEncoding('utf8').on('data', (d: string) => (output += d));
     const loadDone = once(load, 'exit');
@@ -96,7 +69,7 @@ export async function runHubLoad(agents: number, intervalMs: number, durationMs:
       hubCpuPercentMean: cpu.reduce((a, b) => a + b, 0) / Math.max(1, cpu.length),
     };
   } finally {
-    await stop(hub);
+    await hubProcess.stop();
     await rm(dir, { recursive: true, force: true });
   }
 }

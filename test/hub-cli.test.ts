@@ -41,6 +41,7 @@ t.test('bad flags exit 2 naming the flag', async (t) => {
     [['--token-file', tokens, '--tls-cert', tokens], /--tls-cert and --tls-key go together/],
     [['--token-file', tokens, '--tls-cert', path.join(dir, 'no.pem'), '--tls-key', path.join(dir, 'no.key')], /--tls-cert: cannot read/],
     [['--bogus'], /unknown option '--bogus'/],
+    [['--token-file', tokens, '--port', '0', '--data-dir', path.join(tokens, 'data')], /cannot open the hub store '.*tokens\/data\/hub\.db'/],
   ];
   for (const [argv, message] of cases) {
     const result = await run(argv);

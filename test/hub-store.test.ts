@@ -1,9 +1,13 @@
 // The hub's SQLite store: durable, deduplicated by (agent, sequence), aggregated, rolled up and pruned.
-import t from 'tap';
-import { mkdtemp, rm } from 'node:fs/promises';
+import t, { type Test } from 'tap';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { openSqliteStore } from '../hub/store/sqlite.js';
+import { addSample, difference, fromRow, toRow, ZERO_TOTALS } from '../hub/store/totals.js';
+import { StoreOpenError } from '../agent/errors.js';
+import type { Store, VariantPoint } from '../hub/store/types.js';
 import { agentReportSchema } from '../protocol/report.js';
 import type { ReportMessage } from '../protocol/messages.js';
 import { helloFor, reportFor } from './helpers/ws-client.js';
@@ -26,7 +30,7 @@ t.test('stores, deduplicates, survives reopening', async (t) => {
   const file = path.join(dir, 'hub.db');
   const now = Date.now();
   let store = openSqliteStore({ file });
-  const agent = store.upsertAgent(helloFor('a1', 'web-1', { env: 'prod' }), now);
+  const { agent } = store.upsertAgent(helloFor('a1', 'web-1', { env: 'prod' }), now);
   t.equal(agent.lastSeq, 0);
   const outcomes = store.storeReports([
     { agentId: 'a1', message: reportAt(1, now - 30_000, 'web-1'), receivedAt: now },
@@ -54,13 +58,27 @@ t.test('stores, deduplicates, survives reopening', async (t) => {
   t.equal(store.history('web-1', now - 60_000, now + 1).length >= 2, true);
 });
 
-t.test('rollups keep the figures when raw samples are pruned', async (t) => {
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+
+async function tempStoreFile(t: Test): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), 'phx-store-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const bucketMs = 60_000;
-  const store = openSqliteStore({ file: path.join(dir, 'hub.db'), bucketMs, rawRetentionMs: 10 * 60_000, rollupRetentionMs: 60 * 60_000 });
+  return path.join(dir, 'hub.db');
+}
+
+t.test('rollups keep the figures when raw rows are pruned; anchors when rollups are', async (t) => {
+  const bucketMs = MIN;
+  const store = openSqliteStore({
+    file: await tempStoreFile(t),
+    bucketMs,
+    coarseBucketMs: 10 * MIN,
+    rawRetentionMs: 10 * MIN,
+    rollupRetentionMs: 60 * MIN,
+    coarseRetentionMs: 120 * MIN,
+  });
   t.teardown(() => store.close());
-  const start = Math.floor(Date.now() / bucketMs) * bucketMs - 30 * 60_000;
+  const start = Math.floor(Date.now() / (10 * MIN)) * 10 * MIN - 30 * MIN;
   store.upsertAgent(helloFor('a1', 'db-1'), start);
   // 20 minutes of reports every 15 s; series of A alternate 2000/2200, B is 30.
   const items = Array.from({ length: 80 }, (_, i) => ({
@@ -69,18 +87,175 @@ t.test('rollups keep the figures when raw samples are pruned', async (t) => {
     receivedAt: start + i * 15_000,
   }));
   t.ok(store.storeReports(items).every((o) => o === 'stored'));
-  const before = store.variantPoints(start, start + 20 * 60_000);
-  const result = store.maintain(start + 30 * 60_000);
-  t.equal(result.rolledUp, 2 * 20, 'one rollup row per side per 1-minute bucket: 20 minutes of reports, 2 sides');
-  t.ok(result.deletedRaw > 0, `pruned ${result.deletedRaw} raw samples`);
-  const after = store.variantPoints(start, start + 20 * 60_000);
-  t.same(after.map((p) => [p.side, p.reports, p.series, p.retentionMin, p.missing]), before.map((p) => [p.side, p.reports, p.series, p.retentionMin, p.missing]));
+  const before = store.variantPoints(start, start + 20 * MIN);
+  const result = store.maintain(start + 30 * MIN);
+  t.equal(result.rolledUp, 2 * 20 + 2 * 2, 'per side: one fine row a minute for 20 minutes, one coarse row per 10 minutes');
+  t.equal(result.deletedRaw, 160, 'every raw row is pruned once rolled up and past raw retention');
+  const after = store.variantPoints(start, start + 20 * MIN);
+  const shape = (points: VariantPoint[]) => points.map((p) => [p.side, p.reports, p.series, p.retentionMin, p.lossyReports, p.missing]);
+  t.same(shape(after), shape(before));
   t.equal(after.find((p) => p.side === 0)!.series, 2100);
-  t.equal(store.history('db-1', start, start + 20 * 60_000).length, 2 * 20, 'history reads rollups, one point per side per minute');
-  const fleet = store.fleetHistory(start, start + 20 * 60_000);
+  t.same(shape(store.variantPoints(start + 5 * MIN, start + 10 * MIN)).map((p) => p[1]), [20, 20], 'a 5-minute window inside the rolled range: 20 reports a side');
+  t.equal(store.history('db-1', start, start + 20 * MIN).length, 2 * 20, 'history reads fine rollups, one point per side per minute');
+  const fleet = store.fleetHistory(start, start + 20 * MIN);
   t.equal(fleet.length, 2 * 20, 'fleet history: one point per variant per minute');
   t.match(fleet[0], { hosts: 1, variant: 'baseline', series: 2100 });
-  const old = store.maintain(start + 200 * 60_000);
+
+  // Later, the fine rollups go too (coarse ones answer), then the coarse ones (the anchor remembers the totals).
+  store.maintain(start + 100 * MIN);
+  t.same(shape(store.variantPoints(start, start + 20 * MIN)), shape(before), 'coarse rollups answer once fine ones are pruned');
+  t.equal(store.history('db-1', start, start + 20 * MIN).length, 2 * 2, 'history from coarse rollups: one point per side per 10 minutes');
+  const old = store.maintain(start + 200 * MIN);
   t.ok(old.deletedRollups > 0, 'rollups past retention are deleted');
-  t.same(store.variantPoints(start, start + 20 * 60_000), []);
+  t.same(store.variantPoints(start, start + 20 * MIN), [], 'nothing is left of that window');
+  store.storeReports([{ agentId: 'a1', message: reportAt(81, start + 200 * MIN, 'db-1'), receivedAt: start + 200 * MIN }]);
+  t.same(shape(store.variantPoints(start, start + 201 * MIN)).map((p) => p[1]), [1, 1], 'a new report counts from the anchor, not from zero');
+});
+
+/** A deterministic pseudo-random sequence (mulberry32). */
+function random(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let x = Math.imul(a ^ (a >>> 15), 1 | a);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Sent {
+  agentId: string;
+  at: number;
+  side: 0 | 1;
+  series: number;
+  cpu: number;
+  retention: number;
+  missing: string[];
+}
+
+/** The comparison's figures for a window, computed the slow way from every report sent. */
+function bruteForce(sent: Sent[], from: number, to: number) {
+  const byKey = new Map<string, Sent[]>();
+  for (const s of sent.filter((x) => x.at >= from && x.at < to)) byKey.set(`${s.agentId}/${s.side}`, [...(byKey.get(`${s.agentId}/${s.side}`) ?? []), s]);
+  return [...byKey]
+    .sort(([x], [y]) => x.localeCompare(y))
+    .map(([key, rows]) => ({
+      key,
+      reports: rows.length,
+      series: rows.reduce((a, r) => a + r.series, 0) / rows.length,
+      cpu: rows.reduce((a, r) => a + r.cpu, 0) / rows.length,
+      retentionMin: Math.min(...rows.map((r) => r.retention)),
+      missing: [...new Set(rows.flatMap((r) => r.missing))].sort(),
+    }));
+}
+
+t.test('any window, read as a difference of running totals, equals the figures computed from every report', async (t) => {
+  const fine = 5 * MIN;
+  const store: Store = openSqliteStore({ file: await tempStoreFile(t), bucketMs: fine, coarseBucketMs: HOUR, rawRetentionMs: HOUR, rollupRetentionMs: 6 * HOUR, coarseRetentionMs: 48 * HOUR });
+  t.teardown(() => store.close());
+  const rand = random(7);
+  const start = Math.floor(Date.now() / HOUR) * HOUR - 20 * HOUR;
+  const agents = ['a1', 'a2', 'a3'];
+  for (const a of agents) store.upsertAgent(helloFor(a, `host-${a}`), start);
+  const sent: Sent[] = [];
+  const seq = new Map(agents.map((a) => [a, 0]));
+  // 20 hours, a report a minute from each agent (a3 joins after 8 hours), maintenance every 5 minutes.
+  for (let at = start; at < start + 20 * HOUR; at += MIN) {
+    for (const agentId of agents) {
+      if (agentId === 'a3' && at < start + 8 * HOUR) continue;
+      const message = reportFor(`host-${agentId}`, seq.get(agentId)! + 1, at);
+      seq.set(agentId, seq.get(agentId)! + 1);
+      message.report.variants.forEach((v, side) => {
+        v.series = Math.round((side === 0 ? 2000 : 40) * (0.5 + rand()));
+        v.cpuPercent = Math.round(rand() * 500) / 100;
+        const lossy = side === 1 && rand() < 0.05;
+        v.criticalRetention = lossy ? 0.5 : 1;
+        v.criticalMissing = lossy ? [rand() < 0.5 ? 'postgres' : 'sshd'] : [];
+        sent.push({ agentId, at, side: side as 0 | 1, series: v.series, cpu: v.cpuPercent, retention: v.criticalRetention, missing: v.criticalMissing });
+      });
+      store.storeReports([{ agentId, message, receivedAt: at }]);
+    }
+    if ((at - start) % fine === 0) store.maintain(at);
+  }
+  const now = start + 20 * HOUR;
+  store.maintain(now);
+  // Window edges: to the minute inside raw retention, to the fine bucket inside fine retention, to the hour beyond.
+  const windows: [number, number][] = [
+    [now - 45 * MIN + 17_000, now],
+    [now - 3 * HOUR - 35 * MIN, now - 50 * MIN],
+    [now - 5 * HOUR, now - 4 * HOUR + 15 * MIN],
+    [start, now],
+    [start + 2 * HOUR, start + 9 * HOUR],
+    [start + 7 * HOUR, now - 30 * MIN],
+  ];
+  for (const [from, to] of windows) {
+    const expected = bruteForce(sent, from, to);
+    const actual = store.variantPoints(from, to).map((p) => ({
+      key: `${p.agentId}/${p.side}`,
+      reports: p.reports,
+      series: p.series,
+      cpu: p.cpuPercent,
+      retentionMin: p.retentionMin,
+      missing: p.missing,
+    }));
+    const label = `window ${(from - start) / MIN}..${(to - start) / MIN} min`;
+    t.same(actual.map((a) => [a.key, a.reports, a.retentionMin, a.missing]), expected.map((e) => [e.key, e.reports, e.retentionMin, e.missing]), `${label}: hosts, reports, retention, missing`);
+    const close = actual.every((a, i) => Math.abs(a.series! - expected[i]!.series) < 1e-6 && Math.abs(a.cpu! - expected[i]!.cpu) < 1e-6);
+    t.ok(close, `${label}: mean series and CPU agree`);
+  }
+});
+
+t.test('late reports (an agent back from an outage) are rolled up again; clock skew is clamped', async (t) => {
+  const fine = 5 * MIN;
+  const store = openSqliteStore({ file: await tempStoreFile(t), bucketMs: fine, coarseBucketMs: HOUR });
+  t.teardown(() => store.close());
+  const start = Math.floor(Date.now() / HOUR) * HOUR - 3 * HOUR;
+  store.upsertAgent(helloFor('on', 'steady'), start);
+  store.upsertAgent(helloFor('late', 'returning'), start);
+  for (let i = 0; i < 120; i++) store.storeReports([{ agentId: 'on', message: reportAt(i + 1, start + i * MIN, 'steady'), receivedAt: start + i * MIN }]);
+  store.maintain(start + 2 * HOUR);
+  t.same(new Set(store.fleetHistory(start, start + HOUR).map((p) => p.hosts)), new Set([1]), 'one host before the late one reports');
+  // The returning agent delivers an hour of reports made during its outage, two hours late.
+  const late = Array.from({ length: 60 }, (_, i) => ({ agentId: 'late', message: reportAt(i + 1, start + i * MIN, 'returning', 1000, 10), receivedAt: start + 2 * HOUR }));
+  t.ok(store.storeReports(late).every((o) => o === 'stored'));
+  store.maintain(start + 2 * HOUR + MIN);
+  t.same(new Set(store.fleetHistory(start, start + HOUR).map((p) => p.hosts)), new Set([2]), 'fleet history counts it in the buckets it reported for');
+  t.equal(store.history('returning', start, start + HOUR).length, 2 * 12, 'its own history has every 5-minute bucket');
+  const point = store.variantPoints(start, start + HOUR).find((p) => p.agentId === 'late' && p.side === 0)!;
+  t.match(point, { reports: 60, series: 1000 });
+
+  // Clock skew: a report from an hour in the future is placed at its arrival; one dated before the previous after it.
+  const arrival = start + 2 * HOUR + 2 * MIN;
+  store.storeReports([{ agentId: 'on', message: reportAt(121, arrival + HOUR, 'steady'), receivedAt: arrival }]);
+  store.storeReports([{ agentId: 'on', message: reportAt(122, start, 'steady'), receivedAt: arrival + 1000 }]);
+  const recent = store.variantPoints(arrival, arrival + 2000).filter((p) => p.agentId === 'on');
+  t.same(recent.map((p) => p.reports), [2, 2], 'both land at their arrival, in sequence order');
+  t.equal(recent[0]!.lastAt, arrival + 1, 'the second is placed just after the first');
+});
+
+t.test('a store from another schema is refused with a clear error', async (t) => {
+  const file = await tempStoreFile(t);
+  const old = new Database(file);
+  old.exec('CREATE TABLE samples (ts INTEGER)');
+  old.pragma('user_version = 1');
+  old.close();
+  t.throws(() => openSqliteStore({ file }), StoreOpenError);
+  t.throws(() => openSqliteStore({ file }), { message: /schema 1 was written by a development build.*move the file aside/ });
+  const newer = new Database(file);
+  newer.pragma('user_version = 9');
+  newer.close();
+  t.throws(() => openSqliteStore({ file }), { message: /schema 9 is newer than this hub/ });
+  await writeFile(file, 'not a database at all, just text that is long enough to be read as a header..........');
+  t.throws(() => openSqliteStore({ file }), { code: 'PHX_STORE_OPEN', message: /cannot open the hub store '.*hub\.db' \(SQLITE_NOTADB/ });
+  t.throws(() => openSqliteStore({ file: path.join(file, 'sub', 'hub.db') }), { code: 'PHX_STORE_OPEN', message: /cannot open the hub store/ }, 'a data dir under a file');
+  t.throws(() => openSqliteStore({ file: `${file}2`, bucketMs: 7 * MIN }), RangeError, 'coarse bucket not a multiple of the fine one');
+});
+
+t.test('running totals: add, difference, row round trip', async (t) => {
+  const a = addSample(ZERO_TOTALS, { series: 10, retention: 1, cpu: 2.5, rss: 100, cost: 1 });
+  const b = addSample(a, { series: null, retention: 0.5, cpu: null, rss: 300, cost: null });
+  t.match(b, { n: 2, series: 10, seriesN: 1, cpu: 2.5, cpuN: 1, rss: 400, rssN: 2, cost: 1, costN: 1, retentionN: 2, lossy: 1 });
+  t.same(difference(b, a), { n: 1, series: 0, seriesN: 0, cpu: 0, cpuN: 0, rss: 300, rssN: 1, cost: 0, costN: 0, retentionN: 1, lossy: 1 });
+  t.same(fromRow(toRow(b)), b);
+  t.same(addSample(ZERO_TOTALS, { series: Number.NaN, retention: null, cpu: Number.POSITIVE_INFINITY, rss: null, cost: null }), { ...ZERO_TOTALS, n: 1 }, 'non-finite values are not summed');
 });

@@ -1,53 +1,35 @@
 // The embedded store: one SQLite file (better-sqlite3, WAL, synchronous=FULL) in the hub's data dir.
+// Raw rows are rolled up into fine (5 min) and coarse (1 h) buckets; every row carries running totals,
+// so the comparison over any window reads two rows per host and side instead of scanning the window.
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Hello } from '../../protocol/messages.js';
 import type { AgentReport } from '../../protocol/report.js';
-import type { AgentRecord, FleetHistoryPoint, HistoryPoint, IncomingReport, LatestReport, Store, StoreOutcome, VariantPoint } from './types.js';
+import { StoreOpenError } from '../../agent/errors.js';
+import { applySchema } from './sqlite-schema.js';
+import { addSample, difference, fromRow, meanOf, toRow, TOTALS_COLUMNS, ZERO_TOTALS, type Totals, type TotalsRow } from './totals.js';
+import type { AgentRecord, FleetHistoryPoint, HelloOutcome, HistoryPoint, IncomingReport, LatestReport, Store, StoreOutcome, VariantPoint } from './types.js';
 
 export interface SqliteStoreOptions {
   /** The database file; its directory is created. */
   file: string;
-  /** Raw samples older than this are deleted (after being rolled up). Default 48 h. */
+  /** Raw rows older than this are deleted (after being rolled up). Default 6 h. */
   rawRetentionMs?: number;
-  /** 5-minute rollups older than this are deleted. Default 35 days. */
+  /** Fine rollups older than this are deleted (after being rolled into coarse ones). Default 8 days. */
   rollupRetentionMs?: number;
-  /** Rollup bucket size. Default 5 minutes. */
+  /** Coarse rollups older than this are deleted. Default 35 days. */
+  coarseRetentionMs?: number;
+  /** Fine bucket. Default 5 minutes. */
   bucketMs?: number;
+  /** Coarse bucket, a multiple of the fine one. Default 1 hour. */
+  coarseBucketMs?: number;
+  /** A fine bucket is rolled up this long after it ends (later reports re-roll it). Default 1 minute. */
+  rollupDelayMs?: number;
 }
 
-const SCHEMA_VERSION = 1;
 const HOUR = 3_600_000;
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS agents (
-  agent_id TEXT PRIMARY KEY, host_id TEXT NOT NULL, host_kind TEXT NOT NULL, labels TEXT NOT NULL,
-  agent_version TEXT NOT NULL, variants TEXT NOT NULL, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,
-  last_seq INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS agents_host ON agents(host_id);
-CREATE TABLE IF NOT EXISTS latest (
-  agent_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, received_at INTEGER NOT NULL, report TEXT NOT NULL
-);
--- Keyed by time first: a window is one sequential range scan (deduplication is agents.last_seq's job).
-CREATE TABLE IF NOT EXISTS samples (
-  ts INTEGER NOT NULL, agent_id TEXT NOT NULL, seq INTEGER NOT NULL, side INTEGER NOT NULL,
-  variant TEXT NOT NULL, paired_with TEXT NOT NULL, series INTEGER, retention REAL, missing TEXT,
-  cpu REAL, rss INTEGER, cost REAL,
-  PRIMARY KEY (ts, agent_id, seq, side)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS samples_agent ON samples(agent_id, ts);
-CREATE TABLE IF NOT EXISTS rollups (
-  bucket INTEGER NOT NULL, agent_id TEXT NOT NULL, side INTEGER NOT NULL, variant TEXT NOT NULL, paired_with TEXT NOT NULL,
-  n INTEGER NOT NULL, series_sum REAL, series_n INTEGER NOT NULL, retention_min REAL, missing TEXT,
-  cpu_sum REAL, cpu_n INTEGER NOT NULL, cpu_max REAL, rss_sum REAL, rss_n INTEGER NOT NULL, rss_max INTEGER,
-  cost_sum REAL, cost_n INTEGER NOT NULL, last_ts INTEGER NOT NULL,
-  PRIMARY KEY (bucket, agent_id, side)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS rollups_agent ON rollups(agent_id, bucket);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-`;
+const DAY = 24 * HOUR;
 
 interface AgentRow {
   agent_id: string;
@@ -58,27 +40,50 @@ interface AgentRow {
   variants: string;
   first_seen: number;
   last_seen: number;
+  stream_id: string;
   last_seq: number;
 }
 
-interface PointRow {
+/** Where an agent-side's running totals stood at some time. */
+interface Position {
+  agentId: string;
+  side: 0 | 1;
+  ts: number;
+  variant: string;
+  pairedWith: string;
+  totals: Totals;
+}
+
+interface PositionRow extends TotalsRow {
   agent_id: string;
   side: 0 | 1;
+  ts: number;
   variant: string;
   paired_with: string;
-  n: number;
-  series_sum: number | null;
-  series_n: number;
-  retention_min: number | null;
-  cpu_sum: number | null;
-  cpu_n: number;
-  cpu_max: number | null;
-  rss_sum: number | null;
-  rss_n: number;
-  rss_max: number | null;
-  cost_sum: number | null;
-  cost_n: number;
-  last_ts: number;
+}
+
+interface CriticalState {
+  retention: number | null;
+  missing: string;
+}
+
+interface ChartRow {
+  at: number;
+  side: 0 | 1;
+  variant: string;
+  series: number | null;
+  cpu: number | null;
+  rss: number | null;
+  retention: number | null;
+}
+
+interface FleetChartRow {
+  at: number;
+  variant: string;
+  hosts: number;
+  series: number | null;
+  cpu: number | null;
+  rss: number | null;
 }
 
 const toAgent = (r: AgentRow): AgentRecord => ({
@@ -90,45 +95,78 @@ const toAgent = (r: AgentRow): AgentRecord => ({
   variants: JSON.parse(r.variants) as AgentRecord['variants'],
   firstSeen: r.first_seen,
   lastSeen: r.last_seen,
+  streamId: r.stream_id,
   lastSeq: r.last_seq,
 });
 
-// JS numbers bind as REAL: every division meant to bucket times casts its divisor to INTEGER.
+const toPosition = (r: PositionRow): Position => ({
+  agentId: r.agent_id,
+  side: r.side,
+  ts: r.ts,
+  variant: r.variant,
+  pairedWith: r.paired_with,
+  totals: fromRow(r),
+});
 
-// Aggregates over raw samples, in the rollup's shape, so both sources merge the same way.
-const RAW_AGGREGATE = `
-  agent_id, side, variant, paired_with, count(*) AS n,
-  sum(series) AS series_sum, count(series) AS series_n, min(retention) AS retention_min,
-  sum(cpu) AS cpu_sum, count(cpu) AS cpu_n, max(cpu) AS cpu_max,
-  sum(rss) AS rss_sum, count(rss) AS rss_n, max(rss) AS rss_max,
-  sum(cost) AS cost_sum, count(cost) AS cost_n, max(ts) AS last_ts`;
+const keyOf = (agentId: string, side: number) => `${agentId}\u0000${side}`;
+const floorTo = (t: number, step: number) => Math.floor(t / step) * step;
+const C = TOTALS_COLUMNS.join(', ');
+const C_PARAMS = TOTALS_COLUMNS.map((c) => `@${c}`).join(', ');
+const C_FROM = (alias: string) => TOTALS_COLUMNS.map((c) => `${alias}.${c}`).join(', ');
+const C_UPDATE = TOTALS_COLUMNS.map((c) => `${c} = excluded.${c}`).join(', ');
+// JS numbers bind as REAL: every division meant to bucket times casts its divisor to INTEGER.
+const BUCKET = (col: string, step: string) => `(${col} / CAST(${step} AS INTEGER)) * CAST(${step} AS INTEGER)`;
+const EVERY_KEY = `SELECT a.agent_id AS agent_id, s.side AS side FROM agents a, (SELECT 0 AS side UNION ALL SELECT 1) s`;
+
+/** Opens the file with the store's settings; any failure is a StoreOpenError naming the file. */
+function openDatabase(file: string): Database.Database {
+  let db: Database.Database | null = null;
+  try {
+    mkdirSync(path.dirname(file), { recursive: true });
+    db = new Database(file);
+    db.pragma('journal_mode = WAL');
+    // FULL: a commit is on disk before storeReports returns, so an acknowledged report survives power loss too.
+    db.pragma('synchronous = FULL');
+    db.pragma('busy_timeout = 5000');
+    // Window lookups seek all over the indexes: read them through the OS page cache directly, and keep more pages.
+    db.pragma('mmap_size = 1073741824');
+    db.pragma('cache_size = -65536');
+    applySchema(db, file);
+    return db;
+  } catch (error) {
+    db?.close();
+    if (error instanceof StoreOpenError) throw error;
+    const code = (error as { code?: string }).code ?? 'error';
+    throw new StoreOpenError(`cannot open the hub store '${file}' (${code}: ${(error as Error).message})`, { cause: error });
+  }
+}
 
 /** At most ~300 points per chart, in whole minutes. */
 const historyStep = (from: number, to: number) => Math.max(60_000, Math.ceil((to - from) / 300 / 60_000) * 60_000);
 
 export function openSqliteStore(options: SqliteStoreOptions): Store {
-  mkdirSync(path.dirname(options.file), { recursive: true });
-  const rawRetentionMs = options.rawRetentionMs ?? 48 * HOUR;
-  const rollupRetentionMs = options.rollupRetentionMs ?? 35 * 24 * HOUR;
-  const bucketMs = options.bucketMs ?? 5 * 60_000;
-  const db = new Database(options.file);
-  db.pragma('journal_mode = WAL');
-  // FULL: a commit is on disk before storeReports returns, so an acknowledged report survives power loss too.
-  db.pragma('synchronous = FULL');
-  db.pragma('busy_timeout = 5000');
-  const version = db.pragma('user_version', { simple: true }) as number;
-  if (version > SCHEMA_VERSION) throw new Error(`${options.file}: store schema ${version} is newer than this hub (${SCHEMA_VERSION})`);
-  db.exec(SCHEMA);
-  db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  const rawRetentionMs = options.rawRetentionMs ?? 6 * HOUR;
+  const fineRetentionMs = options.rollupRetentionMs ?? 8 * DAY;
+  const coarseRetentionMs = options.coarseRetentionMs ?? 35 * DAY;
+  const fine = options.bucketMs ?? 5 * 60_000;
+  const coarse = options.coarseBucketMs ?? HOUR;
+  const rollupDelayMs = options.rollupDelayMs ?? 60_000;
+  if (!(fine > 0 && coarse >= fine && coarse % fine === 0)) throw new RangeError(`coarse bucket (${coarse} ms) must be a multiple of the fine bucket (${fine} ms)`);
+  if (!(rawRetentionMs <= fineRetentionMs && fineRetentionMs <= coarseRetentionMs)) {
+    throw new RangeError(`retention must not shrink from tier to tier: raw ${rawRetentionMs} ms, fine ${fineRetentionMs} ms, coarse ${coarseRetentionMs} ms`);
+  }
+
+  const db = openDatabase(options.file);
 
   const stmt = {
     getAgent: db.prepare<[string], AgentRow>('SELECT * FROM agents WHERE agent_id = ?'),
     allAgents: db.prepare<[], AgentRow>('SELECT * FROM agents ORDER BY host_id, agent_id'),
     upsertAgent: db.prepare(
-      `INSERT INTO agents (agent_id, host_id, host_kind, labels, agent_version, variants, first_seen, last_seen, last_seq)
-       VALUES (@agentId, @hostId, @hostKind, @labels, @agentVersion, @variants, @now, @now, 0)
+      `INSERT INTO agents (agent_id, host_id, host_kind, labels, agent_version, variants, first_seen, last_seen, stream_id, last_seq)
+       VALUES (@agentId, @hostId, @hostKind, @labels, @agentVersion, @variants, @now, @now, @streamId, 0)
        ON CONFLICT(agent_id) DO UPDATE SET host_id = excluded.host_id, host_kind = excluded.host_kind, labels = excluded.labels,
-         agent_version = excluded.agent_version, variants = excluded.variants, last_seen = excluded.last_seen`,
+         agent_version = excluded.agent_version, variants = excluded.variants, last_seen = excluded.last_seen,
+         last_seq = CASE WHEN agents.stream_id = excluded.stream_id THEN agents.last_seq ELSE 0 END, stream_id = excluded.stream_id`,
     ),
     lastSeq: db.prepare<[string], { last_seq: number }>('SELECT last_seq FROM agents WHERE agent_id = ?'),
     advance: db.prepare('UPDATE agents SET last_seq = ?, last_seen = ? WHERE agent_id = ?'),
@@ -139,65 +177,149 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     getLatest: db.prepare<[string], { agent_id: string; seq: number; received_at: number; report: string }>('SELECT * FROM latest WHERE agent_id = ?'),
     allLatest: db.prepare<[], { agent_id: string; seq: number; received_at: number; report: string }>('SELECT * FROM latest'),
     sample: db.prepare(
-      `INSERT INTO samples (ts, agent_id, seq, side, variant, paired_with, series, retention, missing, cpu, rss, cost)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO samples (ts, agent_id, side, seq, variant, paired_with, series, retention, cpu, rss, cost, ${C})
+       VALUES (@ts, @agentId, @side, @seq, @variant, @pairedWith, @series, @retention, @cpu, @rss, @cost, ${C_PARAMS})`,
     ),
-    rawPoints: db.prepare<[number, number], PointRow>(`SELECT ${RAW_AGGREGATE} FROM samples WHERE ts >= ? AND ts < ? GROUP BY agent_id, side`),
-    rollupPoints: db.prepare<[number, number], PointRow>(
-      `SELECT agent_id, side, variant, paired_with, sum(n) AS n, sum(series_sum) AS series_sum, sum(series_n) AS series_n,
-         min(retention_min) AS retention_min, sum(cpu_sum) AS cpu_sum, sum(cpu_n) AS cpu_n, max(cpu_max) AS cpu_max,
-         sum(rss_sum) AS rss_sum, sum(rss_n) AS rss_n, max(rss_max) AS rss_max, sum(cost_sum) AS cost_sum, sum(cost_n) AS cost_n,
-         max(last_ts) AS last_ts
-       FROM rollups WHERE bucket >= ? AND bucket < ? GROUP BY agent_id, side`,
+    change: db.prepare('INSERT INTO critical_changes (agent_id, side, ts, retention, missing) VALUES (?, ?, ?, ?, ?)'),
+    lastChanges: db.prepare<[], { agent_id: string; side: number; retention: number | null; missing: string }>(
+      `SELECT c.agent_id, c.side, c.retention, c.missing FROM critical_changes c
+       WHERE c.ts = (SELECT max(ts) FROM critical_changes m WHERE m.agent_id = c.agent_id AND m.side = c.side)`,
     ),
-    rawMissing: db.prepare<[number, number], { agent_id: string; side: number; missing: string }>(
-      "SELECT agent_id, side, missing FROM samples WHERE ts >= ? AND ts < ? AND missing IS NOT NULL AND missing != '[]'",
+    // The last raw row at or after `floor` and before `x`, for every agent-side that has one.
+    samplesAt: db.prepare<{ floor: number; x: number }, PositionRow>(
+      `WITH e AS MATERIALIZED (SELECT k.agent_id, k.side, (SELECT max(ts) FROM samples m WHERE m.agent_id = k.agent_id AND m.side = k.side AND m.ts >= @floor AND m.ts < @x) AS ts
+                  FROM (${EVERY_KEY}) k)
+       SELECT x.agent_id, x.side, x.ts, x.variant, x.paired_with, ${C_FROM('x')}
+       FROM e CROSS JOIN samples x ON x.ts = e.ts AND x.agent_id = e.agent_id AND x.side = e.side`,
     ),
-    rollupMissing: db.prepare<[number, number], { agent_id: string; side: number; missing: string }>(
-      "SELECT agent_id, side, missing FROM rollups WHERE bucket >= ? AND bucket < ? AND missing IS NOT NULL AND missing != '[]'",
+    // The last rollup of resolution `res` ending by `before`, for every agent-side that has one.
+    rollupsAt: db.prepare<{ res: number; before: number }, PositionRow>(
+      `WITH e AS MATERIALIZED (SELECT k.agent_id, k.side, (SELECT max(bucket) FROM rollups m WHERE m.res = @res AND m.agent_id = k.agent_id AND m.side = k.side AND m.bucket < @before) AS bucket
+                  FROM (${EVERY_KEY}) k)
+       SELECT x.agent_id, x.side, x.last_ts AS ts, x.variant, x.paired_with, ${C_FROM('x')}
+       FROM e CROSS JOIN rollups x ON x.res = @res AND x.bucket = e.bucket AND x.agent_id = e.agent_id AND x.side = e.side`,
+    ),
+    anchors: db.prepare<[], PositionRow>(`SELECT agent_id, side, ts, variant, paired_with, ${C} FROM anchors`),
+    // Before coarse rollups are pruned, the last one of each agent-side becomes its anchor.
+    setAnchors: db.prepare(
+      `WITH e AS MATERIALIZED (SELECT k.agent_id, k.side, (SELECT max(bucket) FROM rollups m WHERE m.res = @res AND m.agent_id = k.agent_id AND m.side = k.side AND m.bucket < @before) AS bucket
+                  FROM (${EVERY_KEY}) k)
+       INSERT INTO anchors SELECT x.agent_id, x.side, x.last_ts, x.variant, x.paired_with, ${C_FROM('x')}
+       FROM e CROSS JOIN rollups x ON x.res = @res AND x.bucket = e.bucket AND x.agent_id = e.agent_id AND x.side = e.side WHERE true
+       ON CONFLICT (agent_id, side) DO UPDATE SET ts = excluded.ts, variant = excluded.variant, paired_with = excluded.paired_with, ${C_UPDATE}`,
+    ),
+    // The critical states in force during [from, to): the one before `from` and every change inside.
+    criticalIn: db.prepare<{ agentId: string; side: number; from: number; to: number }, CriticalState>(
+      `SELECT retention, missing FROM critical_changes
+       WHERE agent_id = @agentId AND side = @side AND ts < @to
+         AND ts >= coalesce((SELECT max(ts) FROM critical_changes WHERE agent_id = @agentId AND side = @side AND ts < @from), @from)`,
     ),
     getMeta: db.prepare<[string], { value: number }>('SELECT value FROM meta WHERE key = ?'),
     setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
-    rollUp: db.prepare(
-      `INSERT INTO rollups
-       SELECT (ts / CAST(@bucketMs AS INTEGER)) * CAST(@bucketMs AS INTEGER) AS bucket, agent_id, side, variant, paired_with, count(*),
-         sum(series), count(series), min(retention),
-         (SELECT json_group_array(DISTINCT j.value) FROM samples s2, json_each(s2.missing) j
-            WHERE s2.agent_id = samples.agent_id AND s2.side = samples.side AND s2.ts >= (samples.ts / CAST(@bucketMs AS INTEGER)) * CAST(@bucketMs AS INTEGER)
-              AND s2.ts < (samples.ts / CAST(@bucketMs AS INTEGER)) * CAST(@bucketMs AS INTEGER) + @bucketMs),
-         sum(cpu), count(cpu), max(cpu), sum(rss), count(rss), max(rss), sum(cost), count(cost), max(ts)
-       FROM samples WHERE ts >= @from AND ts < @to
-       GROUP BY bucket, agent_id, side
-       ON CONFLICT(bucket, agent_id, side) DO NOTHING`,
+    deleteMeta: db.prepare('DELETE FROM meta WHERE key = ?'),
+    rollFine: db.prepare(
+      `WITH g AS (
+         SELECT ${BUCKET('ts', '@res')} AS bucket, agent_id, side, count(*) AS n, sum(series) AS series_sum, count(series) AS series_n,
+           min(retention) AS retention_min, sum(cpu) AS cpu_sum, count(cpu) AS cpu_n, sum(rss) AS rss_sum, count(rss) AS rss_n,
+           sum(cost) AS cost_sum, count(cost) AS cost_n, max(ts) AS last_ts
+         FROM samples WHERE ts >= @from AND ts < @to GROUP BY 1, agent_id, side)
+       INSERT INTO rollups
+       SELECT @res, g.bucket, g.agent_id, g.side, x.variant, x.paired_with, g.n, g.series_sum, g.series_n, g.retention_min,
+         g.cpu_sum, g.cpu_n, g.rss_sum, g.rss_n, g.cost_sum, g.cost_n, g.last_ts, ${C_FROM('x')}
+       FROM g JOIN samples x ON x.ts = g.last_ts AND x.agent_id = g.agent_id AND x.side = g.side WHERE true
+       ON CONFLICT (res, bucket, agent_id, side) DO UPDATE SET variant = excluded.variant, paired_with = excluded.paired_with, n = excluded.n,
+         series_sum = excluded.series_sum, series_n = excluded.series_n, retention_min = excluded.retention_min, cpu_sum = excluded.cpu_sum,
+         cpu_n = excluded.cpu_n, rss_sum = excluded.rss_sum, rss_n = excluded.rss_n, cost_sum = excluded.cost_sum, cost_n = excluded.cost_n,
+         last_ts = excluded.last_ts, ${C_UPDATE}`,
+    ),
+    rollCoarse: db.prepare(
+      `WITH g AS (
+         SELECT ${BUCKET('bucket', '@res')} AS bucket, agent_id, side, sum(n) AS n, sum(series_sum) AS series_sum, sum(series_n) AS series_n,
+           min(retention_min) AS retention_min, sum(cpu_sum) AS cpu_sum, sum(cpu_n) AS cpu_n, sum(rss_sum) AS rss_sum, sum(rss_n) AS rss_n,
+           sum(cost_sum) AS cost_sum, sum(cost_n) AS cost_n, max(last_ts) AS last_ts, max(bucket) AS last_bucket
+         FROM rollups WHERE res = @fine AND bucket >= @from AND bucket < @to GROUP BY 1, agent_id, side)
+       INSERT INTO rollups
+       SELECT @res, g.bucket, g.agent_id, g.side, x.variant, x.paired_with, g.n, g.series_sum, g.series_n, g.retention_min,
+         g.cpu_sum, g.cpu_n, g.rss_sum, g.rss_n, g.cost_sum, g.cost_n, g.last_ts, ${C_FROM('x')}
+       FROM g JOIN rollups x ON x.res = @fine AND x.bucket = g.last_bucket AND x.agent_id = g.agent_id AND x.side = g.side WHERE true
+       ON CONFLICT (res, bucket, agent_id, side) DO UPDATE SET variant = excluded.variant, paired_with = excluded.paired_with, n = excluded.n,
+         series_sum = excluded.series_sum, series_n = excluded.series_n, retention_min = excluded.retention_min, cpu_sum = excluded.cpu_sum,
+         cpu_n = excluded.cpu_n, rss_sum = excluded.rss_sum, rss_n = excluded.rss_n, cost_sum = excluded.cost_sum, cost_n = excluded.cost_n,
+         last_ts = excluded.last_ts, ${C_UPDATE}`,
+    ),
+    rollFleet: db.prepare(
+      `INSERT INTO fleet_rollups
+       SELECT res, bucket, variant, count(DISTINCT agent_id), sum(series_sum), sum(series_n), sum(cpu_sum), sum(cpu_n), sum(rss_sum), sum(rss_n)
+       FROM rollups WHERE res = @res AND bucket >= @from AND bucket < @to GROUP BY bucket, variant
+       ON CONFLICT (res, bucket, variant) DO UPDATE SET hosts = excluded.hosts, series_sum = excluded.series_sum, series_n = excluded.series_n,
+         cpu_sum = excluded.cpu_sum, cpu_n = excluded.cpu_n, rss_sum = excluded.rss_sum, rss_n = excluded.rss_n`,
     ),
     deleteRaw: db.prepare('DELETE FROM samples WHERE ts < ?'),
-    deleteRollups: db.prepare('DELETE FROM rollups WHERE bucket < ?'),
-    history: db.prepare<[number, number, string, number, number], { at: number; side: 0 | 1; variant: string; series: number | null; cpu: number | null; rss: number | null; retention: number | null }>(
-      `SELECT (ts / CAST(? AS INTEGER)) * CAST(? AS INTEGER) AS at, side, variant, avg(series) AS series, avg(cpu) AS cpu, avg(rss) AS rss, min(retention) AS retention
-       FROM samples WHERE agent_id IN (SELECT agent_id FROM agents WHERE host_id = ?) AND ts >= ? AND ts < ?
+    deleteRollups: db.prepare('DELETE FROM rollups WHERE res = ? AND bucket < ?'),
+    deleteFleetRollups: db.prepare('DELETE FROM fleet_rollups WHERE res = ? AND bucket < ?'),
+    // Old changes go, but each agent-side keeps the one still in force.
+    deleteChanges: db.prepare(
+      `DELETE FROM critical_changes WHERE ts < @before
+         AND ts < (SELECT max(ts) FROM critical_changes m WHERE m.agent_id = critical_changes.agent_id AND m.side = critical_changes.side)`,
+    ),
+    historyRaw: db.prepare<{ step: number; hostId: string; from: number; to: number }, ChartRow>(
+      `SELECT ${BUCKET('ts', '@step')} AS at, side, variant, avg(series) AS series, avg(cpu) AS cpu, avg(rss) AS rss, min(retention) AS retention
+       FROM agents a CROSS JOIN samples x INDEXED BY samples_key ON x.agent_id = a.agent_id AND x.side IN (0, 1)
+       WHERE a.host_id = @hostId AND x.ts >= @from AND x.ts < @to
        GROUP BY at, side ORDER BY at`,
     ),
-    fleetHistory: db.prepare<[number, number, number, number], { at: number; variant: string; hosts: number; series: number | null; cpu: number | null; rss: number | null }>(
-      `SELECT (ts / CAST(? AS INTEGER)) * CAST(? AS INTEGER) AS at, variant, count(DISTINCT agent_id) AS hosts, avg(series) AS series, avg(cpu) AS cpu, avg(rss) AS rss
-       FROM samples WHERE ts >= ? AND ts < ? GROUP BY at, variant ORDER BY at`,
-    ),
-    fleetHistoryRollups: db.prepare<[number, number, number, number], { at: number; variant: string; hosts: number; series: number | null; cpu: number | null; rss: number | null }>(
-      `SELECT (bucket / CAST(? AS INTEGER)) * CAST(? AS INTEGER) AS at, variant, count(DISTINCT agent_id) AS hosts, sum(series_sum) / nullif(sum(series_n), 0) AS series,
-         sum(cpu_sum) / nullif(sum(cpu_n), 0) AS cpu, sum(rss_sum) / nullif(sum(rss_n), 0) AS rss
-       FROM rollups WHERE bucket >= ? AND bucket < ? GROUP BY at, variant ORDER BY at`,
-    ),
-    historyRollups: db.prepare<[number, number, string, number, number], { at: number; side: 0 | 1; variant: string; series: number | null; cpu: number | null; rss: number | null; retention: number | null }>(
-      `SELECT (bucket / CAST(? AS INTEGER)) * CAST(? AS INTEGER) AS at, side, variant, sum(series_sum) / nullif(sum(series_n), 0) AS series,
+    historyRollups: db.prepare<{ res: number; step: number; hostId: string; from: number; to: number }, ChartRow>(
+      `SELECT ${BUCKET('bucket', '@step')} AS at, side, variant, sum(series_sum) / nullif(sum(series_n), 0) AS series,
          sum(cpu_sum) / nullif(sum(cpu_n), 0) AS cpu, sum(rss_sum) / nullif(sum(rss_n), 0) AS rss, min(retention_min) AS retention
-       FROM rollups WHERE agent_id IN (SELECT agent_id FROM agents WHERE host_id = ?) AND bucket >= ? AND bucket < ?
+       FROM agents a CROSS JOIN rollups x INDEXED BY rollups_key ON x.res = @res AND x.agent_id = a.agent_id AND x.side IN (0, 1)
+       WHERE a.host_id = @hostId AND x.bucket >= @from AND x.bucket < @to
        GROUP BY at, side ORDER BY at`,
+    ),
+    fleetRaw: db.prepare<{ step: number; from: number; to: number }, FleetChartRow>(
+      `SELECT ${BUCKET('ts', '@step')} AS at, variant, count(DISTINCT agent_id) AS hosts, avg(series) AS series, avg(cpu) AS cpu, avg(rss) AS rss
+       FROM samples WHERE ts >= @from AND ts < @to GROUP BY at, variant ORDER BY at`,
+    ),
+    // Hosts per step: the most that reported in any one bucket of it.
+    fleetRollups: db.prepare<{ res: number; step: number; from: number; to: number }, FleetChartRow>(
+      `SELECT ${BUCKET('bucket', '@step')} AS at, variant, max(hosts) AS hosts, sum(series_sum) / nullif(sum(series_n), 0) AS series,
+         sum(cpu_sum) / nullif(sum(cpu_n), 0) AS cpu, sum(rss_sum) / nullif(sum(rss_n), 0) AS rss
+       FROM fleet_rollups WHERE res = @res AND bucket >= @from AND bucket < @to GROUP BY at, variant ORDER BY at`,
     ),
   };
 
-  const rolledUntil = () => stmt.getMeta.get('rolled_until')?.value ?? 0;
+  /** Agents by id, for their host id, kind and labels (which only a hello changes; lastSeq/lastSeen here go stale). */
+  let agentCache: Map<string, AgentRecord> | null = null;
+  const agentMap = () => (agentCache ??= new Map(stmt.allAgents.all().map((r) => [r.agent_id, toAgent(r)])));
 
-  const storeMany = db.transaction((items: readonly IncomingReport[]): StoreOutcome[] => {
+  const meta = (key: string, fallback: number) => stmt.getMeta.get(key)?.value ?? fallback;
+  /** Raw rows exist from here on; fine rollups from `fineFloor`; each tier is complete below its `rolled*` mark. */
+  const marks = {
+    rawFloor: meta('raw_floor', 0),
+    fineFloor: meta('fine_floor', 0),
+    rolledFine: meta('rolled_fine', 0),
+    rolledCoarse: meta('rolled_coarse', 0),
+    dirtyFine: meta('dirty_fine', Number.POSITIVE_INFINITY),
+  };
+
+  /** Each agent-side's latest position and critical state: what the next report adds to. */
+  const positions = new Map<string, Position>();
+  const criticalNow = new Map<string, CriticalState>();
+  let newestTs = 0;
+  const remember = (p: Position) => {
+    const key = keyOf(p.agentId, p.side);
+    if ((positions.get(key)?.ts ?? -1) > p.ts) return;
+    positions.set(key, p);
+    newestTs = Math.max(newestTs, p.ts);
+  };
+  for (const p of [...stmt.anchors.all(), ...stmt.rollupsAt.all({ res: coarse, before: Number.MAX_SAFE_INTEGER }), ...stmt.rollupsAt.all({ res: fine, before: Number.MAX_SAFE_INTEGER })]) {
+    remember(toPosition(p));
+  }
+  for (const p of stmt.samplesAt.all({ floor: 0, x: Number.MAX_SAFE_INTEGER })) remember(toPosition(p));
+  for (const c of stmt.lastChanges.all()) criticalNow.set(keyOf(c.agent_id, c.side), { retention: c.retention, missing: c.missing });
+
+  const storeMany = db.transaction((items: readonly IncomingReport[], staged: Map<string, Position>, stagedCritical: Map<string, CriticalState>) => {
     const outcomes: StoreOutcome[] = [];
+    let dirty = marks.dirtyFine;
     for (const { agentId, message, receivedAt } of items) {
       const last = stmt.lastSeq.get(agentId)?.last_seq ?? 0;
       // Delivery is in order per agent: anything at or below the high-water mark was stored already.
@@ -206,115 +328,151 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
         continue;
       }
       const report: AgentReport = message.report;
-      const ts = Date.parse(message.window.to);
-      report.variants.forEach((v, side) => {
-        stmt.sample.run(
-          ts,
-          agentId,
-          message.seq,
-          side,
-          v.name,
-          report.comparison.baseline,
-          v.series,
-          v.criticalRetention,
-          v.criticalMissing.length > 0 ? JSON.stringify(v.criticalMissing) : null,
-          v.cpuPercent,
-          v.rssBytes,
-          v.estimatedMonthlyCostUsd,
-        );
+      // The agent's clock decides where a report falls, within limits: never after it arrived, never before the
+      // agent's previous report (ts strictly increases per agent), never before the raw rows still kept.
+      const claimed = Date.parse(message.window.to);
+      let ts = Math.min(Number.isFinite(claimed) ? claimed : receivedAt, receivedAt);
+      for (const side of [0, 1]) ts = Math.max(ts, ((staged.get(keyOf(agentId, side)) ?? positions.get(keyOf(agentId, side)))?.ts ?? -1) + 1);
+      ts = Math.max(ts, marks.rawFloor);
+      if (ts < marks.rolledFine) dirty = Math.min(dirty, floorTo(ts, fine));
+      report.variants.forEach((v, index) => {
+        const side = index as 0 | 1;
+        const key = keyOf(agentId, side);
+        const before = staged.get(key) ?? positions.get(key);
+        const values = { series: v.series, retention: v.criticalRetention, cpu: v.cpuPercent, rss: v.rssBytes, cost: v.estimatedMonthlyCostUsd };
+        const totals = addSample(before?.totals ?? ZERO_TOTALS, values);
+        const position: Position = { agentId, side, ts, variant: v.name, pairedWith: report.comparison.baseline, totals };
+        stmt.sample.run({ ts, agentId, side, seq: message.seq, variant: v.name, pairedWith: position.pairedWith, ...values, ...toRow(totals) });
+        staged.set(key, position);
+        const state: CriticalState = { retention: v.criticalRetention, missing: JSON.stringify([...v.criticalMissing].sort()) };
+        const previous = stagedCritical.get(key) ?? criticalNow.get(key);
+        if (!previous || previous.retention !== state.retention || previous.missing !== state.missing) {
+          stmt.change.run(agentId, side, ts, state.retention, state.missing);
+          stagedCritical.set(key, state);
+        }
       });
       stmt.latest.run(agentId, message.seq, receivedAt, JSON.stringify(report));
       stmt.advance.run(message.seq, receivedAt, agentId);
       outcomes.push('stored');
     }
-    return outcomes;
+    if (dirty !== marks.dirtyFine) stmt.setMeta.run('dirty_fine', dirty);
+    return { outcomes, dirty };
   });
 
-  function collectPoints(from: number, to: number): VariantPoint[] {
-    const split = Math.min(Math.max(from, rolledUntil()), to);
-    const rows = [...stmt.rollupPoints.all(from, split), ...stmt.rawPoints.all(split, to)];
-    const missingRows = [...stmt.rollupMissing.all(from, split), ...stmt.rawMissing.all(split, to)];
-    const merged = new Map<string, PointRow>();
-    for (const row of rows) {
-      const key = `${row.agent_id}\u0000${row.side}`;
-      const prev = merged.get(key);
-      if (!prev) {
-        merged.set(key, { ...row });
-        continue;
-      }
-      const add = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : a + b);
-      const pick = (a: number | null, b: number | null, f: (x: number, y: number) => number) => (a === null ? b : b === null ? a : f(a, b));
-      prev.n += row.n;
-      prev.series_sum = add(prev.series_sum, row.series_sum);
-      prev.series_n += row.series_n;
-      prev.retention_min = pick(prev.retention_min, row.retention_min, Math.min);
-      prev.cpu_sum = add(prev.cpu_sum, row.cpu_sum);
-      prev.cpu_n += row.cpu_n;
-      prev.cpu_max = pick(prev.cpu_max, row.cpu_max, Math.max);
-      prev.rss_sum = add(prev.rss_sum, row.rss_sum);
-      prev.rss_n += row.rss_n;
-      prev.rss_max = pick(prev.rss_max, row.rss_max, Math.max);
-      prev.cost_sum = add(prev.cost_sum, row.cost_sum);
-      prev.cost_n += row.cost_n;
-      if (row.last_ts > prev.last_ts) {
-        prev.last_ts = row.last_ts;
-        prev.variant = row.variant;
-        prev.paired_with = row.paired_with;
-      }
+  /** Every agent-side's running totals as they stood just before `x` (the tiers' precision at their edges). */
+  function positionsAt(x: number): Map<string, Position> {
+    if (x > newestTs) return positions;
+    const found = new Map<string, Position>();
+    const take = (rows: PositionRow[]) => {
+      for (const r of rows) if (!found.has(keyOf(r.agent_id, r.side))) found.set(keyOf(r.agent_id, r.side), toPosition(r));
+    };
+    if (x > marks.rawFloor) take(stmt.samplesAt.all({ floor: marks.rawFloor, x }));
+    if (found.size < positions.size) take(stmt.rollupsAt.all({ res: fine, before: floorTo(x, fine) }));
+    if (found.size < positions.size) take(stmt.rollupsAt.all({ res: coarse, before: floorTo(x, coarse) }));
+    // Older than anything kept: count from where the kept rows begin (a window cannot reach past retention).
+    if (found.size < positions.size) take(stmt.anchors.all());
+    return found;
+  }
+
+  function criticalDuring(agentId: string, side: number, from: number, to: number): { retentionMin: number | null; missing: string[] } {
+    let retentionMin: number | null = null;
+    const missing = new Set<string>();
+    for (const state of stmt.criticalIn.all({ agentId, side, from, to })) {
+      if (state.retention !== null && state.retention < 1) retentionMin = Math.min(retentionMin ?? 1, state.retention);
+      for (const name of JSON.parse(state.missing) as string[]) missing.add(name);
     }
-    const missing = new Map<string, Set<string>>();
-    for (const row of missingRows) {
-      const key = `${row.agent_id}\u0000${row.side}`;
-      const set = missing.get(key) ?? new Set<string>();
-      for (const name of JSON.parse(row.missing) as (string | null)[]) if (typeof name === 'string') set.add(name);
-      missing.set(key, set);
-    }
-    const agents = new Map(stmt.allAgents.all().map((r) => [r.agent_id, toAgent(r)]));
+    return { retentionMin, missing: [...missing].sort() };
+  }
+
+  function variantPoints(from: number, to: number): VariantPoint[] {
+    const end = positionsAt(to);
+    const start = positionsAt(from);
+    const agents = agentMap();
     const points: VariantPoint[] = [];
-    for (const [key, r] of merged) {
-      const agent = agents.get(r.agent_id);
-      if (!agent) continue;
-      const mean = (sum: number | null, n: number) => (sum === null || n === 0 ? null : sum / n);
+    for (const [key, last] of end) {
+      const agent = agents.get(last.agentId);
+      const t = difference(last.totals, start.get(key)?.totals ?? ZERO_TOTALS);
+      if (!agent || t.n <= 0) continue;
+      const critical = t.lossy > 0 ? criticalDuring(last.agentId, last.side, from, to) : { retentionMin: t.retentionN > 0 ? 1 : null, missing: [] };
       points.push({
-        agentId: r.agent_id,
+        agentId: last.agentId,
         hostId: agent.hostId,
         hostKind: agent.hostKind,
         labels: agent.labels,
-        side: r.side,
-        variant: r.variant,
-        pairedWith: r.paired_with,
-        reports: r.n,
-        series: mean(r.series_sum, r.series_n),
-        retentionMin: r.retention_min,
-        missing: [...(missing.get(key) ?? [])].sort(),
-        cpuPercent: mean(r.cpu_sum, r.cpu_n),
-        cpuPercentMax: r.cpu_max,
-        rssBytes: mean(r.rss_sum, r.rss_n),
-        rssBytesMax: r.rss_max,
-        monthlyCostUsd: mean(r.cost_sum, r.cost_n),
-        lastAt: r.last_ts,
+        side: last.side,
+        variant: last.variant,
+        pairedWith: last.pairedWith,
+        reports: t.n,
+        series: meanOf(t.series, t.seriesN),
+        retentionMin: critical.retentionMin,
+        lossyReports: t.lossy,
+        missing: critical.missing,
+        cpuPercent: meanOf(t.cpu, t.cpuN),
+        rssBytes: meanOf(t.rss, t.rssN),
+        monthlyCostUsd: meanOf(t.cost, t.costN),
+        lastAt: last.ts,
       });
     }
-    return points;
+    return points.sort((a, b) => a.agentId.localeCompare(b.agentId) || a.side - b.side);
+  }
+
+  /**
+   * Splits [from, to) into the parts each tier can answer: coarse rollups before the fine ones begin, fine
+   * rollups up to where they are complete, raw rows after.
+   */
+  function spans(from: number, to: number) {
+    const fineStart = Math.min(Math.max(from, marks.fineFloor), to);
+    const rawStart = Math.min(Math.max(fineStart, marks.rolledFine), to);
+    return { coarse: [from, fineStart], fine: [fineStart, rawStart], raw: [rawStart, to] } as const;
   }
 
   const maintainTx = db.transaction((now: number) => {
-    const from = rolledUntil();
-    // Only whole buckets that can no longer receive samples (a late report may still arrive for the current one).
-    const to = Math.floor((now - bucketMs) / bucketMs) * bucketMs;
     let rolledUp = 0;
-    if (to > from) {
-      rolledUp = stmt.rollUp.run({ bucketMs, from, to }).changes;
-      stmt.setMeta.run('rolled_until', to);
+    // Fine buckets: every whole bucket that ended a little while ago, and any that late reports touched.
+    const fineFrom = Math.min(marks.rolledFine, marks.dirtyFine);
+    const fineTo = Math.max(marks.rolledFine, floorTo(now - rollupDelayMs, fine));
+    let dirtyCoarse = Number.POSITIVE_INFINITY;
+    if (fineTo > fineFrom) {
+      rolledUp += stmt.rollFine.run({ res: fine, from: fineFrom, to: fineTo }).changes;
+      stmt.rollFleet.run({ res: fine, from: fineFrom, to: fineTo });
+      if (fineFrom < marks.rolledCoarse) dirtyCoarse = floorTo(fineFrom, coarse);
+      marks.rolledFine = fineTo;
+      stmt.setMeta.run('rolled_fine', fineTo);
     }
-    const deletedRaw = stmt.deleteRaw.run(Math.min(now - rawRetentionMs, Math.max(from, to))).changes;
-    const deletedRollups = stmt.deleteRollups.run(now - rollupRetentionMs).changes;
+    marks.dirtyFine = Number.POSITIVE_INFINITY;
+    stmt.deleteMeta.run('dirty_fine');
+    // Coarse buckets: whole ones whose fine buckets are all rolled.
+    const coarseFrom = Math.min(marks.rolledCoarse, dirtyCoarse);
+    const coarseTo = Math.max(marks.rolledCoarse, floorTo(marks.rolledFine, coarse));
+    if (coarseTo > coarseFrom) {
+      rolledUp += stmt.rollCoarse.run({ res: coarse, fine, from: coarseFrom, to: coarseTo }).changes;
+      stmt.rollFleet.run({ res: coarse, from: coarseFrom, to: coarseTo });
+      marks.rolledCoarse = coarseTo;
+      stmt.setMeta.run('rolled_coarse', coarseTo);
+    }
+    // Pruning: a tier's rows go only once the next tier holds them; floors are bucket-aligned and never move back.
+    const rawFloor = Math.max(marks.rawFloor, floorTo(Math.min(now - rawRetentionMs, marks.rolledFine), fine));
+    const deletedRaw = stmt.deleteRaw.run(rawFloor).changes;
+    marks.rawFloor = rawFloor;
+    stmt.setMeta.run('raw_floor', rawFloor);
+    const fineFloor = Math.max(marks.fineFloor, floorTo(Math.min(now - fineRetentionMs, marks.rolledCoarse), coarse));
+    let deletedRollups = stmt.deleteRollups.run(fine, fineFloor).changes;
+    stmt.deleteFleetRollups.run(fine, fineFloor);
+    marks.fineFloor = fineFloor;
+    stmt.setMeta.run('fine_floor', fineFloor);
+    const coarseFloor = floorTo(now - coarseRetentionMs, coarse);
+    stmt.setAnchors.run({ res: coarse, before: coarseFloor });
+    deletedRollups += stmt.deleteRollups.run(coarse, coarseFloor).changes;
+    stmt.deleteFleetRollups.run(coarse, coarseFloor);
+    stmt.deleteChanges.run({ before: coarseFloor });
     return { rolledUp, deletedRaw, deletedRollups };
   });
 
   let closed = false;
   return {
-    upsertAgent(hello: Hello, now: number): AgentRecord {
+    upsertAgent(hello: Hello, now: number): HelloOutcome {
+      const before = stmt.getAgent.get(hello.agentId);
+      agentCache = null;
       stmt.upsertAgent.run({
         agentId: hello.agentId,
         hostId: hello.hostId,
@@ -322,11 +480,22 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
         labels: JSON.stringify(hello.labels),
         agentVersion: hello.agentVersion,
         variants: JSON.stringify(hello.variants),
+        streamId: hello.streamId,
         now,
       });
-      return toAgent(stmt.getAgent.get(hello.agentId)!);
+      return { agent: toAgent(stmt.getAgent.get(hello.agentId)!), sequenceRestarted: before !== undefined && before.stream_id !== hello.streamId };
     },
-    storeReports: (items) => (items.length === 0 ? [] : storeMany(items)),
+    storeReports(items) {
+      if (items.length === 0) return [];
+      // Positions advance only once the transaction commits: a failed batch leaves them as they were.
+      const staged = new Map<string, Position>();
+      const stagedCritical = new Map<string, CriticalState>();
+      const { outcomes, dirty } = storeMany(items, staged, stagedCritical);
+      for (const p of staged.values()) remember(p);
+      for (const [key, state] of stagedCritical) criticalNow.set(key, state);
+      marks.dirtyFine = dirty;
+      return outcomes;
+    },
     agents: () => stmt.allAgents.all().map(toAgent),
     latest(agentId): LatestReport | null {
       const row = stmt.getLatest.get(agentId);
@@ -334,17 +503,25 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     },
     latestAll: () =>
       stmt.allLatest.all().map((row) => ({ agentId: row.agent_id, seq: row.seq, receivedAt: row.received_at, report: JSON.parse(row.report) as AgentReport })),
-    variantPoints: collectPoints,
+    variantPoints,
     history(hostId, from, to): HistoryPoint[] {
       const step = historyStep(from, to);
-      const split = Math.min(Math.max(from, rolledUntil()), to);
-      const rows = [...stmt.historyRollups.all(step, step, hostId, from, split), ...stmt.history.all(step, step, hostId, split, to)];
+      const s = spans(from, to);
+      const rows = [
+        ...stmt.historyRollups.all({ res: coarse, step, hostId, from: s.coarse[0], to: s.coarse[1] }),
+        ...stmt.historyRollups.all({ res: fine, step, hostId, from: s.fine[0], to: s.fine[1] }),
+        ...stmt.historyRaw.all({ step, hostId, from: s.raw[0], to: s.raw[1] }),
+      ];
       return rows.map((r) => ({ at: r.at, side: r.side, variant: r.variant, series: r.series, cpuPercent: r.cpu, rssBytes: r.rss, retention: r.retention }));
     },
     fleetHistory(from, to): FleetHistoryPoint[] {
       const step = historyStep(from, to);
-      const split = Math.min(Math.max(from, rolledUntil()), to);
-      const rows = [...stmt.fleetHistoryRollups.all(step, step, from, split), ...stmt.fleetHistory.all(step, step, split, to)];
+      const s = spans(from, to);
+      const rows = [
+        ...stmt.fleetRollups.all({ res: coarse, step, from: s.coarse[0], to: s.coarse[1] }),
+        ...stmt.fleetRollups.all({ res: fine, step, from: s.fine[0], to: s.fine[1] }),
+        ...stmt.fleetRaw.all({ step, from: s.raw[0], to: s.raw[1] }),
+      ];
       return rows.map((r) => ({ at: r.at, variant: r.variant, hosts: r.hosts, series: r.series, cpuPercent: r.cpu, rssBytes: r.rss }));
     },
     maintain: (now) => maintainTx(now),

@@ -11,8 +11,16 @@ export interface AgentRecord {
   variants: { name: string; configHash: string }[];
   firstSeen: number;
   lastSeen: number;
-  /** Highest sequence number stored (and so acknowledged) for this agent. */
+  /** The agent's current sequence (see the hello message). */
+  streamId: string;
+  /** Highest sequence number stored (and so acknowledged) for this agent in that sequence. */
   lastSeq: number;
+}
+
+export interface HelloOutcome {
+  agent: AgentRecord;
+  /** The agent started a new sequence (its state was lost): its high-water mark starts again at 0. */
+  sequenceRestarted: boolean;
 }
 
 export interface IncomingReport {
@@ -23,7 +31,7 @@ export interface IncomingReport {
 
 export type StoreOutcome = 'stored' | 'duplicate';
 
-/** One host's figures for one variant, averaged over a time range (from raw samples or rollups). */
+/** One host's figures for one variant, averaged over a time range. */
 export interface VariantPoint {
   agentId: string;
   hostId: string;
@@ -36,13 +44,13 @@ export interface VariantPoint {
   pairedWith: string;
   reports: number;
   series: number | null;
-  /** Worst retention seen in the range. */
+  /** Worst retention seen in the range (1 when every report had full retention; null when none was known). */
   retentionMin: number | null;
+  /** Reports in the range where a running critical process was not visible. */
+  lossyReports: number;
   missing: string[];
   cpuPercent: number | null;
-  cpuPercentMax: number | null;
   rssBytes: number | null;
-  rssBytesMax: number | null;
   monthlyCostUsd: number | null;
   lastAt: number;
 }
@@ -78,7 +86,7 @@ export interface LatestReport {
  * `storeReports` is durable when it returns (the hub acknowledges only then).
  */
 export interface Store {
-  upsertAgent(hello: Hello, now: number): AgentRecord;
+  upsertAgent(hello: Hello, now: number): HelloOutcome;
   storeReports(items: readonly IncomingReport[]): StoreOutcome[];
   agents(): AgentRecord[];
   latest(agentId: string): LatestReport | null;
@@ -88,7 +96,7 @@ export interface Store {
   history(hostId: string, from: number, to: number): HistoryPoint[];
   /** Per variant name and time step over the whole fleet: mean series, CPU and RSS per host. */
   fleetHistory(from: number, to: number): FleetHistoryPoint[];
-  /** Rolls raw samples up into 5-minute buckets and deletes what is past retention. */
+  /** Rolls raw rows up into fine and coarse buckets and deletes what is past retention. */
   maintain(now: number): { rolledUp: number; deletedRaw: number; deletedRollups: number };
   close(): void;
 }

@@ -1,0 +1,66 @@
+// Hub store scale: a store holding a fleet's day (filled through the store's own ingest), served by a real
+// hub process; the comparison API and the page's other reads timed over it.
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pidusage from 'pidusage';
+import { fillStore } from './store-fill.js';
+import { percentile, startHubProcess, timeGet } from './hub-process.js';
+
+export interface StoreScaleFill {
+  hosts: number;
+  hours: number;
+  reports: number;
+  fillSeconds: number;
+  /** hub.db plus its WAL. */
+  diskBytes: number;
+}
+
+export interface StoreScaleRun {
+  /** p95 per endpoint label (e.g. "comparison 24h"). */
+  p95Ms: Record<string, number | null>;
+  hubRssBytes: number;
+}
+
+export const STORE_QUERIES: Record<string, string> = {
+  'comparison 1h': '/api/v1/comparison?window=1h',
+  'comparison 24h': '/api/v1/comparison?window=24h',
+  'comparison 24h by label': '/api/v1/comparison?window=24h&groupBy=label:team',
+  'fleet': '/api/v1/fleet',
+  'fleet history 24h': '/api/v1/fleet/history?window=24h',
+  'host history 24h': '/api/v1/hosts/host-7?window=24h',
+};
+
+/** Fills a store in a temp dir; returns it with a function that removes it. */
+export async function prepareStore(hosts: number, hours: number, progress?: (share: number) => void): Promise<{ dir: string; dataDir: string; fill: StoreScaleFill; remove(): Promise<void> }> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'phx-bench-store-'));
+  const dataDir = path.join(dir, 'data');
+  const result = fillStore(path.join(dataDir, 'hub.db'), hosts, hours * 3_600_000, 15_000, Date.now(), progress);
+  let diskBytes = 0;
+  for (const name of ['hub.db', 'hub.db-wal']) diskBytes += (await stat(path.join(dataDir, name)).catch(() => ({ size: 0 }))).size;
+  return {
+    dir,
+    dataDir,
+    fill: { hosts, hours, reports: result.reports, fillSeconds: result.elapsedMs / 1000, diskBytes },
+    remove: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+/** One run: a fresh hub process over the store, each query `samples` times (after one warm-up). */
+export async function measureStore(dir: string, dataDir: string, samples = 40): Promise<StoreScaleRun> {
+  const hub = await startHubProcess(dir, dataDir);
+  try {
+    const p95Ms: Record<string, number | null> = {};
+    for (const [label, query] of Object.entries(STORE_QUERIES)) {
+      await timeGet(`${hub.base}${query}`);
+      const times: number[] = [];
+      for (let i = 0; i < samples; i++) times.push(await timeGet(`${hub.base}${query}`));
+      p95Ms[label] = percentile(times, 95);
+    }
+    const { memory } = await pidusage(hub.child.pid!);
+    pidusage.clear();
+    return { p95Ms, hubRssBytes: memory };
+  } finally {
+    await hub.stop();
+  }
+}

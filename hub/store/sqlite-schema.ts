@@ -1,0 +1,72 @@
+// The SQLite store's tables. Every time-keyed table leads with time (or resolution, then time), so a
+// range is one sequential scan; the per-(agent, side) indexes serve "the last row before X" lookups.
+import type { Database } from 'better-sqlite3';
+import { StoreOpenError } from '../../agent/errors.js';
+import { TOTALS_DDL } from './totals.js';
+
+export const SCHEMA_VERSION = 2;
+
+
+const DDL = `
+CREATE TABLE IF NOT EXISTS agents (
+  agent_id TEXT PRIMARY KEY, host_id TEXT NOT NULL, host_kind TEXT NOT NULL, labels TEXT NOT NULL,
+  agent_version TEXT NOT NULL, variants TEXT NOT NULL, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,
+  stream_id TEXT NOT NULL, last_seq INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS agents_host ON agents(host_id);
+CREATE TABLE IF NOT EXISTS latest (
+  agent_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, received_at INTEGER NOT NULL, report TEXT NOT NULL
+);
+-- One row per report and side. ts is strictly increasing per agent (the store clamps it), so
+-- (ts, agent_id, side) is unique; c_* are the agent-side's running totals up to and including this row.
+CREATE TABLE IF NOT EXISTS samples (
+  ts INTEGER NOT NULL, agent_id TEXT NOT NULL, side INTEGER NOT NULL, seq INTEGER NOT NULL,
+  variant TEXT NOT NULL, paired_with TEXT NOT NULL,
+  series INTEGER, retention REAL, cpu REAL, rss INTEGER, cost REAL,
+  ${TOTALS_DDL},
+  PRIMARY KEY (ts, agent_id, side)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS samples_key ON samples(agent_id, side, ts);
+-- Rollups at two resolutions (res, in ms): per bucket sums, and c_* = the running totals at the bucket's end.
+CREATE TABLE IF NOT EXISTS rollups (
+  res INTEGER NOT NULL, bucket INTEGER NOT NULL, agent_id TEXT NOT NULL, side INTEGER NOT NULL,
+  variant TEXT NOT NULL, paired_with TEXT NOT NULL, n INTEGER NOT NULL,
+  series_sum REAL, series_n INTEGER NOT NULL, retention_min REAL,
+  cpu_sum REAL, cpu_n INTEGER NOT NULL, rss_sum REAL, rss_n INTEGER NOT NULL, cost_sum REAL, cost_n INTEGER NOT NULL,
+  last_ts INTEGER NOT NULL, ${TOTALS_DDL},
+  PRIMARY KEY (res, bucket, agent_id, side)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS rollups_key ON rollups(res, agent_id, side, bucket);
+-- Per agent-side, the running totals where the oldest kept rollups begin (written before they are pruned).
+CREATE TABLE IF NOT EXISTS anchors (
+  agent_id TEXT NOT NULL, side INTEGER NOT NULL, ts INTEGER NOT NULL, variant TEXT NOT NULL, paired_with TEXT NOT NULL, ${TOTALS_DDL},
+  PRIMARY KEY (agent_id, side)
+) WITHOUT ROWID;
+-- The fleet's per-variant figures per bucket, for the fleet charts.
+CREATE TABLE IF NOT EXISTS fleet_rollups (
+  res INTEGER NOT NULL, bucket INTEGER NOT NULL, variant TEXT NOT NULL, hosts INTEGER NOT NULL,
+  series_sum REAL, series_n INTEGER NOT NULL, cpu_sum REAL, cpu_n INTEGER NOT NULL, rss_sum REAL, rss_n INTEGER NOT NULL,
+  PRIMARY KEY (res, bucket, variant)
+) WITHOUT ROWID;
+-- A row each time an agent-side's critical state (retention, missing processes) changes.
+CREATE TABLE IF NOT EXISTS critical_changes (
+  agent_id TEXT NOT NULL, side INTEGER NOT NULL, ts INTEGER NOT NULL, retention REAL, missing TEXT NOT NULL,
+  PRIMARY KEY (agent_id, side, ts)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+`;
+
+/** Creates the tables, or checks that an existing file holds this schema. */
+export function applySchema(db: Database, file: string): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  const empty = (db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number }).n === 0;
+  if (!empty && version !== SCHEMA_VERSION) {
+    throw new StoreOpenError(
+      version > SCHEMA_VERSION
+        ? `${file}: store schema ${version} is newer than this hub (${SCHEMA_VERSION}); run a newer hub`
+        : `${file}: store schema ${version} was written by a development build and cannot be read by this hub (schema ${SCHEMA_VERSION}); move the file aside to start a new store`,
+    );
+  }
+  db.exec(DDL);
+  db.pragma(`user_version = ${SCHEMA_VERSION}`);
+}
