@@ -49,7 +49,7 @@ async function connect(i: number): Promise<Sim | null> {
   ws.send(
     JSON.stringify({
       type: 'hello', v: PROTOCOL_VERSION, agentId: `sim-${i}`, hostId: `host-${String(i).padStart(5, '0')}`, hostKind: kind,
-      labels: { env: i % 4 === 0 ? 'staging' : 'prod', team: `team-${i % 7}` }, agentVersion: 'bench',
+      labels: { env: i % 4 === 0 ? 'staging' : 'prod', team: `team-${i % 7}` }, agentVersion: 'bench', streamId: `stream-${i}`,
       variants: [{ name: 'baseline', configHash: '0123456789abcdef' }, { name: 'optimized-a', configHash: 'fedcba9876543210' }],
     }),
   );

@@ -5,7 +5,20 @@ import { CloseCode, PROTOCOL_VERSION, parseAgentMessage, type CloseCodeName, typ
 import type { Logger } from '../agent/logger.js';
 import { bearerToken, type TokenSet } from './auth.js';
 import type { IngestQueue } from './ingest-queue.js';
-import type { Store } from './store/types.js';
+import type { HelloOutcome, Store } from './store/types.js';
+
+const MAX_CLOSE_REASON_BYTES = 123;
+
+/** A close reason within the protocol's 123 bytes, cut at a character boundary. */
+export function closeReason(text: string): string {
+  if (Buffer.byteLength(text) <= MAX_CLOSE_REASON_BYTES) return text;
+  let out = '';
+  for (const ch of text) {
+    if (Buffer.byteLength(out + ch) > MAX_CLOSE_REASON_BYTES - 3) break;
+    out += ch;
+  }
+  return `${out}...`;
+}
 
 export interface AgentConnectionContext {
   store: Store;
@@ -77,8 +90,7 @@ export class AgentConnection {
 
   #closeWith(code: number, reason: string): void {
     this.#closed = true;
-    // Close reasons are limited to 123 bytes.
-    this.ws.close(code, Buffer.from(reason).subarray(0, 123).toString());
+    this.ws.close(code, closeReason(reason));
     setTimeout(() => this.ws.terminate(), 2000).unref();
   }
 
@@ -104,23 +116,35 @@ export class AgentConnection {
   #onHello(hello: Hello): void {
     if (this.#helloTimer) clearTimeout(this.#helloTimer);
     this.#helloTimer = null;
-    this.#hello = hello;
     this.#log = this.#ctx.logger.child({ connection: this.remote, agentId: hello.agentId, hostId: hello.hostId });
+    let outcome: HelloOutcome;
+    try {
+      outcome = this.#ctx.store.upsertAgent(hello, Date.now());
+    } catch (error) {
+      this.#log.error({ err: error }, 'cannot record the agent');
+      return this.refuse('storage', 'the hub cannot store data right now; try again later');
+    }
+    this.#hello = hello;
     const previous = this.#ctx.registry.get(hello.agentId);
     if (previous && previous !== this) previous.refuse('replaced', 'a newer connection for this agent id');
     this.#ctx.registry.set(hello.agentId, this);
-    const record = this.#ctx.store.upsertAgent(hello, Date.now());
-    this.#log.info({ lastSeq: record.lastSeq, variants: hello.variants.map((v) => v.name) }, 'agent connected');
+    if (outcome.sequenceRestarted) {
+      this.#log.warn({ streamId: hello.streamId }, 'agent started a new sequence (its state was lost); counting its reports from 1 again');
+    }
+    this.#log.info({ lastSeq: outcome.agent.lastSeq, variants: hello.variants.map((v) => v.name) }, 'agent connected');
   }
 
   #onReport(message: ReportMessage): void {
     const agentId = this.#hello!.agentId;
     this.#ctx.queue.submit({ agentId, message, receivedAt: Date.now() }).then(
       (outcome) => {
+        if (this.#closed) return;
         this.#send({ type: 'ack', v: PROTOCOL_VERSION, seq: message.seq });
         if (outcome === 'stored') this.#ctx.onReport?.(agentId, message);
       },
-      () => this.#send({ type: 'error', v: PROTOCOL_VERSION, code: 'storage', message: `report ${message.seq} not stored; send it again later` }),
+      // Acks are cumulative: once one report is not stored, no later one may be acknowledged on this
+      // connection. Closing it makes the agent reconnect and send everything from the first unstored report.
+      () => this.refuse('storage', `report ${message.seq} not stored; the hub cannot store data right now`),
     );
   }
 

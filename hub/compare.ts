@@ -30,10 +30,14 @@ export interface PairComparison {
   hosts: number;
   a: VariantSummary;
   b: VariantSummary;
-  /** 1 − ΣB/ΣA over the group, and the per-host distribution of 1 − B/A. */
-  reduction: { total: number | null; p5: number | null; median: number | null; p95: number | null };
+  /**
+   * 1 − ΣB/ΣA and the per-host distribution of 1 − B/A, over the `hosts` where both variants' series are
+   * known (a host whose scrapes of one side all failed would otherwise skew the total).
+   */
+  reduction: { hosts: number; total: number | null; p5: number | null; median: number | null; p95: number | null };
   /** Hosts where the candidate lost critical processes, and which. */
   candidateLosses: HostLoss[];
+  /** Σ cost(A) − Σ cost(B) over the hosts where both estimates are known. */
   monthlySavingsUsd: number;
   verdict: string;
 }
@@ -86,7 +90,8 @@ const pct = (x: number | null) => (x === null ? 'n/a' : `${Math.round(x * 100)}%
 
 /** E.g. "optimized-a cuts series 93% (p5–p95 over 120 hosts: 90–96%) with full critical retention on 118 of 120 hosts; 2 hosts lost postgres". */
 export function verdict(pair: Omit<PairComparison, 'verdict'>): string {
-  const { candidate, reduction, b, hosts } = pair;
+  const { candidate, reduction, b } = pair;
+  const hosts = reduction.hosts;
   const cut = reduction.total === null ? `changes series by an unknown amount` : reduction.total >= 0 ? `cuts series ${pct(reduction.total)}` : `adds ${pct(-reduction.total)} more series`;
   const spread = reduction.p5 === null ? '' : ` (p5–p95 over ${hosts} host${hosts === 1 ? '' : 's'}: ${pct(reduction.p5)}–${pct(reduction.p95)})`;
   const retention =
@@ -118,7 +123,9 @@ export function compareFleet(points: readonly VariantPoint[], groupBy: GroupBy):
     const key = groupKey(a, groupBy);
     const pairs = groups.get(key) ?? new Map();
     const pairKey = `${a.variant}\u0000${b.variant}`;
-    pairs.set(pairKey, [...(pairs.get(pairKey) ?? []), { a, b }]);
+    const list = pairs.get(pairKey) ?? [];
+    list.push({ a, b });
+    pairs.set(pairKey, list);
     groups.set(key, pairs);
   }
   return [...groups]
@@ -128,7 +135,11 @@ export function compareFleet(points: readonly VariantPoint[], groupBy: GroupBy):
       pairs: [...pairs.values()].map((hosts) => {
         const a = summarize(hosts[0]!.a.variant, hosts.map((h) => h.a));
         const b = summarize(hosts[0]!.b.variant, hosts.map((h) => h.b));
-        const perHost = ascending(hosts.map(({ a: x, b: y }) => (x.series && y.series !== null ? 1 - y.series / x.series : null)));
+        const comparable = hosts.filter(({ a: x, b: y }) => x.series !== null && y.series !== null);
+        const sumA = comparable.reduce((sum, h) => sum + h.a.series!, 0);
+        const sumB = comparable.reduce((sum, h) => sum + h.b.series!, 0);
+        const perHost = ascending(comparable.map(({ a: x, b: y }) => (x.series! > 0 ? 1 - y.series! / x.series! : null)));
+        const costed = hosts.filter(({ a: x, b: y }) => x.monthlyCostUsd !== null && y.monthlyCostUsd !== null);
         const base: Omit<PairComparison, 'verdict'> = {
           baseline: a.variant,
           candidate: b.variant,
@@ -136,7 +147,8 @@ export function compareFleet(points: readonly VariantPoint[], groupBy: GroupBy):
           a,
           b,
           reduction: {
-            total: a.totalSeries > 0 ? round(1 - b.totalSeries / a.totalSeries) : null,
+            hosts: comparable.length,
+            total: sumA > 0 ? round(1 - sumB / sumA) : null,
             p5: round(percentile(perHost, 5)),
             median: round(percentile(perHost, 50)),
             p95: round(percentile(perHost, 95)),
@@ -145,7 +157,7 @@ export function compareFleet(points: readonly VariantPoint[], groupBy: GroupBy):
             .filter(({ b: y }) => y.missing.length > 0)
             .map(({ b: y }) => ({ hostId: y.hostId, missing: y.missing }))
             .sort((x, y) => x.hostId.localeCompare(y.hostId)),
-          monthlySavingsUsd: round(a.monthlyCostUsd - b.monthlyCostUsd, 2)!,
+          monthlySavingsUsd: round(costed.reduce((sum, h) => sum + h.a.monthlyCostUsd! - h.b.monthlyCostUsd!, 0), 2)!,
         };
         return { ...base, verdict: verdict(base) };
       }),

@@ -26,6 +26,8 @@ export interface HubOptions {
   maintenanceMs?: number;
   ratePerSecond?: number;
   rateBurst?: number;
+  /** The store to use instead of the SQLite file in `dataDir` (the hub closes it). */
+  store?: Store;
   /** Extra HTTP routes (the API and the page); return false to fall through to 404. */
   routes?: (hub: Hub, req: IncomingMessage, res: ServerResponse, url: URL) => boolean | Promise<boolean>;
 }
@@ -51,6 +53,15 @@ export const SECURITY_HEADERS: Record<string, string> = {
   'cross-origin-opener-policy': 'same-origin',
 };
 
+/** The request's target as a URL, or null when it is not one (a hostile or broken client). */
+export function requestUrl(req: IncomingMessage): URL | null {
+  try {
+    return new URL(req.url ?? '/', 'http://hub.invalid');
+  } catch {
+    return null;
+  }
+}
+
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...SECURITY_HEADERS });
@@ -63,7 +74,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
  */
 export async function startHub(options: HubOptions): Promise<Hub> {
   const logger = options.logger.child({ component: 'hub' });
-  const store = openSqliteStore({ file: path.join(options.dataDir, 'hub.db') });
+  const store = options.store ?? openSqliteStore({ file: path.join(options.dataDir, 'hub.db') });
   const queue = new IngestQueue(store, logger);
   const registry = new Map<string, AgentConnection>();
   const listeners = new Set<(agentId: string, message: ReportMessage) => void>();
@@ -96,7 +107,8 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 
   let hub: Hub;
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const url = new URL(req.url ?? '/', 'http://hub.invalid');
+    const url = requestUrl(req);
+    if (!url) return sendJson(res, 400, { error: 'bad_request', message: 'the request target is not a valid path' });
     try {
       if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
       if (url.pathname === '/readyz') return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'starting', agents: registry.size });
@@ -113,8 +125,13 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
-  server.on('upgrade', (req, socket, head) => {
-    const { pathname } = new URL(req.url ?? '/', 'http://hub.invalid');
+  server.on('upgrade', (req, socket: Socket, head) => {
+    socket.on('error', (error) => logger.debug({ err: error }, 'upgrade socket error'));
+    const pathname = requestUrl(req)?.pathname;
+    if (pathname === undefined) {
+      socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      return;
+    }
     if (pathname === AGENT_PATH) {
       wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
       return;

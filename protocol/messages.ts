@@ -28,6 +28,8 @@ export const CloseCode = {
   rateLimited: 4429,
   /** Another connection took over this agent id. */
   replaced: 4410,
+  /** The hub could not store what it was sent (the agent keeps its reports and sends them again). */
+  storage: 1011,
 } as const;
 export type CloseCodeName = keyof typeof CloseCode;
 
@@ -42,6 +44,11 @@ export const helloSchema = z.object({
   hostKind: hostKindSchema,
   labels: labelsSchema,
   agentVersion: z.string().min(1).max(64),
+  /**
+   * Names the agent's sequence: made when its sequence counter starts at 1 and kept with it. A new stream id
+   * (the agent's state was lost) tells the hub to start the agent's high-water mark again.
+   */
+  streamId: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, { error: 'streamId: 8-64 of A-Z a-z 0-9 _ -' }),
   variants: z
     .array(z.object({ name: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/), configHash: z.string().regex(/^[0-9a-f]{16}$/) }))
     .length(2),

@@ -150,3 +150,26 @@ t.test('client: a silent network cut is noticed through ping/pong, and the link 
   outbox.append(window(), sampleReport('host-a'));
   await waitFor('delivered after the path returns', () => client.acknowledged === 1, 20_000);
 });
+
+t.test('client: an agent that lost its state (same agent id, new outbox) is not taken for a repeat', async (t) => {
+  const dir = await tempDir(t);
+  const hub = await hubAt(t, path.join(dir, 'hub'));
+  const first = new Outbox({ dir: path.join(dir, 'outbox-1'), logger: silentLogger() });
+  const before = clientFor(t, hub.agentUrl, first);
+  before.start();
+  for (let i = 0; i < 3; i++) first.append(window(), sampleReport('host-a'));
+  before.notify();
+  await waitFor('3 acks', () => before.acknowledged === 3);
+  await before.close();
+  t.equal(new Outbox({ dir: path.join(dir, 'outbox-1'), logger: silentLogger() }).streamId, first.streamId, 'the stream id is kept with the outbox');
+
+  const fresh = new Outbox({ dir: path.join(dir, 'outbox-2'), logger: silentLogger() });
+  t.not(fresh.streamId, first.streamId, 'a new outbox starts a new stream');
+  const after = clientFor(t, hub.agentUrl, fresh);
+  after.start();
+  fresh.append(window(), sampleReport('host-a'));
+  after.notify();
+  await waitFor('ack of the new stream', () => after.acknowledged === 1);
+  t.equal(hub.queue.stored, 4, 'seq 1 of the new stream was stored');
+  t.match(hub.store.agents()[0], { streamId: fresh.streamId, lastSeq: 1 });
+});

@@ -4,6 +4,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { once } from 'node:events';
+import { connect } from 'node:net';
+import { closeReason } from '../hub/agent-connection.js';
+import { openSqliteStore } from '../hub/store/sqlite.js';
+import type { Store } from '../hub/store/types.js';
 import { TokenSet, parseTokens, bearerToken } from '../hub/auth.js';
 import { startHub, type Hub } from '../hub/server.js';
 import { silentLogger } from '../agent/logger.js';
@@ -154,4 +159,89 @@ t.test('message validation never throws on garbage', async (t) => {
     const result = parseAgentMessage(input);
     t.notOk(result.ok, JSON.stringify(input));
   }
+});
+
+/** Sends raw bytes and returns the first line of the hub's answer. */
+async function rawRequest(port: number, text: string): Promise<string> {
+  const socket = connect(port, '127.0.0.1');
+  socket.write(text);
+  let answer = '';
+  socket.on('data', (chunk) => (answer += chunk.toString()));
+  await Promise.race([once(socket, 'close'), delay(3000)]);
+  socket.destroy();
+  return answer.split('\r\n')[0] ?? '';
+}
+
+t.test('hostile request targets get a 400, on HTTP and on upgrade; the hub carries on', async (t) => {
+  const hub = await hubFor(t);
+  t.equal(await rawRequest(hub.port, 'GET //a:b HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n'), 'HTTP/1.1 400 Bad Request');
+  const upgrade = 'GET //a:b HTTP/1.1\r\nhost: x\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n';
+  t.equal(await rawRequest(hub.port, upgrade), 'HTTP/1.1 400 Bad Request');
+  t.equal((await fetch(`${hub.url}/healthz`)).status, 200, 'still serving');
+});
+
+t.test('close reasons stay within 123 bytes, cut between characters', async (t) => {
+  t.equal(closeReason('short'), 'short');
+  const cut = closeReason('€'.repeat(100));
+  t.ok(Buffer.byteLength(cut) <= 123 && cut.endsWith('...') && !cut.includes('\uFFFD'), `${Buffer.byteLength(cut)} bytes`);
+  const hub = await hubFor(t);
+  const s = await openSocket(hub.agentUrl, TOKEN);
+  s.ws.send(JSON.stringify(helloFor('multi', 'h')));
+  s.ws.send(JSON.stringify(reportFor('€'.repeat(60), 1)));
+  const closed = await s.closed;
+  t.equal(closed.code, CloseCode.malformed, 'a report for another host is refused');
+  t.ok(Buffer.byteLength(closed.reason) <= 123, `reason: ${closed.reason}`);
+  t.equal((await fetch(`${hub.url}/healthz`)).status, 200, 'the hub is still up');
+});
+
+t.test('a storage failure closes the connection (1011) and acknowledges nothing after it; the resend is stored', async (t) => {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'phx-hub-'));
+  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
+  const real = openSqliteStore({ file: path.join(dataDir, 'hub.db') });
+  let failing = false;
+  const store: Store = {
+    ...real,
+    storeReports: (items) => {
+      if (failing) throw Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR' });
+      return real.storeReports(items);
+    },
+  };
+  const hub = await startHub({ port: 0, dataDir, tokens: TokenSet.fromTokens([TOKEN]), logger: silentLogger(), store });
+  t.teardown(() => hub.close());
+  const s = await openSocket(hub.agentUrl, TOKEN);
+  s.ws.send(JSON.stringify(helloFor('agent-s', 'host-s')));
+  s.ws.send(JSON.stringify(reportFor('host-s', 1)));
+  await s.waitForMessage((m) => m.type === 'ack' && m.seq === 1);
+  failing = true;
+  s.ws.send(JSON.stringify(reportFor('host-s', 2)));
+  const error = await s.waitForMessage((m) => m.type === 'error');
+  t.match(error, { code: 'storage', message: /report 2 not stored/ });
+  failing = false;
+  s.ws.send(JSON.stringify(reportFor('host-s', 3)));
+  t.equal((await s.closed).code, CloseCode.storage, 'closed with 1011');
+  t.notOk(s.messages.some((m) => m.type === 'ack' && (m.seq === 2 || m.seq === 3)), 'neither the failed report nor a later one was acknowledged');
+
+  const again = await openSocket(hub.agentUrl, TOKEN);
+  t.teardown(() => again.ws.close());
+  again.ws.send(JSON.stringify(helloFor('agent-s', 'host-s')));
+  for (const seq of [2, 3]) again.ws.send(JSON.stringify(reportFor('host-s', seq)));
+  await again.waitForMessage((m) => m.type === 'ack' && m.seq === 3);
+  t.equal(hub.store.agents()[0]!.lastSeq, 3, 'the resent reports are stored');
+});
+
+t.test('a new stream id (the agent lost its state) starts the agent sequence again', async (t) => {
+  const hub = await hubFor(t);
+  const first = await openSocket(hub.agentUrl, TOKEN);
+  first.ws.send(JSON.stringify(helloFor('k8s-node-1', 'node-1')));
+  for (const seq of [1, 2, 3]) first.ws.send(JSON.stringify(reportFor('node-1', seq)));
+  await first.waitForMessage((m) => m.type === 'ack' && m.seq === 3);
+  first.ws.close();
+  await first.closed;
+  const second = await openSocket(hub.agentUrl, TOKEN);
+  t.teardown(() => second.ws.close());
+  second.ws.send(JSON.stringify({ ...helloFor('k8s-node-1', 'node-1'), streamId: 'fresh-stream-1' }));
+  second.ws.send(JSON.stringify(reportFor('node-1', 1)));
+  await second.waitForMessage((m) => m.type === 'ack' && m.seq === 1);
+  t.equal(hub.queue.stored, 4, 'report 1 of the new stream is stored, not taken for a duplicate');
+  t.match(hub.store.agents()[0], { streamId: 'fresh-stream-1', lastSeq: 1 });
 });

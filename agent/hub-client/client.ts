@@ -9,7 +9,8 @@ import type { Outbox } from './outbox.js';
 export interface HubClientOptions {
   url: string;
   token: string;
-  hello: Omit<Hello, 'type' | 'v'>;
+  /** The hello to send; the stream id comes from the outbox. */
+  hello: Omit<Hello, 'type' | 'v' | 'streamId'>;
   outbox: Outbox;
   logger: Logger;
   /** PEM CA bundle to verify a wss:// hub with (else the system's). */
@@ -85,7 +86,7 @@ export class HubClient extends EventEmitter {
     this.#ws = ws;
     ws.on('open', () => {
       this.#lastSent = 0;
-      ws.send(JSON.stringify({ type: 'hello', v: PROTOCOL_VERSION, ...this.#o.hello }));
+      ws.send(JSON.stringify({ type: 'hello', v: PROTOCOL_VERSION, ...this.#o.hello, streamId: this.#o.outbox.streamId }));
       this.#setState('connected');
       this.#log.info({ pending: this.#o.outbox.size }, 'connected to the hub');
       this.#startPing(ws);

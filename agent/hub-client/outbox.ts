@@ -1,5 +1,6 @@
 // The agent's durable outbox: reports wait on disk, in sequence order, until the hub acknowledges them.
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Logger } from '../logger.js';
 import { PROTOCOL_VERSION, type ReportMessage } from '../../protocol/messages.js';
@@ -51,6 +52,7 @@ export class Outbox {
   #bytes = 0;
   #nextSeq = 1;
   #diskFailing = false;
+  #streamId = '';
   dropped = 0;
 
   constructor(options: OutboxOptions) {
@@ -72,10 +74,21 @@ export class Outbox {
         this.#entries.push({ seq, bytes });
         this.#bytes += bytes;
       }
-      const saved = Number(readFileSync(path.join(this.dir, 'next-seq'), 'utf8').trim());
+      this.#streamId = this.#readOptional('stream-id');
+      const saved = Number(this.#readOptional('next-seq'));
       if (Number.isSafeInteger(saved) && saved > 0) this.#nextSeq = saved;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') this.#diskError(error, 'cannot read the outbox');
+      this.#diskError(error, 'cannot read the outbox');
+    }
+    if (!/^[A-Za-z0-9_-]{8,64}$/.test(this.#streamId)) {
+      // A new sequence (first start, or the state was lost): name it, so the hub does not take 1, 2, 3… for repeats.
+      this.#streamId = randomBytes(12).toString('base64url');
+      this.#nextSeq = Math.max(1, (this.#entries.at(-1)?.seq ?? 0) + 1);
+      try {
+        writeDurably(path.join(this.dir, 'stream-id'), `${this.#streamId}\n`);
+      } catch (error) {
+        this.#diskError(error, 'cannot write the outbox stream id');
+      }
     }
     const last = this.#entries.at(-1)?.seq ?? 0;
     this.#nextSeq = Math.max(this.#nextSeq, last + 1);
@@ -88,6 +101,20 @@ export class Outbox {
 
   get bytes(): number {
     return this.#bytes;
+  }
+
+  /** Names this outbox's sequence of numbers (see the hello message). */
+  get streamId(): string {
+    return this.#streamId;
+  }
+
+  #readOptional(name: string): string {
+    try {
+      return readFileSync(path.join(this.dir, name), 'utf8').trim();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
+      throw error;
+    }
   }
 
   get nextSeq(): number {

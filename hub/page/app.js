@@ -171,7 +171,7 @@ function chart(container, title, seriesByVariant, format) {
     data,
     box,
   );
-  state.charts.push(plot);
+  state.charts.push({ plot, container });
 }
 
 function drawCharts(container, points, variantOf) {
@@ -182,7 +182,10 @@ function drawCharts(container, points, variantOf) {
   chart(container, 'collector RSS', pick('rssBytes'), (v) => (v === null ? '–' : fmt.mib(v)));
 }
 
+// uPlot keeps listeners and a resize observer per chart: destroy the old ones before drawing new ones.
 function clearCharts(container) {
+  for (const c of state.charts.filter((c) => c.container === container)) c.plot.destroy();
+  state.charts = state.charts.filter((c) => c.container !== container);
   container.replaceChildren();
 }
 

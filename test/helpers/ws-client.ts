@@ -56,6 +56,7 @@ export function helloFor(agentId: string, hostId: string, labels: Record<string,
     hostKind: 'vm',
     labels,
     agentVersion: '0.1.0',
+    streamId: `stream-${agentId}`,
     variants: [
       { name: 'baseline', configHash: '0123456789abcdef' },
       { name: 'optimized-a', configHash: 'fedcba9876543210' },
