@@ -13,6 +13,7 @@ import { HubClient } from './hub-client/client.js';
 import { Outbox } from './hub-client/outbox.js';
 import path from 'node:path';
 import { createLogger, type Logger } from './logger.js';
+import { startHealthServer, type AgentStatus, type HealthServer } from './health-server.js';
 import { runOnce } from './once.js';
 import { phoenixVersion } from './paths.js';
 import { summarizeReport } from './report/summary.js';
@@ -62,7 +63,16 @@ async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
     ? new OtlpResultsExporter({ endpoint: config.otlp.endpoint, intervalMs: config.otlp.interval, logger, version: phoenixVersion() })
     : null;
   const hub = config.hub ? await connectHub(config, logger) : null;
+  let lastReportAt: string | null = null;
+  const status = (): AgentStatus => ({
+    version: phoenixVersion(),
+    state: daemon.state,
+    collectors: daemon.experiment?.statuses() ?? [],
+    lastReportAt,
+    hub: hub ? { state: hub.client.state, pending: hub.outbox.size, dropped: hub.outbox.dropped, acknowledged: hub.client.acknowledged } : null,
+  });
   daemon.on('report', (report: AgentReport, window: MeasurementWindow) => {
+    lastReportAt = report.generatedAt;
     otlp?.record(report);
     if (hub) {
       hub.outbox.append(window, report);
@@ -71,7 +81,9 @@ async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
     logger.info({ comparison: report.comparison }, summarizeReport(report).split('\n')[0]);
     if (flags.json) void write(io.stdout, `${JSON.stringify(report)}\n`);
   });
+  let health: HealthServer | null = null;
   try {
+    if (config.health) health = await startHealthServer({ host: config.health.host, port: config.health.port, status, logger });
     hub?.client.start();
     await daemon.start();
     if (!io.shutdown.aborted) await new Promise((resolve) => io.shutdown.addEventListener('abort', resolve, { once: true }));
@@ -80,6 +92,7 @@ async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
     await daemon.close();
     await hub?.client.close();
     await otlp?.close();
+    await health?.close();
   }
   return 0;
 }

@@ -66,18 +66,21 @@ export class PipelineInvalidError extends PhoenixError {
   }
 }
 
-/** A port a variant needs is already bound by something else. */
+/** A port a variant (or the agent's health endpoint) needs is already bound by something else. */
 export class PortInUseError extends PhoenixError {
   readonly port: number;
   readonly variant: string;
-  constructor(variant: string, role: string, port: number) {
+  /** `variant` is a variant's name, or null for the agent's own health endpoint. */
+  constructor(variant: string | null, role: string, port: number, host = '127.0.0.1') {
     super(
       'PHX_PORT_IN_USE',
-      `variant '${variant}': ${role} port ${port} is already in use on 127.0.0.1; free it or choose other ports (ports.base in the config)`,
+      variant === null
+        ? `agent ${role}: port ${port} is already in use on ${host}; free it or choose another (health.port in the config)`
+        : `variant '${variant}': ${role} port ${port} is already in use on ${host}; free it or choose other ports (ports.base in the config)`,
       1,
     );
     this.port = port;
-    this.variant = variant;
+    this.variant = variant ?? 'agent';
   }
 }
 

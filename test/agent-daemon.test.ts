@@ -12,6 +12,8 @@ import { realCollector } from './helpers/collector.js';
 import { writeTestConfig } from './helpers/agent-config.js';
 import { isAlive, waitFor } from './helpers/process.js';
 import { spawnTs } from './helpers/spawn-ts.js';
+import { autoPort } from '../agent/supervisor/ports.js';
+import type { AgentStatus } from '../agent/health-server.js';
 
 const binary = realCollector();
 const BIN = fileURLToPath(new URL('../agent/bin.ts', import.meta.url));
@@ -68,7 +70,8 @@ async function firstReportLine(child: ReturnType<typeof spawnTs>): Promise<Agent
 }
 
 t.test('the agent process: SIGTERM stops both collectors; after kill -9 the next agent stops the leftovers', { timeout: 240_000 }, async (t) => {
-  const { file, stateDir } = await writeTestConfig(t);
+  const healthPort = await autoPort();
+  const { file, stateDir } = await writeTestConfig(t, { health: { port: healthPort } });
   const children: ReturnType<typeof spawnTs>[] = [];
   t.teardown(() => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
@@ -85,6 +88,14 @@ t.test('the agent process: SIGTERM stops both collectors; after kill -9 the next
   const report = await firstReportLine(agent);
   const pids = report.variants.map((v) => v.pid!);
   t.ok(pids.every(isAlive), `collectors ${pids} run`);
+  // The health endpoint, as systemd checks and Kubernetes probes see it.
+  const health = `http://127.0.0.1:${healthPort}`;
+  t.equal((await fetch(`${health}/healthz`)).status, 200, '/healthz');
+  const ready = await fetch(`${health}/readyz`);
+  t.same([ready.status, await ready.json()], [200, { status: 'ready', reason: 'both collectors running' }], '/readyz');
+  const status = (await (await fetch(`${health}/status`)).json()) as AgentStatus;
+  t.same(status.collectors.map((c) => c.pid).sort(), [...pids].sort(), '/status names the collectors');
+  t.ok(status.lastReportAt !== null && status.state === 'running');
   agent.kill('SIGTERM');
   const [code] = await once(agent, 'exit');
   t.equal(code, 0, 'agent exits 0 on SIGTERM');

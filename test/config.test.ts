@@ -89,6 +89,9 @@ t.test('bad configs: ConfigError (exit 2) naming file, field and value', async (
     [{ pipeline: { collectionInterval: '30s', metricExpiration: '40s' } }, /metricExpiration must be at least twice/],
     [{ pipeline: { rootPath: 'relative/dir' } }, /pipeline\.rootPath must be empty or an absolute path/],
     [{ pricing: { currency: 'EUR' } }, /pricing\.currency must be 'USD', got 'EUR'/],
+    [{ health: { port: 70000 } }, /health\.port must be 0-65535, got 70000/],
+    [{ health: { host: 'example.com', port: 9000 } }, /health\.host must be an IP address .*got 'example\.com'/],
+    [{ health: {} }, /health\.port/],
     [{ colector: {} }, /unknown field 'colector'/],
     [{ collector: { binary: '/x', restart: true } }, /unknown field 'collector\.restart'/],
   ];

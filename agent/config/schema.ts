@@ -180,6 +180,16 @@ export const configSchema = z
       })
       .strict()
       .optional(),
+    /** The agent's /healthz, /readyz and /status (run only; off unless set). */
+    health: z
+      .object({
+        host: z
+          .union([z.ipv4(), z.ipv6(), z.literal('localhost')], { error: "must be an IP address such as 127.0.0.1 or 0.0.0.0, or 'localhost'" })
+          .default('127.0.0.1'),
+        port: port.min(0, { error: 'must be 0-65535' }).max(65_535, { error: 'must be 0-65535' }),
+      })
+      .strict()
+      .optional(),
     stateDir: z.string().min(1).optional(),
     log: z
       .object({
