@@ -32,7 +32,7 @@ export interface PairComparison {
   b: VariantSummary;
   /**
    * 1 − ΣB/ΣA and the per-host distribution of 1 − B/A, over the `hosts` where both variants' series are
-   * known (a host whose scrapes of one side all failed would otherwise skew the total).
+   * known and A's is above 0 (a host whose scrapes of one side all failed would otherwise skew the total).
    */
   reduction: { hosts: number; total: number | null; p5: number | null; median: number | null; p95: number | null };
   /** Hosts where the candidate lost critical processes, and which. */
@@ -88,7 +88,7 @@ function summarize(variant: string, points: VariantPoint[]): VariantSummary {
 
 const pct = (x: number | null) => (x === null ? 'n/a' : `${Math.round(x * 100)}%`);
 
-/** E.g. "optimized-a cuts series 93% (p5–p95 over 120 hosts: 90–96%) with full critical retention on 118 of 120 hosts; 2 hosts lost postgres". */
+/** E.g. "optimized-a cuts series 93% (p5–p95 over 120 hosts: 90%–96%) with full critical retention on 118 of 120 hosts; 2 hosts lost postgres". */
 export function verdict(pair: Omit<PairComparison, 'verdict'>): string {
   const { candidate, reduction, b } = pair;
   const hosts = reduction.hosts;
@@ -135,10 +135,11 @@ export function compareFleet(points: readonly VariantPoint[], groupBy: GroupBy):
       pairs: [...pairs.values()].map((hosts) => {
         const a = summarize(hosts[0]!.a.variant, hosts.map((h) => h.a));
         const b = summarize(hosts[0]!.b.variant, hosts.map((h) => h.b));
-        const comparable = hosts.filter(({ a: x, b: y }) => x.series !== null && y.series !== null);
+        // A host whose baseline exports nothing has no reduction to speak of: it is left out with the unknowns.
+        const comparable = hosts.filter(({ a: x, b: y }) => x.series !== null && x.series > 0 && y.series !== null);
         const sumA = comparable.reduce((sum, h) => sum + h.a.series!, 0);
         const sumB = comparable.reduce((sum, h) => sum + h.b.series!, 0);
-        const perHost = ascending(comparable.map(({ a: x, b: y }) => (x.series! > 0 ? 1 - y.series! / x.series! : null)));
+        const perHost = ascending(comparable.map(({ a: x, b: y }) => 1 - y.series! / x.series!));
         const costed = hosts.filter(({ a: x, b: y }) => x.monthlyCostUsd !== null && y.monthlyCostUsd !== null);
         const base: Omit<PairComparison, 'verdict'> = {
           baseline: a.variant,

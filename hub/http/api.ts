@@ -70,7 +70,7 @@ export function fleetHistory(hub: Hub, url: URL, now = Date.now()): unknown {
 export function host(hub: Hub, url: URL, hostId: string, now = Date.now()): unknown | null {
   onlyParams(url, ['window']);
   const windowMs = windowParam(url, '24h');
-  if (hostId.length === 0 || hostId.length > 253) throw new BadRequest('host id must be 1-253 characters');
+  if (hostId.length === 0 || hostId.length > 253) throw new BadRequest(`host id must be 1-253 characters, got ${hostId.length} ('${hostId.slice(0, 40)}…')`);
   const agents = hub.store.agents().filter((a) => a.hostId === hostId);
   if (agents.length === 0) return null;
   const latest = agents.map((a) => hub.store.latest(a.agentId)).filter((l) => l !== null).sort((x, y) => y.receivedAt - x.receivedAt)[0];

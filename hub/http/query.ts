@@ -29,7 +29,10 @@ export function groupByParam(url: URL): GroupBy {
 
 /** Rejects parameters the endpoint does not know, so a typo is not silently ignored. */
 export function onlyParams(url: URL, allowed: readonly string[]): void {
+  const seen = new Set<string>();
   for (const key of url.searchParams.keys()) {
+    if (seen.has(key)) throw new BadRequest(`query parameter '${key.slice(0, 40)}' given more than once`);
+    seen.add(key);
     if (!allowed.includes(key)) throw new BadRequest(`unknown query parameter '${key.slice(0, 40)}'; this endpoint takes ${allowed.map((a) => `'${a}'`).join(', ') || 'none'}`);
   }
 }
