@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The tests use a few programs from Debian's packages: Chromium (the page, driven by playwright-core — a
+# test tool's own browser download does not work here), systemd-analyze (the unit files) and lintian
+# (the .deb). Install whichever is missing when we are allowed to; otherwise say how.
+set -euo pipefail
+declare -A PACKAGE_OF=([chromium]=chromium [systemd-analyze]=systemd [lintian]=lintian)
+missing=()
+for tool in "${!PACKAGE_OF[@]}"; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("${PACKAGE_OF[$tool]}")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing Debian packages for the tests: ${missing[*]}…" >&2
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  exit 0
+fi
+echo "the tests need these Debian packages: sudo apt-get install ${missing[*]}" >&2
+exit 1
