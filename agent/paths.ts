@@ -1,12 +1,17 @@
-// Locates Phoenix's own files (pipelines, collector manifest) whether running from source or from dist/.
+// Locates Phoenix's own files (pipelines, collector manifest, page) from source, from dist/, or in a release
+// (single executables with their files beside them; see packaging/release).
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 let cachedRoot: string | undefined;
 
-/** The repository / package root: the nearest ancestor holding Phoenix's package.json. */
+/** The directory of a release's files; set by the single executables' entry (packaging/sea) to their own directory. */
+export const HOME_ENV = 'PHOENIX_HOME';
+
+/** The repository / package root: $PHOENIX_HOME, else the nearest ancestor holding Phoenix's package.json. */
 export function packageRoot(): string {
+  if (process.env[HOME_ENV]) return process.env[HOME_ENV];
   if (cachedRoot !== undefined) return cachedRoot;
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (;;) {

@@ -1,4 +1,4 @@
-// Finding the collector binary: flag, config, environment, cached build, otelcol-contrib on PATH.
+// Finding the collector binary: flag, config, environment, a release's own, cached build, otelcol-contrib on PATH.
 import t from 'tap';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -30,6 +30,10 @@ t.test('lookup order and errors', async (t) => {
   t.same(locateCollector({ flag, configBinary: fromConfig, env }), { path: flag, source: 'flag' });
   t.same(locateCollector({ configBinary: fromConfig, env }), { path: fromConfig, source: 'config' });
   t.same(locateCollector({ env }), { path: fromEnv, source: 'env' });
+  const release = path.join(dir, 'release');
+  const shipped = await exe(path.join(release, 'otelcol-phoenix'));
+  t.same(locateCollector({ env: { ...env, PHOENIX_OTELCOL: '', PHOENIX_HOME: release } }), { path: shipped, source: 'release' });
+  t.same(locateCollector({ env: { ...env, PHOENIX_OTELCOL: '', PHOENIX_HOME: path.join(dir, 'flag') } }), { path: cached, source: 'cache' }, 'a home without a collector falls through');
   t.same(locateCollector({ env: { ...env, PHOENIX_OTELCOL: '' } }), { path: cached, source: 'cache' });
   t.same(locateCollector({ env: { PATH: path.join(dir, 'bin'), PHOENIX_CACHE_DIR: path.join(dir, 'none') } }), { path: contrib, source: 'path' });
 

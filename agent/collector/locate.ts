@@ -1,10 +1,12 @@
-// Finds the collector binary: --otelcol, config collector.binary, $PHOENIX_OTELCOL, the cached build, otelcol-contrib on PATH.
+// Finds the collector binary: --otelcol, config collector.binary, $PHOENIX_OTELCOL, the one shipped in a release
+// ($PHOENIX_HOME), the cached build, otelcol-contrib on PATH.
 import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
 import { CollectorNotFoundError, ConfigError, UsageError } from '../errors.js';
 import { cachedBuild } from './cache.js';
+import { HOME_ENV } from '../paths.js';
 
-export type CollectorSource = 'flag' | 'config' | 'env' | 'cache' | 'path';
+export type CollectorSource = 'flag' | 'config' | 'env' | 'release' | 'cache' | 'path';
 
 export interface LocatedCollector {
   path: string;
@@ -23,6 +25,8 @@ export interface LocateOptions {
 }
 
 export const CONTRIB_BINARY = 'otelcol-contrib';
+/** The collector's file name in a release, beside the executables. */
+export const RELEASE_COLLECTOR = 'otelcol-phoenix';
 
 function isExecutableFile(file: string): boolean {
   try {
@@ -54,6 +58,10 @@ export function locateCollector(options: LocateOptions = {}): LocatedCollector {
     }
     return { path: path.resolve(env.PHOENIX_OTELCOL), source: 'env' };
   }
+  if (env[HOME_ENV]) {
+    const shipped = path.join(env[HOME_ENV], RELEASE_COLLECTOR);
+    if (isExecutableFile(shipped)) return { path: shipped, source: 'release' };
+  }
   const cached = options.cachedBinary ?? cachedBuild(env).binary;
   if (isExecutableFile(cached)) return { path: cached, source: 'cache' };
   for (const dir of (env.PATH ?? '').split(path.delimiter)) {
@@ -64,7 +72,7 @@ export function locateCollector(options: LocateOptions = {}): LocatedCollector {
   throw new CollectorNotFoundError(
     [
       'no OpenTelemetry Collector binary found. Looked for: --otelcol PATH, collector.binary in the config,',
-      `$PHOENIX_OTELCOL, the cached build at ${cached}, and ${CONTRIB_BINARY} on PATH.`,
+      `$PHOENIX_OTELCOL, ${RELEASE_COLLECTOR} in a release's directory, the cached build at ${cached}, and ${CONTRIB_BINARY} on PATH.`,
       'Get one by either:',
       '  - building Phoenix\'s minimal collector (needs Go >= 1.25): npm run build:collector',
       '  - downloading otelcol-contrib from the official OpenTelemetry Collector releases',

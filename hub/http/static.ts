@@ -1,4 +1,5 @@
 // Serves the web page: its own files and the chart library, with a strict content security policy.
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import path from 'node:path';
@@ -18,7 +19,9 @@ const TYPES: Record<string, string> = {
 function files(): Record<string, string> {
   const root = packageRoot();
   const page = path.join(root, 'hub', 'page');
-  const uplot = path.join(root, 'node_modules', 'uplot', 'dist');
+  // A release carries the chart library in vendor/; a checkout has it in node_modules.
+  const vendored = path.join(root, 'vendor', 'uplot');
+  const uplot = existsSync(vendored) ? vendored : path.join(root, 'node_modules', 'uplot', 'dist');
   return {
     '/': path.join(page, 'index.html'),
     '/index.html': path.join(page, 'index.html'),

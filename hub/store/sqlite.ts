@@ -2,11 +2,12 @@
 // Raw rows are rolled up into fine (5 min) and coarse (1 h) buckets; every row carries running totals,
 // so the comparison over any window reads two rows per host and side instead of scanning the window.
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Hello } from '../../protocol/messages.js';
 import type { AgentReport } from '../../protocol/report.js';
 import { StoreOpenError } from '../../agent/errors.js';
+import { HOME_ENV } from '../../agent/paths.js';
 import { applySchema } from './sqlite-schema.js';
 import { addSample, difference, fromRow, meanOf, toRow, TOTALS_COLUMNS, ZERO_TOTALS, type Totals, type TotalsRow } from './totals.js';
 import type { AgentRecord, FleetHistoryPoint, HelloOutcome, HistoryPoint, IncomingReport, LatestReport, Store, StoreOutcome, VariantPoint } from './types.js';
@@ -118,12 +119,30 @@ const C_UPDATE = TOTALS_COLUMNS.map((c) => `${c} = excluded.${c}`).join(', ');
 const BUCKET = (col: string, step: string) => `(${col} / CAST(${step} AS INTEGER)) * CAST(${step} AS INTEGER)`;
 const EVERY_KEY = `SELECT a.agent_id AS agent_id, s.side AS side FROM agents a, (SELECT 0 AS side UNION ALL SELECT 1) s`;
 
+let loadedBinding: object | undefined;
+
+/**
+ * A release's single executable cannot load native modules through require(): its SQLite binding ships
+ * beside it ($PHOENIX_HOME/better_sqlite3.node) and is loaded here. From a checkout, better-sqlite3 finds its own.
+ */
+function releaseBinding(): Database.Options {
+  const home = process.env[HOME_ENV];
+  const file = home ? path.join(home, 'better_sqlite3.node') : '';
+  if (!file || !existsSync(file)) return {};
+  if (!loadedBinding) {
+    const module = { exports: {} };
+    process.dlopen(module, file);
+    loadedBinding = module.exports;
+  }
+  return { nativeBinding: loadedBinding as unknown as string };
+}
+
 /** Opens the file with the store's settings; any failure is a StoreOpenError naming the file. */
 function openDatabase(file: string): Database.Database {
   let db: Database.Database | null = null;
   try {
     mkdirSync(path.dirname(file), { recursive: true });
-    db = new Database(file);
+    db = new Database(file, releaseBinding());
     db.pragma('journal_mode = WAL');
     // FULL: a commit is on disk before storeReports returns, so an acknowledged report survives power loss too.
     db.pragma('synchronous = FULL');

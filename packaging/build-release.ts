@@ -1,0 +1,23 @@
+#!/usr/bin/env node
+// Builds the release directory (single executables + collector + their files): `npm run build:release`.
+import { Command } from 'commander';
+import { buildCollector } from '../agent/collector/build.js';
+import { PhoenixError } from '../agent/errors.js';
+import { createLogger } from '../agent/logger.js';
+import { collectorManifestPath } from '../agent/paths.js';
+import { buildRelease } from './release.js';
+
+const program = new Command('build-release')
+  .description('Build phoenix-agent and phoenix-hub as single executables, with the collector, into build/release/')
+  .option('--out <dir>', 'output directory (default: build/release)')
+  .parse();
+const flags = program.opts<{ out?: string }>();
+const logger = createLogger({ name: 'build-release' });
+try {
+  const collector = await buildCollector({ manifestPath: collectorManifestPath(), logger, force: false });
+  const release = await buildRelease({ collectorBinary: collector.binary, logger, ...(flags.out ? { outDir: flags.out } : {}) });
+  process.stdout.write(`${release.dir}\n`);
+} catch (error) {
+  logger.error({ code: (error as PhoenixError).code }, (error as Error).message);
+  process.exit(error instanceof PhoenixError ? error.exitCode : 1);
+}

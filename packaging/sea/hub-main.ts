@@ -1,0 +1,9 @@
+// Entry of the single-executable phoenix-hub (Node's SEA): its page and SQLite binding sit beside it.
+import path from 'node:path';
+import { main } from '../../hub/cli.js';
+import { HOME_ENV } from '../../agent/paths.js';
+import { exitOnSignals } from '../../agent/signals.js';
+
+process.env[HOME_ENV] ??= path.dirname(process.execPath);
+const shutdown = exitOnSignals('phoenix-hub');
+void main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, shutdown }).then((code) => process.exit(code));
