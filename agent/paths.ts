@@ -26,8 +26,9 @@ export function packageRoot(): string {
   }
 }
 
-export function pipelinesDir(): string {
-  return process.env.PHOENIX_PIPELINES_DIR ?? path.join(packageRoot(), 'pipelines');
+/** The built-in variants' templates: $PHOENIX_PIPELINES_DIR (e.g. a Kubernetes ConfigMap), else Phoenix's own. */
+export function pipelinesDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.PHOENIX_PIPELINES_DIR || path.join(packageRoot(), 'pipelines');
 }
 
 export function collectorManifestPath(): string {

@@ -78,7 +78,7 @@ export function resolveConfig(raw: unknown, source: string, baseDir: string, opt
   if (!result.success) throw new ConfigError(formatIssue(source, result.error.issues[0]!, raw));
   const parsed = result.data;
 
-  const variants = parsed.experiment.variants.map((spec, index) => resolveVariant(spec, index, source, baseDir)) as [
+  const variants = parsed.experiment.variants.map((spec, index) => resolveVariant(spec, index, source, baseDir, env)) as [
     VariantSpec,
     VariantSpec,
   ];
@@ -152,9 +152,10 @@ function resolveVariant(
   index: number,
   source: string,
   baseDir: string,
+  env: NodeJS.ProcessEnv,
 ): VariantSpec {
   if (typeof spec === 'string') {
-    return { name: spec, templatePath: path.join(pipelinesDir(), `${spec}.yaml`), builtin: true };
+    return { name: spec, templatePath: path.join(pipelinesDir(env), `${spec}.yaml`), builtin: true };
   }
   if ((BUILTIN_VARIANTS as readonly string[]).includes(spec.name)) {
     throw new ConfigError(`${source}: experiment.variants.${index}.name '${spec.name}' is a built-in variant; give yours another name`);

@@ -1,0 +1,116 @@
+// The Helm chart: helm lint, every rendering validated offline against the Kubernetes API's own schemas
+// (strict: unknown fields are errors), and the objects carrying what the agent and hub need.
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse, parseAllDocuments } from 'yaml';
+import { helmBinary, KUBERNETES_VERSION, kubernetesSpecDir } from '../packaging/helm/tools.js';
+import { ManifestValidator, specFileFor } from '../packaging/helm/k8s-schema.js';
+import { resolveConfig } from '../agent/config/load.js';
+
+const CHART = fileURLToPath(new URL('../packaging/helm/phoenix', import.meta.url));
+const PIPELINES = fileURLToPath(new URL('../pipelines', import.meta.url));
+const TOKEN = 'helm-test-token-0123456789';
+
+const helm = helmBinary();
+const validator = new ManifestValidator(kubernetesSpecDir());
+
+type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+function render(...sets: string[]): { code: number | null; docs: Doc[]; stderr: string } {
+  const args = ['template', 'phx', CHART, '--namespace', 'observability', '--kube-version', KUBERNETES_VERSION, ...sets.flatMap((s) => ['--set', s])];
+  const r = spawnSync(helm, args, { encoding: 'utf8' });
+  const docs = r.status === 0 ? parseAllDocuments(r.stdout).map((d) => d.toJS() as Doc).filter((d) => d !== null) : [];
+  return { code: r.status, docs, stderr: r.stderr };
+}
+const find = (docs: Doc[], kind: string, suffix: string) => docs.find((d) => d.kind === kind && String(d.metadata.name).endsWith(suffix))!;
+
+t.test('helm lint --strict: clean', async (t) => {
+  const r = spawnSync(helm, ['lint', '--strict', '--kube-version', KUBERNETES_VERSION, CHART, '--set', `token.value=${TOKEN}`], { encoding: 'utf8' });
+  t.equal(r.status, 0, r.stdout + r.stderr);
+  t.notMatch(r.stdout, /\[(WARNING|ERROR)\]/);
+  t.match(r.stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
+});
+
+t.test('every rendering is valid against the Kubernetes API schemas', async (t) => {
+  const variants: string[][] = [
+    [`token.value=${TOKEN}`],
+    ['token.existingSecret=phoenix-token', 'hub.enabled=false', 'hub.externalUrl=wss://hub.example:8080/ws/agent'],
+    [`token.value=${TOKEN}`, 'agent.stateHostPath=/var/lib/phoenix-agent', 'agent.variants={baseline,mine}', 'agent.extraPipelines.mine=receivers: {}', 'hub.persistence.storageClassName=fast', 'hub.service.type=LoadBalancer'],
+  ];
+  for (const sets of variants) {
+    const r = render(...sets);
+    t.equal(r.code, 0, r.stderr);
+    t.ok(r.docs.length >= 2, `${sets.join(' ')}: ${r.docs.map((d) => d.kind).join(', ')}`);
+    t.same(validator.validate(r.docs), [], `${sets.join(' ')}: no schema problem`);
+  }
+});
+
+t.test('the validator is a real check: a misspelt field, a wrong type, a missing required field', async (t) => {
+  const { docs } = render(`token.value=${TOKEN}`);
+  const ds = structuredClone(find(docs, 'DaemonSet', '-agent'));
+  ds.spec.template.spec.hostPid = true;
+  ds.spec.template.spec.containers[0].ports[0].containerPort = 'health';
+  delete ds.spec.selector;
+  const [problem] = validator.validate([ds]);
+  t.equal(problem?.object, 'DaemonSet/phx-phoenix-agent');
+  t.ok(problem?.problems.some((p) => p.includes("'hostPid'")), 'unknown field named');
+  t.ok(problem?.problems.some((p) => p.includes('/containerPort') && p.includes('integer')), 'wrong type named');
+  t.ok(problem?.problems.some((p) => p.includes("'selector'")), 'missing required field named');
+  t.same(validator.validate([{ apiVersion: 'apps/v1', kind: 'Deploymnet', metadata: { name: 'x' } }]), [{ object: 'Deploymnet/x', problems: ["no kind 'Deploymnet' in apps/v1"] }]);
+  t.equal(specFileFor('v1'), 'api__v1_openapi.json');
+  t.equal(specFileFor('apps/v1'), 'apis__apps__v1_openapi.json');
+});
+
+t.test('the agent DaemonSet: host processes, node identity, every node, limits, locked down, probes', async (t) => {
+  const { docs } = render(`token.value=${TOKEN}`);
+  const pod = find(docs, 'DaemonSet', '-agent').spec.template.spec;
+  const agent = pod.containers[0];
+  t.equal(pod.hostPID, true, 'hostPID');
+  t.same(pod.tolerations, [{ operator: 'Exists' }], 'runs on every node, tainted ones too');
+  const proc = pod.volumes.find((v: Doc) => v.name === 'hostproc');
+  t.same(proc.hostPath, { path: '/proc', type: 'Directory' });
+  t.same(agent.volumeMounts.find((m: Doc) => m.name === 'hostproc'), { name: 'hostproc', mountPath: '/hostfs/proc', readOnly: true }, "the host's /proc, read-only");
+  t.same(agent.env.find((e: Doc) => e.name === 'PHOENIX_HOST_ID').valueFrom, { fieldRef: { fieldPath: 'spec.nodeName' } }, 'host id = node name');
+  t.same(agent.env.find((e: Doc) => e.name === 'PHOENIX_HUB_TOKEN').valueFrom, { secretKeyRef: { name: 'phx-phoenix-token', key: 'token' } });
+  // agent 50m/96Mi + 2 collectors × 50m/96Mi; limits 200m/160Mi + 2 × 250m/256Mi.
+  t.same(agent.resources, { requests: { cpu: '150m', memory: '288Mi' }, limits: { cpu: '700m', memory: '672Mi' } }, 'agent + both collectors');
+  t.match(agent.securityContext, { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'], add: ['DAC_READ_SEARCH', 'SYS_PTRACE'] } });
+  t.same([agent.livenessProbe.httpGet, agent.readinessProbe.httpGet], [{ path: '/healthz', port: 'health' }, { path: '/readyz', port: 'health' }]);
+});
+
+t.test('the agent config the chart renders is one the agent accepts, with the chart pipelines identical to pipelines/', async (t) => {
+  const { docs } = render(`token.value=${TOKEN}`, 'agent.labels.cluster=prod-eu');
+  const cm = find(docs, 'ConfigMap', '-agent');
+  const env = { PHOENIX_HOST_ID: 'node-1', PHOENIX_HUB_TOKEN: TOKEN, PHOENIX_PIPELINES_DIR: '/etc/phoenix/pipelines' };
+  t.same(find(docs, 'DaemonSet', '-agent').spec.template.spec.containers[0].env.find((e: Doc) => e.name === 'PHOENIX_PIPELINES_DIR'), { name: 'PHOENIX_PIPELINES_DIR', value: '/etc/phoenix/pipelines' });
+  const config = resolveConfig(parse(cm.data['agent.yaml']), 'agent.yaml', '/etc/phoenix', { env });
+  t.match(config, { host: { id: 'node-1', kind: 'k8s-node', labels: { cluster: 'prod-eu' } }, pipeline: { rootPath: '/hostfs' }, health: { host: '0.0.0.0', port: 19095 } });
+  t.equal(config.hub?.url, 'ws://phx-phoenix-hub.observability.svc:8080/ws/agent');
+  t.same(config.experiment.variants.map((v) => [v.name, v.templatePath]), [['baseline', '/etc/phoenix/pipelines/baseline.yaml'], ['optimized-a', '/etc/phoenix/pipelines/optimized-a.yaml']], 'built-in variants read from the ConfigMap');
+  for (const name of ['baseline', 'optimized-a', 'optimized-b']) {
+    t.equal(cm.data[`pipeline-${name}.yaml`], readFileSync(path.join(PIPELINES, `${name}.yaml`), 'utf8'), `${name}: the chart carries pipelines/${name}.yaml as is`);
+  }
+});
+
+t.test('the hub: one writer on its volume, token from the Secret, non-root, probes', async (t) => {
+  const { docs } = render(`token.value=${TOKEN}`);
+  const deploy = find(docs, 'Deployment', '-hub');
+  t.match(deploy.spec, { replicas: 1, strategy: { type: 'Recreate' } });
+  const pod = deploy.spec.template.spec;
+  t.match(pod.securityContext, { runAsNonRoot: true, runAsUser: 65532 });
+  t.match(pod.containers[0].securityContext, { readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+  t.ok(find(docs, 'PersistentVolumeClaim', '-hub'), 'a volume for the store');
+  t.equal(find(docs, 'Service', '-hub').spec.ports[0].port, 8080);
+  t.equal(find(docs, 'Secret', '-token').stringData.token, TOKEN);
+});
+
+t.test('bad values fail the rendering with a message', async (t) => {
+  t.match(render().stderr, /set token\.value .* or token\.existingSecret/);
+  t.match(render('token.value=short').stderr, /token\.value must be at least 16 characters/);
+  t.match(render(`token.value=${TOKEN}`, 'agent.variants={baseline,fancy}').stderr, /agent\.variants: no pipeline named "fancy"/);
+  const own = render(`token.value=${TOKEN}`, 'agent.variants={baseline,fancy}', 'agent.extraPipelines.fancy=receivers: {}');
+  t.match(find(own.docs, 'ConfigMap', '-agent').data, { 'agent.yaml': /- name: fancy\n\s+pipeline: \/etc\/phoenix\/pipelines\/fancy\.yaml/, 'pipeline-fancy.yaml': 'receivers: {}' }, 'your own pipeline, by name');
+});
