@@ -1,8 +1,7 @@
 // The release: phoenix-agent and phoenix-hub as single executables with the collector beside them, run in a
 // mount namespace where /usr/bin/node is masked — proof that they need no system Node.
 import t from 'tap';
-import { spawn, spawnSync } from 'node:child_process';
-import { once } from 'node:events';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,7 +9,7 @@ import { buildRelease, type Release } from '../packaging/release.js';
 import { silentLogger } from '../agent/logger.js';
 import { autoPort } from '../agent/supervisor/ports.js';
 import { realCollector } from './helpers/collector.js';
-import { waitFor } from './helpers/process.js';
+import { checkHubServes } from './helpers/hub-command.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'phx-release-'));
 t.teardown(() => rmSync(work, { recursive: true, force: true }));
@@ -54,21 +53,5 @@ t.test('the hub executable: --version, serves the page and its store with the sh
   const tokens = path.join(work, 'tokens');
   writeFileSync(tokens, 'release-token-0123456789\n');
   const port = await autoPort();
-  const [cmd, ...args] = withoutNode([release.hub, '--port', String(port), '--data-dir', path.join(work, 'hub'), '--token-file', tokens, '--log-level', 'warn']);
-  const hub = spawn(cmd!, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  hub.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const exited = once(hub, 'exit');
-  t.teardown(async () => {
-    if (hub.exitCode === null) hub.kill('SIGTERM');
-    await exited;
-  });
-  const base = `http://127.0.0.1:${port}`;
-  await waitFor('hub ready', async () => (await fetch(`${base}/readyz`).catch(() => null))?.ok === true, 20_000);
-  t.equal((await fetch(`${base}/`)).status, 200, 'the page');
-  t.equal((await fetch(`${base}/vendor/uplot.js`)).status, 200, 'the chart library from vendor/');
-  t.same(await (await fetch(`${base}/api/v1/fleet`)).json().then((f) => (f as { totals: { hosts: number } }).totals.hosts), 0, 'the store opened');
-  hub.kill('SIGTERM');
-  const [code] = await exited;
-  t.equal(code, 0, stderr);
+  await checkHubServes(t, withoutNode([release.hub, '--port', String(port), '--data-dir', path.join(work, 'hub'), '--token-file', tokens, '--log-level', 'warn']), port);
 });

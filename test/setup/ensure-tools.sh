@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The tests use a few programs from Debian's packages: Chromium (the page, driven by playwright-core — a
-# test tool's own browser download does not work here), systemd-analyze (the unit files) and lintian
-# (the .deb). Install whichever is missing when we are allowed to; otherwise say how.
+# test tool's own browser download does not work here), systemd-analyze (the unit files), lintian (the
+# .deb) and skopeo (reads the container image). Install whichever is missing when we are allowed to;
+# otherwise say how.
 set -euo pipefail
-declare -A PACKAGE_OF=([chromium]=chromium [systemd-analyze]=systemd [lintian]=lintian)
+declare -A PACKAGE_OF=([chromium]=chromium [systemd-analyze]=systemd [lintian]=lintian [skopeo]=skopeo)
 missing=()
 for tool in "${!PACKAGE_OF[@]}"; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("${PACKAGE_OF[$tool]}")
