@@ -19,10 +19,12 @@ t.teardown(() => rmSync(work, { recursive: true, force: true }));
 const sha256 = (data: Buffer) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
 
 let image: ImageResult;
+let rebuilt: ImageResult;
 let root: string;
 t.before(async () => {
   const release = await buildRelease({ outDir: path.join(work, 'release'), collectorBinary: realCollector(), logger: silentLogger() });
   image = buildImage(release, path.join(work, 'image'));
+  rebuilt = buildImage(release, path.join(work, 'again'));
   // Only the image's own layer, unpacked into an empty directory, is run below.
   root = path.join(work, 'unpacked');
   mkdirSync(root);
@@ -68,6 +70,8 @@ t.test('a valid OCI image layout: every blob matches its digest and size; skopeo
   const config = JSON.parse(readFileSync(blobPath(manifest.config.digest), 'utf8'));
   t.same(config.rootfs.diff_ids, [sha256(gunzipSync(readFileSync(blobPath(manifest.layers[0].digest))))], 'diff_id = digest of the uncompressed layer');
   t.match(config, { os: 'linux', config: { User: IMAGE_USER, Entrypoint: ['/usr/lib/phoenix/phoenix-agent'] } });
+
+  t.equal(rebuilt.manifestDigest, image.manifestDigest, 'reproducible: the same release gives the same image digest');
 
   const inspect = spawnSync('skopeo', ['inspect', `oci-archive:${image.archive}`], { encoding: 'utf8' });
   t.equal(inspect.status, 0, inspect.stderr);
