@@ -47,6 +47,8 @@ export class AgentConnection {
   #refilledAt = Date.now();
   #alive = true;
   #closed = false;
+  /** Kept to check again on every heartbeat: a token removed from the file ends the connection. */
+  readonly #token: string | undefined;
 
   constructor(ws: WebSocket, req: IncomingMessage, ctx: AgentConnectionContext) {
     this.ws = ws;
@@ -58,7 +60,8 @@ export class AgentConnection {
     ws.on('close', () => this.#onClose());
     ws.on('error', (error) => this.#log.warn({ err: error }, 'agent connection error'));
     ws.on('pong', () => (this.#alive = true));
-    if (!ctx.tokens.verify(bearerToken(req.headers.authorization))) {
+    this.#token = bearerToken(req.headers.authorization);
+    if (!ctx.tokens.verify(this.#token)) {
       this.refuse('unauthorized', req.headers.authorization ? 'invalid token' : 'no bearer token');
       return;
     }
@@ -77,8 +80,18 @@ export class AgentConnection {
     this.#closeWith(CloseCode[code], `${code}: ${reason}`);
   }
 
-  /** Heartbeat tick: a connection that did not answer the previous ping is dropped. */
+  /** Waiting for its hello (it counts against the hub's limit of such connections). */
+  get pending(): boolean {
+    return this.#hello === null && !this.#closed;
+  }
+
+  /** Heartbeat tick: a revoked token ends the connection; one that did not answer the previous ping is dropped. */
   heartbeat(): void {
+    if (this.#closed) return;
+    if (!this.#ctx.tokens.verify(this.#token)) {
+      this.refuse('unauthorized', 'token revoked');
+      return;
+    }
     if (!this.#alive) {
       this.#log.warn({ agentId: this.agentId }, 'agent did not answer ping; dropping the connection');
       this.ws.terminate();

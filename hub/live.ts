@@ -18,6 +18,8 @@ export class LiveFeed {
   readonly #clients = new Set<WebSocket>();
   readonly #logger: Logger;
   #pending = new Map<string, { hostId: string; seq: number }>();
+  /** Pages that answered the last ping. */
+  readonly #alive = new Set<WebSocket>();
   #timer: NodeJS.Timeout | null = null;
 
   constructor(logger: Logger) {
@@ -35,11 +37,28 @@ export class LiveFeed {
     }
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       this.#clients.add(ws);
+      this.#alive.add(ws);
+      ws.on('pong', () => this.#alive.add(ws));
       ws.on('message', () => ws.close(1008, 'the live feed is read-only'));
       ws.on('error', () => ws.terminate());
-      ws.once('close', () => this.#clients.delete(ws));
+      ws.once('close', () => {
+        this.#clients.delete(ws);
+        this.#alive.delete(ws);
+      });
       ws.send(JSON.stringify({ type: 'hello', clients: this.#clients.size }));
     });
+  }
+
+  /** Heartbeat tick: a page gone without closing (a laptop lid, a dropped network) is let go. */
+  heartbeat(): void {
+    for (const ws of this.#clients) {
+      if (!this.#alive.has(ws)) {
+        ws.terminate();
+        continue;
+      }
+      this.#alive.delete(ws);
+      ws.ping();
+    }
   }
 
   reportStored(agentId: string, hostId: string, seq: number): void {

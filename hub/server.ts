@@ -26,6 +26,8 @@ export interface HubOptions {
   maintenanceMs?: number;
   ratePerSecond?: number;
   rateBurst?: number;
+  /** Connections allowed to wait for their hello at once; more are closed with 1013 (default 1024). */
+  maxPendingAgents?: number;
   /** The store to use instead of the SQLite file in `dataDir` (the hub closes it). */
   store?: Store;
   /** Extra HTTP routes (the API and the page); return false to fall through to 404. */
@@ -77,6 +79,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const store = options.store ?? openSqliteStore({ file: path.join(options.dataDir, 'hub.db') });
   const queue = new IngestQueue(store, logger);
   const registry = new Map<string, AgentConnection>();
+  const maxPendingAgents = options.maxPendingAgents ?? 1024;
   const listeners = new Set<(agentId: string, message: ReportMessage) => void>();
   const sockets = new Set<Socket>();
   let ready = false;
@@ -133,7 +136,17 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       return;
     }
     if (pathname === AGENT_PATH) {
-      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        let pending = 0;
+        for (const c of connections) if (c.pending) pending += 1;
+        if (pending >= maxPendingAgents) {
+          logger.warn({ pending, remote: req.socket.remoteAddress }, 'too many agent connections waiting for hello; refusing one');
+          ws.close(CloseCode.tryAgainLater, 'too many connections waiting for hello; try again later');
+          setTimeout(() => ws.terminate(), 2000).unref();
+          return;
+        }
+        wss.emit('connection', ws, req);
+      });
       return;
     }
     if (pathname === LIVE_PATH) {
@@ -157,6 +170,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 
   const heartbeat = setInterval(() => {
     for (const c of connections) c.heartbeat();
+    live.heartbeat();
   }, options.heartbeatMs ?? 15_000);
   const maintenance = setInterval(() => {
     try {

@@ -15,6 +15,8 @@ export const CloseCode = {
   goingAway: 1001,
   /** ws closes with this itself when a message exceeds MAX_MESSAGE_BYTES. */
   tooBig: 1009,
+  /** Too many connections are waiting to say hello: come back later (the agent's backoff does). */
+  tryAgainLater: 1013,
   unauthorized: 4401,
   /** Not JSON, or not a valid message. */
   malformed: 4400,

@@ -245,3 +245,62 @@ t.test('a new stream id (the agent lost its state) starts the agent sequence aga
   t.equal(hub.queue.stored, 4, 'report 1 of the new stream is stored, not taken for a duplicate');
   t.match(hub.store.agents()[0], { streamId: 'fresh-stream-1', lastSeq: 1 });
 });
+
+t.test('too many connections waiting for hello: the extra one is closed with 1013; others carry on', async (t) => {
+  const hub = await hubFor(t, { maxPendingAgents: 3 });
+  const honest = await openSocket(hub.agentUrl, TOKEN);
+  t.teardown(() => honest.ws.close());
+  honest.ws.send(JSON.stringify(helloFor('honest', 'h-honest')));
+  honest.ws.send(JSON.stringify(reportFor('h-honest', 1)));
+  await honest.waitForMessage((m) => m.type === 'ack' && m.seq === 1);
+  const idle = await Promise.all([1, 2, 3].map(() => openSocket(hub.agentUrl, TOKEN)));
+  t.teardown(() => idle.forEach((s) => s.ws.close()));
+  const extra = await openSocket(hub.agentUrl, TOKEN);
+  t.equal((await extra.closed).code, CloseCode.tryAgainLater, 'the fourth waiting connection is refused');
+  idle[0]!.ws.send(JSON.stringify(helloFor('late', 'h-late')));
+  await delay(100);
+  const next = await openSocket(hub.agentUrl, TOKEN);
+  t.teardown(() => next.ws.close());
+  next.ws.send(JSON.stringify(helloFor('next', 'h-next')));
+  next.ws.send(JSON.stringify(reportFor('h-next', 1)));
+  await next.waitForMessage((m) => m.type === 'ack' && m.seq === 1);
+  t.pass('once one said hello, a new connection is let in');
+  honest.ws.send(JSON.stringify(reportFor('h-honest', 2)));
+  await honest.waitForMessage((m) => m.type === 'ack' && m.seq === 2);
+  t.pass('the honest agent was never disturbed');
+});
+
+t.test('a token removed from the file ends the connections using it at the next heartbeat', async (t) => {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'phx-hub-'));
+  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
+  const tokenFile = path.join(dataDir, 'tokens');
+  const kept = 'kept-token-0123456789';
+  const revoked = 'revoked-token-0123456789';
+  await writeFile(tokenFile, `${kept}\n${revoked}\n`);
+  const hub = await startHub({ port: 0, dataDir, tokens: TokenSet.fromFile(tokenFile), logger: silentLogger(), heartbeatMs: 300 });
+  t.teardown(() => hub.close());
+  const staying = await openSocket(hub.agentUrl, kept);
+  const leaving = await openSocket(hub.agentUrl, revoked);
+  t.teardown(() => staying.ws.close());
+  staying.ws.send(JSON.stringify(helloFor('stay', 'h1')));
+  leaving.ws.send(JSON.stringify(helloFor('leave', 'h2')));
+  await writeFile(tokenFile, `${kept}\n`);
+  const closed = await leaving.closed;
+  t.same([closed.code, closed.reason], [CloseCode.unauthorized, 'unauthorized: token revoked']);
+  staying.ws.send(JSON.stringify(reportFor('h1', 1)));
+  await staying.waitForMessage((m) => m.type === 'ack' && m.seq === 1);
+  t.pass('the agent with the kept token carries on');
+});
+
+t.test('a page that stops answering pings is let go', async (t) => {
+  const hub = await hubFor(t, { heartbeatMs: 200 });
+  // A raw TCP client: it completes the WebSocket handshake, then never reads or answers a ping.
+  const socket = connect(hub.port, '127.0.0.1');
+  t.teardown(() => socket.destroy());
+  socket.write(`GET /api/v1/live HTTP/1.1\r\nhost: x\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n`);
+  const [first] = (await once(socket, 'data')) as [Buffer];
+  t.match(first.toString(), /^HTTP\/1\.1 101/);
+  const started = Date.now();
+  await Promise.race([once(socket, 'close'), delay(5000).then(() => Promise.reject(new Error('still connected after 5 s')))]);
+  t.ok(Date.now() - started < 2000, `dropped after ${Date.now() - started} ms (two 200 ms heartbeats)`);
+});
