@@ -12,27 +12,12 @@ import { realCollector } from './helpers/collector.js';
 import { writeTestConfig } from './helpers/agent-config.js';
 import { isAlive, waitFor } from './helpers/process.js';
 import { spawnTs } from './helpers/spawn-ts.js';
+import { nextReport } from './helpers/daemon.js';
 import { autoPort } from '../agent/supervisor/ports.js';
 import type { AgentStatus } from '../agent/health-server.js';
 
 const binary = realCollector();
 const BIN = fileURLToPath(new URL('../agent/bin.ts', import.meta.url));
-
-function nextReport(daemon: AgentDaemon, accept: (r: AgentReport) => boolean, timeoutMs = 60_000): Promise<AgentReport> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      daemon.off('report', onReport);
-      reject(new Error(`no matching report within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const onReport = (r: AgentReport) => {
-      if (!accept(r)) return;
-      clearTimeout(timer);
-      daemon.off('report', onReport);
-      resolve(r);
-    };
-    daemon.on('report', onReport);
-  });
-}
 
 t.test('kill -9 of a collector during run: restarted, restart count rises, measuring continues', { timeout: 180_000 }, async (t) => {
   const { file } = await writeTestConfig(t);

@@ -87,7 +87,7 @@ export class Outbox {
       try {
         writeDurably(path.join(this.dir, 'stream-id'), `${this.#streamId}\n`);
       } catch (error) {
-        this.#diskError(error, 'cannot write the outbox stream id');
+        this.#diskError(error, 'cannot write the outbox; keeping reports in memory until the disk recovers');
       }
     }
     const last = this.#entries.at(-1)?.seq ?? 0;
