@@ -80,7 +80,25 @@ export type ParseResult<T> = { ok: true; message: T } | { ok: false; code: Close
 const agentMessages = { hello: helloSchema, report: reportMessageSchema } as const;
 const hubMessages = { ack: ackSchema, error: errorMessageSchema } as const;
 
+/** A short, safe description of a value a peer sent: never stringifies it whole (it may be nested thousands deep). */
+function describe(value: unknown): string {
+  if (value === undefined) return 'missing';
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
+  return Array.isArray(value) ? 'an array' : 'an object';
+}
+
 function parse<T>(data: string, schemas: Record<string, z.ZodType>): ParseResult<T> {
+  try {
+    return parseOrThrow<T>(data, schemas);
+  } catch (error) {
+    // Validation is meant never to throw; should a library still do so (a stack overflow on a pathological value),
+    // the message is refused as malformed rather than taking the connection's owner down with it.
+    return { ok: false, code: 'malformed', reason: `invalid message (${error instanceof Error ? error.name : 'error'})` };
+  }
+}
+
+function parseOrThrow<T>(data: string, schemas: Record<string, z.ZodType>): ParseResult<T> {
   let value: unknown;
   try {
     value = JSON.parse(data);
@@ -90,10 +108,10 @@ function parse<T>(data: string, schemas: Record<string, z.ZodType>): ParseResult
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, code: 'malformed', reason: 'not a JSON object' };
   const { type, v } = value as { type?: unknown; v?: unknown };
   if (v !== PROTOCOL_VERSION) {
-    return { ok: false, code: 'unsupportedVersion', reason: `protocol version ${JSON.stringify(v) ?? 'missing'}; this side speaks ${PROTOCOL_VERSION}` };
+    return { ok: false, code: 'unsupportedVersion', reason: `protocol version ${describe(v)}; this side speaks ${PROTOCOL_VERSION}` };
   }
   const schema = typeof type === 'string' && Object.hasOwn(schemas, type) ? schemas[type] : undefined;
-  if (schema === undefined) return { ok: false, code: 'unexpected', reason: `unknown message type ${JSON.stringify(type)?.slice(0, 40) ?? 'missing'}` };
+  if (schema === undefined) return { ok: false, code: 'unexpected', reason: `unknown message type ${describe(type)}` };
   const result = schema.safeParse(value);
   if (!result.success) {
     const issue = result.error.issues[0]!;

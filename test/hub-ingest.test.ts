@@ -71,6 +71,11 @@ t.test('refusals, each with its close code; honest agents carry on', async (t) =
   await expectClose('wrong token', CloseCode.unauthorized, 'wrong-token-0123456789', () => undefined);
   await expectClose('not JSON', CloseCode.malformed, TOKEN, (ws) => ws.send('{nope'));
   await expectClose('not an object', CloseCode.malformed, TOKEN, (ws) => ws.send('[1,2]'));
+  // Nested 100,000 deep (200 KB): describing the bad version must not stringify it (that threw RangeError and took the hub down).
+  const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+  await expectClose('a version nested 100,000 deep', CloseCode.unsupportedVersion, TOKEN, (ws) => ws.send(`{"type":"hello","v":${deep}}`));
+  await expectClose('a type nested 100,000 deep', CloseCode.unexpected, TOKEN, (ws) => ws.send(`{"v":1,"type":${deep}}`));
+  await expectClose('labels nested 100,000 deep', CloseCode.malformed, TOKEN, (ws) => ws.send(JSON.stringify({ ...helloFor('x', 'h'), labels: 0 }).replace('"labels":0', `"labels":${deep}`)));
   await expectClose('wrong version', CloseCode.unsupportedVersion, TOKEN, (ws) => ws.send(JSON.stringify({ ...helloFor('x', 'h'), v: 2 })));
   await expectClose('unknown type', CloseCode.unexpected, TOKEN, (ws) => ws.send(JSON.stringify({ type: 'gossip', v: 1 })));
   await expectClose('report before hello', CloseCode.unexpected, TOKEN, (ws) => ws.send(JSON.stringify(reportFor('h', 1))));
