@@ -1,5 +1,6 @@
 // The agent's report, defined once: a zod schema (the hub validates what agents send) and its types.
 import { z } from 'zod';
+import { ownRecord } from './own-record.js';
 
 export const REPORT_SCHEMA_VERSION = 1;
 
@@ -37,7 +38,7 @@ export const variantReportSchema = z.object({
   series: nullableCount,
   samples: nullableCount,
   bytes: nullableCount,
-  seriesByMetric: z.record(name, count).refine((m) => Object.keys(m).length <= 5000, { error: 'at most 5000 metric names' }),
+  seriesByMetric: ownRecord(name, count, 5000, 'metric names'),
   scrape: z.object({ ok: z.boolean(), error: z.string().max(2048).nullable(), durationMs: nonNegative, malformedLines: count }),
   criticalRetention: z.number().min(0).max(1).nullable(),
   criticalMissing: z.array(name).max(1000),
@@ -65,9 +66,7 @@ export const pricingModelSchema = z.object({
 });
 
 export const hostKindSchema = z.enum(['vm', 'k8s-node']);
-export const labelsSchema = z
-  .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,62}$/), z.string().max(256))
-  .refine((l) => Object.keys(l).length <= 64, { error: 'at most 64 labels' });
+export const labelsSchema = ownRecord(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,62}$/), z.string().max(256), 64, 'labels');
 
 export const agentReportSchema = z.object({
   schemaVersion: z.literal(REPORT_SCHEMA_VERSION),

@@ -62,6 +62,9 @@ t.test('a YAML file: values, relative paths, custom variant', async (t) => {
   const config = loadConfig(file);
   t.equal(config.host.id, 'web-1');
   t.same(config.host.labels, { env: 'prod', team: 'core' });
+  // A label called __proto__ is an ordinary label, kept as an own key.
+  await writeFile(file, 'host: { labels: { __proto__: x, constructor: y } }\n');
+  t.same(Object.entries(loadConfig(file).host.labels), [['__proto__', 'x'], ['constructor', 'y']]);
   t.equal(config.interval, 30_000);
   t.same(config.experiment.variants[1], { name: 'mine', templatePath: path.join(dir, 'mine.yaml'), builtin: false });
   t.equal(config.experiment.schedule, '0 * * * *');
@@ -85,6 +88,9 @@ t.test('bad configs: ConfigError (exit 2) naming file, field and value', async (
     [{ critical: { patterns: ['my app'] } }, /critical\.patterns\.0 must not contain spaces/],
     [{ critical: { patterns: [] } }, /critical\.patterns must list at least one pattern/],
     [{ host: { kind: 'laptop' } }, /host\.kind must be 'vm' or 'k8s-node', got 'laptop'/],
+    [{ host: { labels: Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`l${i}`, 'v'])) } }, /host\.labels must have at most 64 labels, got /],
+    [{ host: { labels: ['env'] } }, /host\.labels/],
+    [{ host: { labels: { 'bad name': 'x' } } }, /label names are letters/],
     [{ otlp: { endpoint: 'localhost:4317' } }, /otlp\.endpoint must be an http:\/\/ or https:\/\/ URL/],
     [{ pipeline: { collectionInterval: '30s', metricExpiration: '40s' } }, /metricExpiration must be at least twice/],
     [{ pipeline: { rootPath: 'relative/dir' } }, /pipeline\.rootPath must be empty or an absolute path/],

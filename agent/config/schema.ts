@@ -1,6 +1,7 @@
 // The agent's config file shape: one zod schema, defaults included, each rule with a message for users.
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
+import { ownRecord } from '../../protocol/own-record.js';
 
 /** Processes whose absence from a pipeline's output is a loss. Anchored: each must match the whole name. */
 export const DEFAULT_CRITICAL_PATTERNS: readonly string[] = [
@@ -99,12 +100,12 @@ export const configSchema = z
       .object({
         id: z.string().min(1).max(253).optional(),
         kind: z.enum(['vm', 'k8s-node'], { error: "must be 'vm' or 'k8s-node'" }).optional(),
-        labels: z
-          .record(
-            z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,62}$/, { error: 'label names are letters, digits, _ . - (max 63)' }),
-            z.string().max(256, { error: 'label values are at most 256 characters' }),
-          )
-          .default({}),
+        labels: ownRecord(
+          z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,62}$/, { error: 'label names are letters, digits, _ . - (max 63)' }),
+          z.string().max(256, { error: 'label values are at most 256 characters' }),
+          64,
+          'labels',
+        ).default({}),
       })
       .strict()
       .prefault({}),
