@@ -75,6 +75,8 @@ const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
 const METRIC_TYPES = new Set(['counter', 'gauge', 'histogram', 'summary', 'untyped']);
 /** How much of an over-long line is kept for its error message. */
 const EXCERPT_SOURCE_BYTES = 120;
+/** Label sets up to this size are sorted by insertion (fastest for the usual handful); larger ones by Array#sort. */
+const INSERTION_SORT_MAX = 32;
 /**
  * Complete lines are decoded and parsed in regions of at most this many bytes (unless one line is
  * longer), and long strings are encoded in pieces of this many units: V8 puts strings and buffers
@@ -200,10 +202,10 @@ export class ExpositionScanner {
       const decoded = utf8(name);
       seriesByMetric.set(decoded, (seriesByMetric.get(decoded) ?? 0) + count);
     }
-    const labelValues: Record<string, string[]> = {};
-    for (const [raw, values] of this.collect) {
-      labelValues[this.collectNames.get(raw)!] = [...new Set([...values].map(utf8))].sort();
-    }
+    // fromEntries, not assignment: a label named __proto__ stays an ordinary key.
+    const labelValues: Record<string, string[]> = Object.fromEntries(
+      [...this.collect].map(([raw, values]) => [this.collectNames.get(raw)!, [...new Set([...values].map(utf8))].sort()]),
+    );
     this.result = {
       series: this.series.size,
       samples: this.samples,
@@ -296,7 +298,8 @@ export class ExpositionScanner {
 
   private lineTooLong(start: Buffer): void {
     this.countError(() => {
-      const text = start.toString('latin1', 0, EXCERPT_SOURCE_BYTES);
+      // At most maxLineBytes + 1 bytes: all any chunking is sure to have seen when the line went over.
+      const text = start.toString('latin1', 0, Math.min(EXCERPT_SOURCE_BYTES, this.maxLineBytes + 1));
       return `line longer than maxLineBytes (${this.maxLineBytes} bytes), skipped: ${excerpt(text, 0, text.length, 0)}`;
     });
   }
@@ -622,10 +625,16 @@ export class ExpositionScanner {
     const order: number[] = [];
     for (let i = 0; i < n; i++) {
       names.push(readName(text, this.nameStart[i]!, this.nameEnd[i]!, this.flags[i]!));
+      if (n > INSERTION_SORT_MAX) continue;
       // Insertion sort: label sets are small.
       let j = i;
       for (; j > 0 && names[order[j - 1]!]! > names[i]!; j--) order[j] = order[j - 1]!;
       order[j] = i;
+    }
+    if (n > INSERTION_SORT_MAX) {
+      // A hostile line with thousands of labels: n log n, not n² (114k labels took 33 s by insertion).
+      for (let i = 0; i < n; i++) order.push(i);
+      order.sort((a, b) => (names[a]! < names[b]! ? -1 : names[a]! > names[b]! ? 1 : 0));
     }
     key += '{';
     for (let k = 0; k < n; k++) {
