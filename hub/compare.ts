@@ -62,7 +62,8 @@ const round = (x: number | null, digits = 4) => (x === null ? null : Math.round(
 function groupKey(point: VariantPoint, groupBy: GroupBy): string {
   if (groupBy.kind === 'none') return 'all';
   if (groupBy.kind === 'kind') return point.hostKind;
-  return `${groupBy.name}=${point.labels[groupBy.name] ?? '(none)'}`;
+  // hasOwn: a label named like an Object.prototype member (constructor, __proto__) is only there when the agent sent it.
+  return `${groupBy.name}=${Object.hasOwn(point.labels, groupBy.name) ? point.labels[groupBy.name] : '(none)'}`;
 }
 
 function summarize(variant: string, points: VariantPoint[]): VariantSummary {

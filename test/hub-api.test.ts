@@ -114,6 +114,9 @@ t.test('compareFleet: grouping by kind and by a label', async (t) => {
   // (none): h4 h5, 1 − 80/1400; prod: h1 h2; staging: h3, 1 − 60/300.
   t.same(table({ kind: 'label', name: 'env' }), [['env=(none)', 2, 0.9429, []], ['env=prod', 2, 0.8667, []], ['env=staging', 1, 0.8, ['h3']]]);
   t.same(table({ kind: 'label', name: 'team' }), [['team=(none)', 5, 0.91, ['h3']]]);
+  // Names of Object.prototype members are labels like any other: absent unless sent.
+  t.same(table({ kind: 'label', name: 'constructor' }), [['constructor=(none)', 5, 0.91, ['h3']]]);
+  t.same(table({ kind: 'label', name: '__proto__' }), [['__proto__=(none)', 5, 0.91, ['h3']]]);
 });
 
 t.test('compareFleet: each variant pair is compared on its own', async (t) => {

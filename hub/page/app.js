@@ -136,7 +136,7 @@ function renderHosts() {
   const { key, dir } = state.sort;
   const hosts = state.fleet.hosts
     .filter((h) => !kind || h.kind === kind)
-    .filter((h) => !labelName || (labelName in h.labels && (labelValue === null || h.labels[labelName] === labelValue)))
+    .filter((h) => !labelName || (Object.hasOwn(h.labels, labelName) && (labelValue === null || h.labels[labelName] === labelValue)))
     .sort((x, y) => {
       const a = sortValue[key](x);
       const b = sortValue[key](y);
