@@ -164,8 +164,10 @@ export class AgentConnection {
   #send(message: object): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
     if (this.ws.bufferedAmount > this.#ctx.maxBufferedBytes) {
-      this.#log.warn({ buffered: this.ws.bufferedAmount }, 'agent is not reading; dropping the connection');
-      this.ws.terminate();
+      // It reads nothing, so nothing more is queued for it: the close frame goes after what it has not read, and
+      // #closeWith ends the socket 2 s later whether or not the frame got through.
+      this.#log.warn({ closeCode: CloseCode.notReading, buffered: this.ws.bufferedAmount, agentId: this.agentId }, 'refusing agent connection: notReading');
+      this.#closeWith(CloseCode.notReading, `notReading: more than ${this.#ctx.maxBufferedBytes} bytes queued`);
       return;
     }
     this.ws.send(JSON.stringify(message));

@@ -26,6 +26,8 @@ export interface HubOptions {
   maintenanceMs?: number;
   ratePerSecond?: number;
   rateBurst?: number;
+  /** Bytes queued for an agent that does not read its acks before it is disconnected (4413; default 1 MiB). */
+  maxBufferedBytes?: number;
   /** Connections allowed to wait for their hello at once; more are closed with 1013 (default 1024). */
   maxPendingAgents?: number;
   /** The store to use instead of the SQLite file in `dataDir` (the hub closes it). */
@@ -94,7 +96,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     helloTimeoutMs: options.helloTimeoutMs ?? 10_000,
     ratePerSecond: options.ratePerSecond ?? 20,
     rateBurst: options.rateBurst ?? 200,
-    maxBufferedBytes: 1024 * 1024,
+    maxBufferedBytes: options.maxBufferedBytes ?? 1024 * 1024,
     onReport: (agentId: string, message: ReportMessage) => {
       for (const listener of listeners) listener(agentId, message);
     },

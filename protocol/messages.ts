@@ -28,6 +28,8 @@ export const CloseCode = {
   helloTimeout: 4408,
   /** Too many messages too fast. */
   rateLimited: 4429,
+  /** The agent does not read what the hub sends it (its acks pile up past the hub's bound). */
+  notReading: 4413,
   /** Another connection took over this agent id. */
   replaced: 4410,
   /** The hub could not store what it was sent (the agent keeps its reports and sends them again). */

@@ -14,6 +14,8 @@ import { startHub, type Hub } from '../hub/server.js';
 import { silentLogger } from '../agent/logger.js';
 import { CloseCode, parseAgentMessage } from '../protocol/messages.js';
 import { helloFor, openSocket, reportFor } from './helpers/ws-client.js';
+import { captureLogs } from './helpers/logs.js';
+import { waitFor } from './helpers/process.js';
 
 const TOKEN = 'test-token-0123456789';
 
@@ -99,6 +101,47 @@ t.test('refusals, each with its close code; honest agents carry on', async (t) =
   honest.ws.send(JSON.stringify(reportFor('db-1', 1)));
   await honest.waitForMessage((m) => m.type === 'ack' && m.seq === 1);
   t.pass('the honest agent is still served');
+});
+
+t.test('a client that never reads its acks: closed with 4413 once 1 MiB is queued for it; an honest agent carries on', { timeout: 120_000 }, async (t) => {
+  const logs = captureLogs('warn');
+  // Rate limits out of the way, so the client can send fast enough to fill the kernel's buffers and then the hub's.
+  const hub = await hubFor(t, { logger: logs.logger, ratePerSecond: 1e6, rateBurst: 1e6 });
+  const honest = await openSocket(hub.agentUrl, TOKEN);
+  t.teardown(() => honest.ws.close());
+  honest.ws.send(JSON.stringify(helloFor('honest', 'db-1')));
+
+  const slow = await openSocket(hub.agentUrl, TOKEN, { perMessageDeflate: false });
+  t.teardown(() => slow.ws.terminate());
+  slow.ws.send(JSON.stringify(helloFor('slow', 'slow-1')));
+  slow.ws.send(JSON.stringify(reportFor('slow-1', 1)));
+  await slow.waitForMessage((m) => m.type === 'ack' && m.seq === 1);
+  // From here on it reads nothing: its socket is paused, so acks stay in the kernel, then in the hub.
+  (slow.ws as unknown as { _socket: import('node:net').Socket })._socket.pause();
+  const duplicate = JSON.stringify(reportFor('slow-1', 1)); // acknowledged each time, stored once
+  let sent = 0;
+  let honestSeq = 0;
+  const started = Date.now();
+  const refusal = () => logs.lines.find((l) => l.closeCode === CloseCode.notReading);
+  while (!refusal() && slow.ws.readyState === slow.ws.OPEN && Date.now() - started < 90_000) {
+    for (let i = 0; i < 200; i++) slow.ws.send(duplicate);
+    sent += 200;
+    if (sent % 20_000 === 0) {
+      honest.ws.send(JSON.stringify(reportFor('db-1', ++honestSeq)));
+      await honest.waitForMessage((m) => m.type === 'ack' && m.seq === honestSeq);
+    }
+    while (slow.ws.bufferedAmount > 256 * 1024) await delay(1);
+    await delay(0);
+  }
+  const line = refusal();
+  t.ok(line, `refused after ${sent} acknowledgements were due, in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  t.ok(Number(line?.buffered) > 1024 * 1024 && Number(line?.buffered) < 1024 * 1024 + 1024, `${line?.buffered} bytes queued in the hub when it gave up (bound 1 MiB)`);
+  await waitFor('the slow connection is gone', () => !hub.connections.has('slow'), 10_000, 50);
+  t.ok(honestSeq > 0, `the honest agent had ${honestSeq} reports acknowledged meanwhile`);
+  honest.ws.send(JSON.stringify(reportFor('db-1', ++honestSeq)));
+  await honest.waitForMessage((m) => m.type === 'ack' && m.seq === honestSeq);
+  t.pass('and is acknowledged after');
+  t.equal(hub.store.agents().find((a) => a.agentId === 'slow')?.lastSeq, 1, 'the duplicates were stored once');
 });
 
 t.test('a newer connection for the same agent replaces the older one', async (t) => {
