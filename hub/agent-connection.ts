@@ -151,9 +151,9 @@ export class AgentConnection {
     const agentId = this.#hello!.agentId;
     this.#ctx.queue.submit({ agentId, message, receivedAt: Date.now() }).then(
       (outcome) => {
-        if (this.#closed) return;
-        this.#send({ type: 'ack', v: PROTOCOL_VERSION, seq: message.seq });
+        // Listeners hear of every stored report, also one whose connection closed while it was being stored.
         if (outcome === 'stored') this.#ctx.onReport?.(agentId, message);
+        if (!this.#closed) this.#send({ type: 'ack', v: PROTOCOL_VERSION, seq: message.seq });
       },
       // Acks are cumulative: once one report is not stored, no later one may be acknowledged on this
       // connection. Closing it makes the agent reconnect and send everything from the first unstored report.

@@ -7,6 +7,7 @@ import { WebSocketServer } from 'ws';
 import type { Logger } from '../agent/logger.js';
 import { AGENT_PATH, CloseCode, MAX_MESSAGE_BYTES, type ReportMessage } from '../protocol/messages.js';
 import { AgentConnection } from './agent-connection.js';
+import { FleetView } from './fleet-view.js';
 import { LIVE_PATH, LiveFeed } from './live.js';
 import type { TokenSet } from './auth.js';
 import { IngestQueue } from './ingest-queue.js';
@@ -45,6 +46,8 @@ export interface Hub {
   store: Store;
   queue: IngestQueue;
   connections: ReadonlyMap<string, AgentConnection>;
+  /** Each agent's latest report as the fleet view shows it (kept in memory, updated as reports are stored). */
+  fleetView: FleetView;
   /** Called with every newly stored report (the page's live updates hang here). */
   onReport(listener: (agentId: string, message: ReportMessage) => void): () => void;
   close(): Promise<void>;
@@ -102,6 +105,8 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     },
   };
   const live = new LiveFeed(logger);
+  const fleetView = new FleetView(store);
+  listeners.add((agentId, message) => fleetView.reportStored(agentId, message.report));
   listeners.add((agentId, message) => live.reportStored(agentId, message.report.host.id, message.seq));
   const connections = new Set<AgentConnection>();
   wss.on('connection', (ws, req) => {
@@ -191,6 +196,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     store,
     queue,
     connections: registry,
+    fleetView,
     onReport(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

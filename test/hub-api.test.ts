@@ -368,4 +368,16 @@ t.test('the JSON API over four agents', async (t) => {
     t.same(fleet.hosts.filter((h) => !h.connected).map((h) => h.hostId), ['vm-1']);
     t.equal((await call<HostBody>(t, hub, '/api/v1/hosts/vm-1')).agents[0]!.connected, false);
   });
+
+  await t.test('/api/v1/fleet follows each new report (it is kept in memory, not read back)', async (t) => {
+    const spec = AGENTS.find((a) => a.hostId === 'node-2')!;
+    const next = reportOf(spec, 0);
+    next.variants[1] = { ...next.variants[1], series: 123, criticalRetention: 0.5, criticalMissing: ['kubelet'] };
+    sockets.get('node-2')!.ws.send(JSON.stringify({ ...reportFor('node-2', 2, Date.now()), report: next }));
+    await sockets.get('node-2')!.waitForMessage((m) => m.type === 'ack' && m.seq === 2);
+    const fleet = await call<Fleet>(t, hub, '/api/v1/fleet');
+    const node2 = fleet.hosts.find((h) => h.hostId === 'node-2')!;
+    t.same([node2.lastSeq, node2.variants[1]!.series, node2.variants[1]!.criticalMissing], [2, 123, ['kubelet']]);
+    t.equal(fleet.totals.withLosses, 2, 'its loss counted');
+  });
 });

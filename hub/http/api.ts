@@ -5,10 +5,8 @@ import { BadRequest, groupByParam, onlyParams, windowParam } from './query.js';
 
 export function fleet(hub: Hub, url: URL): unknown {
   onlyParams(url, []);
-  const latest = new Map(hub.store.latestAll().map((l) => [l.agentId, l]));
   const hosts = hub.store.agents().map((agent) => {
-    const last = latest.get(agent.agentId);
-    const report = last?.report;
+    const last = hub.fleetView.get(agent.agentId);
     return {
       hostId: agent.hostId,
       agentId: agent.agentId,
@@ -18,20 +16,10 @@ export function fleet(hub: Hub, url: URL): unknown {
       connected: hub.connections.has(agent.agentId),
       lastSeen: new Date(agent.lastSeen).toISOString(),
       lastSeq: agent.lastSeq,
-      processCount: report?.host.processCount ?? null,
-      criticalRunning: report?.critical.running ?? [],
-      variants: (report?.variants ?? []).map((v) => ({
-        name: v.name,
-        state: v.state,
-        restarts: v.restarts,
-        series: v.series,
-        criticalRetention: v.criticalRetention,
-        criticalMissing: v.criticalMissing,
-        cpuPercent: v.cpuPercent,
-        rssBytes: v.rssBytes,
-        estimatedMonthlyCostUsd: v.estimatedMonthlyCostUsd,
-      })),
-      cardinalityReduction: report?.comparison.cardinalityReduction ?? null,
+      processCount: last?.processCount ?? null,
+      criticalRunning: last?.criticalRunning ?? [],
+      variants: last?.variants ?? [],
+      cardinalityReduction: last?.cardinalityReduction ?? null,
     };
   });
   return {
