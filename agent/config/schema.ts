@@ -177,7 +177,7 @@ export const configSchema = z
         caFile: z.string().min(1).optional(),
         insecureSkipVerify: z.boolean().default(false),
         agentId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/, { error: 'must be 1-128 of A-Z a-z 0-9 _ . : -' }).optional(),
-        outboxMaxBytes: z.number().int().min(1024 * 1024, { error: 'must be at least 1 MiB (1048576)' }).default(64 * 1024 * 1024),
+        outboxMaxBytes: z.number().int().min(64 * 1024, { error: 'must be at least 64 KiB (65536)' }).default(64 * 1024 * 1024),
       })
       .strict()
       .optional(),
