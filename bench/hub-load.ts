@@ -9,6 +9,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import pidusage from 'pidusage';
 import { BENCH_TOKEN, percentile, startHubProcess, timeGet } from './hub-process.js';
+import { median, mib, ms, percent, verdict } from './format.js';
 
 export interface HubLoadResult {
   agents: number;
@@ -24,7 +25,16 @@ export interface HubLoadResult {
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-export async function runHubLoad(agents: number, intervalMs: number, durationMs: number): Promise<HubLoadResult> {
+export interface HubLoadOptions {
+  agents: number;
+  /** Each agent reports this often. */
+  intervalMs: number;
+  durationMs: number;
+  /** The comparison API is requested this often while the load runs (0: not at all). */
+  apiEveryMs: number;
+}
+
+export async function runHubLoad({ agents, intervalMs, durationMs, apiEveryMs }: HubLoadOptions): Promise<HubLoadResult> {
   const dir = await mkdtemp(path.join(tmpdir(), 'phx-bench-hub-'));
   const hubProcess = await startHubProcess(dir, path.join(dir, 'data'));
   const hub = hubProcess.child;
@@ -42,15 +52,19 @@ export async function runHubLoad(agents: number, intervalMs: number, durationMs:
     const cpu: number[] = [];
     let lastSample = 0;
     await pidusage(hub.pid!); // prime
+    let lastApi = 0;
     while (running) {
-      comparisonTimes.push(await timeGet(`${base}/api/v1/comparison?window=1h`));
+      if (apiEveryMs > 0 && Date.now() - lastApi >= apiEveryMs) {
+        lastApi = Date.now();
+        comparisonTimes.push(await timeGet(`${base}/api/v1/comparison?window=1h`));
+      }
       if (Date.now() - lastSample >= 1000) {
         lastSample = Date.now();
         const stat = await pidusage(hub.pid!);
         rss.push(stat.memory);
         cpu.push(stat.cpu);
       }
-      await delay(200);
+      await delay(50);
     }
     await loadDone;
     const idle: number[] = [];
@@ -72,4 +86,33 @@ export async function runHubLoad(agents: number, intervalMs: number, durationMs:
     await hubProcess.stop();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+
+/** The BENCHMARKS.md section for one load: medians of the runs, each run's figure beside them, the goals. */
+export function hubLoadSection(load: HubLoadOptions & { note: string }, runs: HubLoadResult[]): string {
+  const m = (key: keyof HubLoadResult) => median(runs.map((r) => r[key] as number | null));
+  const row = (label: string, key: keyof HubLoadResult, show: (x: number | null) => string) => `| ${label} | ${show(m(key))} | ${runs.map((r) => show(r[key] as number | null)).join(', ')} |`;
+  const ackP99 = m('ackP99Ms');
+  const connected = m('agents');
+  return `## Hub under ${load.agents.toLocaleString('en')} agents
+
+A real \`phoenix-hub\` process; a separate load process opens ${load.agents.toLocaleString('en')} real WebSocket connections on
+loopback; ${load.note}. The hub's memory and CPU are sampled every second (pidusage).
+
+| metric | median | runs |
+|---|---|---|
+${[
+  row('agents connected', 'agents', (x) => String(x)),
+  row('reports acknowledged per second', 'reportsPerSecond', (x) => String(x)),
+  row('ack latency p50', 'ackP50Ms', ms),
+  row('ack latency p99', 'ackP99Ms', ms),
+  row('comparison API p95, while ingesting', 'comparisonP95Ms', ms),
+  row('comparison API p95, after the load', 'comparisonP95IdleMs', ms),
+  row('hub RSS, peak', 'hubRssPeakBytes', mib),
+  row('hub CPU, mean (% of one core)', 'hubCpuPercentMean', (x) => percent(x)),
+].join('\n')}
+
+Goals (issue 6): every agent connected — ${verdict(connected === load.agents)} (${connected}); ack p99 under 100 ms — ${verdict(ackP99 !== null && ackP99 < 100)} (${ms(ackP99)}).
+`;
 }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pidusage from 'pidusage';
 import { fillStore } from './store-fill.js';
+import { measurePageRender } from './page-render.js';
 import { percentile, startHubProcess, timeGet } from './hub-process.js';
 
 export interface StoreScaleFill {
@@ -20,6 +21,9 @@ export interface StoreScaleRun {
   /** p95 per endpoint label (e.g. "comparison 24h"). */
   p95Ms: Record<string, number | null>;
   hubRssBytes: number;
+  /** The page's first render in Chromium, median of its loads. */
+  pageRenderMs: number | null;
+  pageRows: number;
 }
 
 export const STORE_QUERIES: Record<string, string> = {
@@ -47,7 +51,7 @@ export async function prepareStore(hosts: number, hours: number, progress?: (sha
 }
 
 /** One run: a fresh hub process over the store, each query `samples` times (after one warm-up). */
-export async function measureStore(dir: string, dataDir: string, samples = 40): Promise<StoreScaleRun> {
+export async function measureStore(dir: string, dataDir: string, hosts: number, samples = 40): Promise<StoreScaleRun> {
   const hub = await startHubProcess(dir, dataDir);
   try {
     const p95Ms: Record<string, number | null> = {};
@@ -59,7 +63,8 @@ export async function measureStore(dir: string, dataDir: string, samples = 40): 
     }
     const { memory } = await pidusage(hub.child.pid!);
     pidusage.clear();
-    return { p95Ms, hubRssBytes: memory };
+    const page = await measurePageRender(hub.base, hosts);
+    return { p95Ms, hubRssBytes: memory, pageRenderMs: percentile(page.loadsMs, 50), pageRows: page.rows };
   } finally {
     await hub.stop();
   }
