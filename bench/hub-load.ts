@@ -95,7 +95,8 @@ export function hubLoadSection(load: HubLoadOptions & { note: string }, runs: Hu
   const row = (label: string, key: keyof HubLoadResult, show: (x: number | null) => string) => `| ${label} | ${show(m(key))} | ${runs.map((r) => show(r[key] as number | null)).join(', ')} |`;
   const ackP99 = m('ackP99Ms');
   const connected = m('agents');
-  return `## Hub under ${load.agents.toLocaleString('en')} agents
+  const title = `Hub under ${load.agents.toLocaleString('en')} agents${load.apiEveryMs > 0 ? ', the API read meanwhile' : ', ingest alone'}`;
+  return `## ${title}
 
 A real \`phoenix-hub\` process; a separate load process opens ${load.agents.toLocaleString('en')} real WebSocket connections on
 loopback; ${load.note}. The hub's memory and CPU are sampled every second (pidusage).
