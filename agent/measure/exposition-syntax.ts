@@ -110,20 +110,28 @@ export function isGoFloat(text: string, p: number, end: number): boolean {
     const word = text.slice(p, end).toLowerCase();
     return word === 'inf' || word === 'infinity' || (!signed && word === 'nan');
   }
+  return decimalEnd(text, p, end) === end;
+}
+
+/**
+ * Where the decimal number at p (digits, an optional fraction and exponent, no sign) stops, at or
+ * before end; -1 when there is none (no digit, or an exponent without digits).
+ */
+export function decimalEnd(text: string, p: number, end: number): number {
   let digits = 0;
   for (; p < end && isDigit(text.charCodeAt(p)); p++) digits++;
   if (text.charCodeAt(p) === DOT && p < end) {
     for (p++; p < end && isDigit(text.charCodeAt(p)); p++) digits++;
   }
-  if (digits === 0) return false;
+  if (digits === 0) return -1;
   if ((text.charCodeAt(p) | 32) === 101 && p < end) {
-    c = text.charCodeAt(++p);
+    const c = text.charCodeAt(++p);
     if ((c === PLUS || c === MINUS) && p < end) p++;
     const from = p;
     while (p < end && isDigit(text.charCodeAt(p))) p++;
-    if (p === from) return false;
+    if (p === from) return -1;
   }
-  return p === end;
+  return p;
 }
 
 /** The number of a value isGoFloat accepted ("+Inf" and "Infinity" in any case, which Number() half knows). */

@@ -29,6 +29,7 @@ import {
   sameText,
   compareRanges,
   isGoFloat,
+  decimalEnd,
   parseGoFloat,
   isInteger,
 } from './exposition-syntax.js';
@@ -128,6 +129,8 @@ export class ExpositionScanner {
   private nextQuoteAt = -1;
   private nextBackslashAt = -1;
   private lastEscaped = false;
+  /** Where quoteEnd() met an invalid escape, when it returned -1 for one (else -1: unterminated). */
+  private badEscapeAt = -1;
 
   // Names seen on the last lines: the metric name, and each label name by position (plain, and
   // followed by '="'), with whether it sorts after the one before it.
@@ -135,6 +138,13 @@ export class ExpositionScanner {
   private readonly knownNames: (string | undefined)[] = [];
   private readonly knownLabels: (KnownName | undefined)[] = [];
   private readonly knownIncreasing: boolean[] = [];
+  // The key of the sample line being parsed, as knownKeyEnd() or parseKey() found it: where its
+  // metric name is (and whether quoted or escaped), whether it is canonical, and how many labels.
+  private keyMetricStart = 0;
+  private keyMetricEnd = 0;
+  private keyMetricFlags = 0;
+  private keyCanonical = true;
+  private keyLabels = 0;
 
   // Labels of the line being parsed (reused between lines).
   private nameStart = new Int32Array(16);
@@ -387,148 +397,27 @@ export class ExpositionScanner {
 
   /** `name{label="value",...} value [timestamp]`, or `{"name",label="value"} value [timestamp]`. */
   private parseSample(text: string, lineStart: number, s: number, e: number): void {
-    let p = s;
-    let c = text.charCodeAt(p);
-    let metricStart = -1;
-    let metricEnd = -1;
-    let metricFlags = 0;
-    let keyEnd = -1;
-    // Whether the text from the name to '}' already is the canonical key (see canonicalKey).
-    let canonical = true;
-    let n = 0;
+    // Usually spelt as the lines before it; else the general path reads (or rejects) the key.
+    let keyEnd = this.knownKeyEnd(text, s, e);
+    if (keyEnd < 0) keyEnd = this.parseKey(text, lineStart, s, e);
+    if (keyEnd < 0) return;
+    const metricStart = this.keyMetricStart;
+    const metricEnd = this.keyMetricEnd;
+    const metricFlags = this.keyMetricFlags;
+    const canonical = this.keyCanonical;
+    const n = this.keyLabels;
 
-    if (isClass(c, METRIC_START)) {
-      metricStart = p;
-      const known = this.knownMetric;
-      if (known.matches(this.view, p) && !isClass(text.charCodeAt(p + known.length), METRIC_CHAR)) {
-        p += known.length;
-      } else {
-        while (++p < e && isClass(text.charCodeAt(p), METRIC_CHAR));
-        this.knownMetric = new KnownName(text.slice(metricStart, p));
+    // The value, then an optional timestamp. A plain decimal is read in one pass; anything else
+    // (a sign, NaN, Inf, junk) is delimited first, then checked.
+    let p = skipBlanks(text, keyEnd, e);
+    let t = decimalEnd(text, p, e);
+    if (t < 0 || (t < e && !isBlank(text.charCodeAt(t)))) {
+      t = p;
+      while (t < e && !isBlank(text.charCodeAt(t))) t++;
+      if (t === p) return this.fail('missing value', text, lineStart, e, p);
+      if (!isGoFloat(text, p, t)) {
+        return this.fail(`invalid value ${showValue(utf8(text.slice(p, t)), 40)}`, text, lineStart, e, p);
       }
-      metricEnd = keyEnd = p;
-      if (p < e) {
-        c = text.charCodeAt(p);
-        if (isBlank(c)) {
-          p = skipBlanks(text, p, e);
-          if (text.charCodeAt(p) === OPEN_BRACE) canonical = false;
-        } else if (c !== OPEN_BRACE) {
-          return this.fail('invalid metric name', text, lineStart, e, p);
-        }
-      }
-    } else if (c !== OPEN_BRACE) {
-      return this.fail('invalid metric name', text, lineStart, e, p);
-    }
-
-    if (p < e && text.charCodeAt(p) === OPEN_BRACE) {
-      p++;
-      let afterComma = false;
-      for (;;) {
-        const blanksFrom = p;
-        p = skipBlanks(text, p, e);
-        if (p !== blanksFrom) canonical = false;
-        if (p >= e) return this.fail("missing '}'", text, lineStart, e, p);
-        c = text.charCodeAt(p);
-        if (c === CLOSE_BRACE) {
-          // Empty braces and a trailing comma are spellings the canonical key does not use.
-          if (n === 0 || afterComma) canonical = false;
-          p++;
-          break;
-        }
-        let labelStart: number;
-        let labelEnd: number;
-        let labelFlags = 0;
-        if (c === QUOTE) {
-          const quoteAt = p;
-          const q = this.readQuoted(text, lineStart, p + 1, e);
-          if (q < 0) return;
-          canonical = false;
-          const escaped = this.lastEscaped ? ESCAPED_NAME : 0;
-          p = skipBlanks(text, q + 1, e);
-          const next = text.charCodeAt(p);
-          if (next === COMMA || next === CLOSE_BRACE) {
-            // A quoted string on its own is the metric name (UTF-8 names), allowed only first.
-            if (metricStart >= 0) return this.fail('metric name given twice', text, lineStart, e, quoteAt);
-            if (n > 0) return this.fail('quoted metric name must come first in braces', text, lineStart, e, quoteAt);
-            if (q === quoteAt + 1) return this.fail('empty metric name', text, lineStart, e, quoteAt);
-            metricStart = quoteAt + 1;
-            metricEnd = q;
-            metricFlags = QUOTED_NAME | escaped;
-            p++;
-            afterComma = next === COMMA;
-            if (afterComma) continue;
-            break;
-          }
-          if (q === quoteAt + 1) return this.fail('empty label name', text, lineStart, e, quoteAt);
-          labelStart = quoteAt + 1;
-          labelEnd = q;
-          labelFlags = QUOTED_NAME | escaped;
-        } else if (isClass(c, LABEL_START)) {
-          labelStart = p;
-          const known = this.knownLabels[n];
-          if (known !== undefined && known.matches(this.view, p)) {
-            // The name the previous line had here, already checked, and its order with the one before.
-            p = labelEnd = p + known.length - 2;
-            if (n > 0 && !this.knownIncreasing[n]) canonical = false;
-          } else {
-            while (++p < e && isClass(text.charCodeAt(p), LABEL_CHAR));
-            labelEnd = p;
-            c = text.charCodeAt(p);
-            if (p < e && c !== EQUALS && !isBlank(c)) return this.fail('invalid label name', text, lineStart, e, p);
-            p = skipBlanks(text, p, e);
-            if (p !== labelEnd) canonical = false;
-            if (canonical && n > 0 && compareRanges(text, this.nameStart[n - 1]!, this.nameEnd[n - 1]!, labelStart, labelEnd) >= 0) {
-              canonical = false;
-            }
-            if (canonical && text.charCodeAt(p + 1) === QUOTE) this.learnLabel(n, text.slice(labelStart, labelEnd));
-          }
-        } else {
-          return this.fail('invalid label name', text, lineStart, e, p);
-        }
-        if (text.charCodeAt(p) !== EQUALS || p >= e) {
-          return this.fail("expected '=' after label name", text, lineStart, e, p);
-        }
-        const valueFrom = ++p;
-        p = skipBlanks(text, p, e);
-        if (p !== valueFrom) canonical = false;
-        if (text.charCodeAt(p) !== QUOTE || p >= e) {
-          return this.fail("expected '\"' to start the label value", text, lineStart, e, p);
-        }
-        const q = this.readQuoted(text, lineStart, p + 1, e);
-        if (q < 0) return;
-        if (this.lastEscaped) labelFlags |= ESCAPED_VALUE;
-        if (n === this.flags.length) this.growLabels();
-        this.nameStart[n] = labelStart;
-        this.nameEnd[n] = labelEnd;
-        this.valueStart[n] = p + 1;
-        this.valueEnd[n] = q;
-        this.flags[n] = labelFlags;
-        n++;
-        p = skipBlanks(text, q + 1, e);
-        if (p !== q + 1) canonical = false;
-        c = text.charCodeAt(p);
-        if (c === COMMA && p < e) {
-          p++;
-          afterComma = true;
-        } else if (c === CLOSE_BRACE && p < e) {
-          p++;
-          afterComma = false;
-          break;
-        } else {
-          return this.fail("expected ',' or '}' after label value", text, lineStart, e, p);
-        }
-      }
-      keyEnd = p;
-      if (metricStart < 0) return this.fail('missing metric name', text, lineStart, e, s);
-    }
-
-    // The value, then an optional timestamp.
-    p = skipBlanks(text, p, e);
-    let t = p;
-    while (t < e && !isBlank(text.charCodeAt(t))) t++;
-    if (t === p) return this.fail('missing value', text, lineStart, e, p);
-    if (!isGoFloat(text, p, t)) {
-      return this.fail(`invalid value ${showValue(utf8(text.slice(p, t)), 40)}`, text, lineStart, e, p);
     }
     const valueAt = p;
     const valueEnd = t;
@@ -565,6 +454,201 @@ export class ExpositionScanner {
     else metric = this.metricCount(readName(text, metricStart, metricEnd, metricFlags));
     metric.count++;
     if (this.collect.size > 0) this.collectValues(text, n, canonical);
+  }
+
+  /**
+   * The general path for a sample's `name{...}` (any spelling): checks it, sets the key fields and
+   * returns where it ends, or counts the error and returns -1.
+   */
+  private parseKey(text: string, lineStart: number, s: number, e: number): number {
+    let p = s;
+    let c = text.charCodeAt(p);
+    let metricStart = -1;
+    let metricEnd = -1;
+    let metricFlags = 0;
+    let keyEnd = -1;
+    // Whether the text from the name to '}' already is the canonical key (see canonicalKey).
+    let canonical = true;
+    let n = 0;
+
+    if (isClass(c, METRIC_START)) {
+      metricStart = p;
+      const known = this.knownMetric;
+      if (known.matches(this.view, p) && !isClass(text.charCodeAt(p + known.length), METRIC_CHAR)) {
+        p += known.length;
+      } else {
+        while (++p < e && isClass(text.charCodeAt(p), METRIC_CHAR));
+        this.knownMetric = new KnownName(text.slice(metricStart, p));
+      }
+      metricEnd = keyEnd = p;
+      if (p < e) {
+        c = text.charCodeAt(p);
+        if (isBlank(c)) {
+          p = skipBlanks(text, p, e);
+          if (text.charCodeAt(p) === OPEN_BRACE) canonical = false;
+        } else if (c !== OPEN_BRACE) {
+          return this.reject('invalid metric name', text, lineStart, e, p);
+        }
+      }
+    } else if (c !== OPEN_BRACE) {
+      return this.reject('invalid metric name', text, lineStart, e, p);
+    }
+
+    if (p < e && text.charCodeAt(p) === OPEN_BRACE) {
+      p++;
+      let afterComma = false;
+      for (;;) {
+        const blanksFrom = p;
+        p = skipBlanks(text, p, e);
+        if (p !== blanksFrom) canonical = false;
+        if (p >= e) return this.reject("missing '}'", text, lineStart, e, p);
+        c = text.charCodeAt(p);
+        if (c === CLOSE_BRACE) {
+          // Empty braces and a trailing comma are spellings the canonical key does not use.
+          if (n === 0 || afterComma) canonical = false;
+          p++;
+          break;
+        }
+        let labelStart: number;
+        let labelEnd: number;
+        let labelFlags = 0;
+        if (c === QUOTE) {
+          const quoteAt = p;
+          const q = this.readQuoted(text, lineStart, p + 1, e);
+          if (q < 0) return -1;
+          canonical = false;
+          const escaped = this.lastEscaped ? ESCAPED_NAME : 0;
+          p = skipBlanks(text, q + 1, e);
+          const next = text.charCodeAt(p);
+          if (next === COMMA || next === CLOSE_BRACE) {
+            // A quoted string on its own is the metric name (UTF-8 names), allowed only first.
+            if (metricStart >= 0) return this.reject('metric name given twice', text, lineStart, e, quoteAt);
+            if (n > 0) return this.reject('quoted metric name must come first in braces', text, lineStart, e, quoteAt);
+            if (q === quoteAt + 1) return this.reject('empty metric name', text, lineStart, e, quoteAt);
+            metricStart = quoteAt + 1;
+            metricEnd = q;
+            metricFlags = QUOTED_NAME | escaped;
+            p++;
+            afterComma = next === COMMA;
+            if (afterComma) continue;
+            break;
+          }
+          if (q === quoteAt + 1) return this.reject('empty label name', text, lineStart, e, quoteAt);
+          labelStart = quoteAt + 1;
+          labelEnd = q;
+          labelFlags = QUOTED_NAME | escaped;
+        } else if (isClass(c, LABEL_START)) {
+          labelStart = p;
+          const known = this.knownLabels[n];
+          if (known !== undefined && known.matches(this.view, p)) {
+            // The name the previous line had here, already checked, and its order with the one before.
+            p = labelEnd = p + known.length - 2;
+            if (n > 0 && !this.knownIncreasing[n]) canonical = false;
+          } else {
+            while (++p < e && isClass(text.charCodeAt(p), LABEL_CHAR));
+            labelEnd = p;
+            c = text.charCodeAt(p);
+            if (p < e && c !== EQUALS && !isBlank(c)) return this.reject('invalid label name', text, lineStart, e, p);
+            p = skipBlanks(text, p, e);
+            if (p !== labelEnd) canonical = false;
+            if (canonical && n > 0 && compareRanges(text, this.nameStart[n - 1]!, this.nameEnd[n - 1]!, labelStart, labelEnd) >= 0) {
+              canonical = false;
+            }
+            if (canonical && text.charCodeAt(p + 1) === QUOTE) this.learnLabel(n, text.slice(labelStart, labelEnd));
+          }
+        } else {
+          return this.reject('invalid label name', text, lineStart, e, p);
+        }
+        if (text.charCodeAt(p) !== EQUALS || p >= e) {
+          return this.reject("expected '=' after label name", text, lineStart, e, p);
+        }
+        const valueFrom = ++p;
+        p = skipBlanks(text, p, e);
+        if (p !== valueFrom) canonical = false;
+        if (text.charCodeAt(p) !== QUOTE || p >= e) {
+          return this.reject("expected '\"' to start the label value", text, lineStart, e, p);
+        }
+        const q = this.readQuoted(text, lineStart, p + 1, e);
+        if (q < 0) return -1;
+        if (this.lastEscaped) labelFlags |= ESCAPED_VALUE;
+        if (n === this.flags.length) this.growLabels();
+        this.nameStart[n] = labelStart;
+        this.nameEnd[n] = labelEnd;
+        this.valueStart[n] = p + 1;
+        this.valueEnd[n] = q;
+        this.flags[n] = labelFlags;
+        n++;
+        p = skipBlanks(text, q + 1, e);
+        if (p !== q + 1) canonical = false;
+        c = text.charCodeAt(p);
+        if (c === COMMA && p < e) {
+          p++;
+          afterComma = true;
+        } else if (c === CLOSE_BRACE && p < e) {
+          p++;
+          afterComma = false;
+          break;
+        } else {
+          return this.reject("expected ',' or '}' after label value", text, lineStart, e, p);
+        }
+      }
+      keyEnd = p;
+      if (metricStart < 0) return this.reject('missing metric name', text, lineStart, e, s);
+    }
+
+    this.keyMetricStart = metricStart;
+    this.keyMetricEnd = metricEnd;
+    this.keyMetricFlags = metricFlags;
+    this.keyCanonical = canonical;
+    this.keyLabels = n;
+    return keyEnd;
+  }
+
+  /**
+   * The fast path for the usual line, spelt as the last ones: the known metric name, '{', and at each
+   * position the known label name (names increasing, so the key is canonical), no blanks, well-formed
+   * values, '}'. Returns the position after '}' and sets the key fields (and the label positions, when
+   * captured or collected); -1 for any other line, which the general path then parses and reports.
+   */
+  private knownKeyEnd(text: string, s: number, e: number): number {
+    const view = this.view;
+    const metric = this.knownMetric;
+    if (metric.length === 0 || !metric.matches(view, s) || text.charCodeAt(s + metric.length) !== OPEN_BRACE) return -1;
+    const record = this.capture !== undefined || this.collect.size > 0;
+    // text[e] is '\n', '\r' or past the end, so comparing it with ',' or '}' needs no bounds check.
+    for (let n = 0, p = s + metric.length + 1; ; n++) {
+      const known = this.knownLabels[n];
+      if (known === undefined || !known.matches(view, p) || (n > 0 && !this.knownIncreasing[n])) return this.leaveFastPath();
+      const valueStart = p + known.length;
+      const q = this.quoteEnd(text, valueStart, e);
+      if (q < 0) return this.leaveFastPath();
+      if (record) {
+        if (n === this.flags.length) this.growLabels();
+        this.nameStart[n] = p;
+        this.nameEnd[n] = valueStart - 2;
+        this.valueStart[n] = valueStart;
+        this.valueEnd[n] = q;
+        this.flags[n] = this.lastEscaped ? ESCAPED_VALUE : 0;
+      }
+      const c = text.charCodeAt(q + 1);
+      if (c === CLOSE_BRACE) {
+        this.keyMetricStart = s;
+        this.keyMetricEnd = s + metric.length;
+        this.keyMetricFlags = 0;
+        this.keyCanonical = true;
+        this.keyLabels = n + 1;
+        return q + 2;
+      }
+      if (c !== COMMA) return this.leaveFastPath();
+      p = q + 2;
+    }
+  }
+
+  /** The general path re-reads the line from its start: forget the quote and backslash found ahead. */
+  private leaveFastPath(): number {
+    this.nextQuoteAt = -1;
+    this.nextBackslashAt = -1;
+    return -1;
   }
 
   private captureSample(
@@ -699,20 +783,33 @@ export class ExpositionScanner {
    * and sets lastEscaped. Returns -1, after counting the error, when it is malformed.
    */
   private readQuoted(text: string, lineStart: number, p: number, e: number): number {
+    const q = this.quoteEnd(text, p, e);
+    if (q >= 0) return q;
+    const b = this.badEscapeAt;
+    if (b >= 0) this.fail(`invalid escape sequence '${utf8(text.slice(b, b + 2))}'`, text, lineStart, e, b);
+    else this.fail('unterminated quoted string', text, lineStart, e, p - 1);
+    return -1;
+  }
+
+  /**
+   * readQuoted without the error: -1 when malformed (badEscapeAt says where an invalid escape is).
+   * It never looks past e + 1, so the next line's searches still start after what it found.
+   */
+  private quoteEnd(text: string, p: number, e: number): number {
     let q = this.nextQuote(text, p);
     let b = this.nextBackslash(text, p);
     this.lastEscaped = b < q;
     while (b < q && b + 1 < e) {
       const c = text.charCodeAt(b + 1);
       if (c !== BACKSLASH && c !== QUOTE && c !== LOWER_N) {
-        this.fail(`invalid escape sequence '${utf8(text.slice(b, b + 2))}'`, text, lineStart, e, b);
+        this.badEscapeAt = b;
         return -1;
       }
       q = this.nextQuote(text, b + 2);
       b = this.nextBackslash(text, b + 2);
     }
     if (q >= e) {
-      this.fail('unterminated quoted string', text, lineStart, e, p - 1);
+      this.badEscapeAt = -1;
       return -1;
     }
     return q;
@@ -751,6 +848,12 @@ export class ExpositionScanner {
     this.countError(() => `${problem} at column ${at - lineStart + 1}: ${excerpt(text, lineStart, lineEnd, at)}`);
   }
 
+  /** fail(), for the paths that return a position: -1. */
+  private reject(problem: string, text: string, lineStart: number, lineEnd: number, at: number): -1 {
+    this.fail(problem, text, lineStart, lineEnd, at);
+    return -1;
+  }
+
   /** Builds the message for the first error only: garbage input must stay cheap. */
   private countError(message: () => string): void {
     this.errors++;
@@ -785,6 +888,8 @@ class KnownName {
   lastStart = 0;
   lastEnd = 0;
   private readonly words: Int32Array;
+  /** The last four bytes, compared at once when the length is not a multiple of four. */
+  private readonly tail: number;
   private readonly bytes: Buffer;
 
   constructor(text: string) {
@@ -793,15 +898,18 @@ class KnownName {
     this.text = this.bytes.toString('latin1');
     this.words = new Int32Array(text.length >> 2);
     for (let k = 0; k < this.words.length; k++) this.words[k] = this.bytes.readInt32LE(4 * k);
+    this.tail = text.length >= 4 ? this.bytes.readInt32LE(text.length - 4) : 0;
   }
 
   /** Whether view[at, at + length) holds this name. */
   matches(view: DataView, at: number): boolean {
-    if (at + this.length > view.byteLength) return false;
+    const length = this.length;
+    if (at + length > view.byteLength) return false;
     const words = this.words;
-    let i = 0;
-    for (let k = 0; k < words.length; k++, i += 4) if (view.getInt32(at + i, true) !== words[k]) return false;
-    for (; i < this.length; i++) if (view.getUint8(at + i) !== this.bytes[i]) return false;
+    for (let k = 0; k < words.length; k++) if (view.getInt32(at + 4 * k, true) !== words[k]) return false;
+    if ((length & 3) === 0) return true;
+    if (length > 4) return view.getInt32(at + length - 4, true) === this.tail;
+    for (let i = 0; i < length; i++) if (view.getUint8(at + i) !== this.bytes[i]) return false;
     return true;
   }
 }
