@@ -5,7 +5,7 @@ import { scrape } from '../agent/measure/scrape.js';
 import { autoPort } from '../agent/supervisor/ports.js';
 import { CriticalMatcher } from '../agent/measure/critical.js';
 import { readIdentity } from '../agent/measure/process-identity.js';
-import { readHostProcesses } from '../agent/measure/host-processes.js';
+import { listWithSysteminformation, readHostProcesses } from '../agent/measure/host-processes.js';
 import { summarizeTelemetry } from '../agent/measure/self-telemetry.js';
 import { ResourceSampler } from '../agent/measure/resource-usage.js';
 import { scanExposition } from '../agent/measure/exposition.js';
@@ -32,6 +32,16 @@ t.test('process identity matches what the collector reports, past the 15-charact
   t.notOk(excluded.processes.some((p) => p.pid === long.pid), 'excluded pids are left out');
   const matcher = new CriticalMatcher(['kube-controller-manager', 'sshd', 'nothing-runs-this']);
   t.same(matcher.running(host.processes), ['kube-controller-manager', 'sshd'], 'found by their full names');
+
+  // Where there is no /proc the agent lists processes with systeminformation (ps): here both must agree.
+  const portable = await listWithSysteminformation();
+  for (const p of simulator.processes()) {
+    const [fromProc, fromPs] = [host, portable].map((h) => h.processes.find((q) => q.pid === p.pid));
+    t.ok(fromPs, `pid ${p.pid} listed by systeminformation too`);
+    t.equal(fromPs?.name.slice(0, 15), p.name.slice(0, 15), `${p.name}: the same (comm) name`);
+    t.ok(Math.abs((fromProc?.startedAt ?? 0) - (fromPs?.startedAt ?? Number.NaN)) <= 2000, `${p.name}: start times from /proc and ps within 2 s`);
+  }
+  t.ok(Math.abs(portable.count - host.count) <= 5, `process counts agree: /proc ${host.count}, ps ${portable.count}`);
 });
 
 t.test('critical matching: anchored patterns on the name or the executable file name', async (t) => {
