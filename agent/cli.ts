@@ -7,7 +7,6 @@ import { AgentDaemon, type MeasurementWindow } from './daemon.js';
 import { variantIdentities } from './experiment.js';
 import type { AgentReport } from './report/types.js';
 import { PhoenixError } from './errors.js';
-import { OtlpResultsExporter } from './export/otlp.js';
 import { agentIdFor } from './hub-client/agent-id.js';
 import { HubClient } from './hub-client/client.js';
 import { Outbox } from './hub-client/outbox.js';
@@ -59,8 +58,9 @@ async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
     return 0;
   }
   const daemon = new AgentDaemon(config, { logger, collectorBinary: binary });
+  // Loaded only when configured: the OpenTelemetry SDK and gRPC stack add ~15 MiB to the agent's RSS.
   const otlp = config.otlp
-    ? new OtlpResultsExporter({ endpoint: config.otlp.endpoint, intervalMs: config.otlp.interval, logger, version: phoenixVersion() })
+    ? new (await import('./export/otlp.js')).OtlpResultsExporter({ endpoint: config.otlp.endpoint, intervalMs: config.otlp.interval, logger, version: phoenixVersion() })
     : null;
   const hub = config.hub ? await connectHub(config, logger) : null;
   let lastReportAt: string | null = null;
