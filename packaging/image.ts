@@ -8,8 +8,11 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Release } from './release.js';
 
-/** Programs the agent runs inside the image: systeminformation lists processes with `sh -c 'ps …; cat …'`. */
-export const IMAGE_TOOLS: Record<string, string> = { '/bin/sh': '/bin/sh', '/usr/bin/ps': '/usr/bin/ps', '/bin/cat': '/bin/cat', '/bin/grep': '/bin/grep' };
+/**
+ * Programs the agent runs inside the image: none. On Linux it reads /proc itself (the process list, pidusage),
+ * so the image holds no shell and no ps.
+ */
+export const IMAGE_TOOLS: Record<string, string> = {};
 export const IMAGE_USER = '65532:65532';
 const CREATED = '2026-11-22T00:00:00Z';
 const ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64' };

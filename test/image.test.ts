@@ -88,7 +88,7 @@ t.test('the unpacked image runs the agent: --version, validate, a full round ove
   const once = runInImage(['/usr/bin/phoenix-agent', 'run', '--once', '--json', '--config', '/etc/phoenix/agent.yaml']);
   t.equal(once.code, 0, once.stderr.slice(-2000));
   const report = JSON.parse(once.stdout) as { host: { processCount: number }; variants: { series: number }[] };
-  t.ok(report.host.processCount > 10, `the image's ps listed ${report.host.processCount} host processes`);
+  t.ok(report.host.processCount > 10, `the agent in the image read ${report.host.processCount} host processes from /proc`);
   t.ok(report.variants.every((v) => v.series > 0), 'both collectors in the image produced series');
 });
 
