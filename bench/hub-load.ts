@@ -9,7 +9,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import pidusage from 'pidusage';
 import { BENCH_TOKEN, percentile, startHubProcess, timeGet } from './hub-process.js';
-import { median, mib, ms, percent, verdict } from './format.js';
+import { median, mib, ms, percent, verdict } from './stats.js';
 
 export interface HubLoadResult {
   agents: number;

@@ -4,11 +4,24 @@ import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { packageRoot } from '../agent/paths.js';
-import { median, mib, ms, verdict } from './format.js';
+import { parserSection, runParserBench } from './parser.js';
+import { renderAgentOverhead, runAgentOverhead, type AgentOverheadResult } from './agent-overhead.js';
+import { renderPipelineEffect, runPipelineEffect, type PipelineEffectResult } from './pipeline-effect.js';
+import { median, mib, ms, verdict } from './stats.js';
 import { hubLoadSection, runHubLoad, type HubLoadOptions, type HubLoadResult } from './hub-load.js';
 import { measureStore, prepareStore, STORE_QUERIES, type StoreScaleRun } from './store-scale.js';
 
 const RUNS = 3;
+
+process.stderr.write(`exposition parsing: 10k, 100k and 1M series, ${RUNS} runs, each measurement in a fresh process\n`);
+const parser = await runParserBench([10_000, 100_000, 1_000_000], RUNS, { progress: (line) => process.stderr.write(`  ${line}\n`) });
+
+process.stderr.write(`agent overhead: ${RUNS} runs of 5 minutes with 300 simulated processes\n`);
+const overheadRuns: AgentOverheadResult[] = [];
+for (let i = 1; i <= RUNS; i++) overheadRuns.push(await runAgentOverhead({ durationMs: 300_000, processes: 300 }));
+process.stderr.write(`pipeline effect: ${RUNS} runs at 100, 300 and 1,000 simulated processes with churn\n`);
+const effectRuns: PipelineEffectResult[] = [];
+for (let i = 1; i <= RUNS; i++) effectRuns.push(await runPipelineEffect({ sizes: [100, 300, 1000], durationMs: 60_000 }));
 
 const HUB_LOADS: (HubLoadOptions & { note: string })[] = [
   { agents: 1000, intervalMs: 1000, durationMs: 30_000, apiEveryMs: 200, note: 'each agent sends a report every second (15× the default 15 s interval) for 30 s; the comparison API is timed every 200 ms' },
@@ -54,6 +67,9 @@ const text = `# Benchmarks
 Written by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}. Machine: ${machine}.
 Every figure is the median of ${RUNS} runs. Benchmarks are not run by the test suite.
 
+${parserSection(parser)}
+${renderAgentOverhead(overheadRuns)}
+${renderPipelineEffect(effectRuns)}
 ${hubSections.join('\n')}
 Where the 10,000-agent ack p99 falls short, the cause is the API, not ingest: the hub answers HTTP on the same
 event loop that acknowledges reports, and one comparison over 10,000 hosts holds that loop for ~110–150 ms
