@@ -1,96 +1,116 @@
 #!/usr/bin/env node
-// `npm run bench`: runs each benchmark three times and rewrites BENCHMARKS.md with medians.
-import { writeFile } from 'node:fs/promises';
+// `npm run bench`: runs the benchmarks three times each and writes BENCHMARKS.md with medians.
+// `npm run bench -- --only parser,hub` runs some groups and keeps the other groups' sections as they were
+// (each section says when it was measured). Groups: parser, agent, hub, store.
+import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { packageRoot } from '../agent/paths.js';
 import { parserSection, runParserBench } from './parser.js';
 import { renderAgentOverhead, runAgentOverhead, type AgentOverheadResult } from './agent-overhead.js';
 import { renderPipelineEffect, runPipelineEffect, type PipelineEffectResult } from './pipeline-effect.js';
-import { median, mib, ms, verdict } from './stats.js';
 import { hubLoadSection, runHubLoad, type HubLoadOptions, type HubLoadResult } from './hub-load.js';
-import { measureStore, prepareStore, STORE_QUERIES, type StoreScaleRun } from './store-scale.js';
+import { measureStore, prepareStore, storeSection, type StoreScaleRun } from './store-scale.js';
 
 const RUNS = 3;
+const say = (line: string) => process.stderr.write(`${line}\n`);
 
-process.stderr.write(`exposition parsing: 10k, 100k and 1M series, ${RUNS} runs, each measurement in a fresh process\n`);
-const parser = await runParserBench([10_000, 100_000, 1_000_000], RUNS, { progress: (line) => process.stderr.write(`  ${line}\n`) });
+async function parserGroup(): Promise<string> {
+  say(`exposition parsing: 10k, 100k and 1M series, ${RUNS} runs, each measurement in a fresh process`);
+  return parserSection(await runParserBench([10_000, 100_000, 1_000_000], RUNS, { progress: (line) => say(`  ${line}`) }));
+}
 
-process.stderr.write(`agent overhead: ${RUNS} runs of 5 minutes with 300 simulated processes\n`);
-const overheadRuns: AgentOverheadResult[] = [];
-for (let i = 1; i <= RUNS; i++) overheadRuns.push(await runAgentOverhead({ durationMs: 300_000, processes: 300 }));
-process.stderr.write(`pipeline effect: ${RUNS} runs at 100, 300 and 1,000 simulated processes with churn\n`);
-const effectRuns: PipelineEffectResult[] = [];
-for (let i = 1; i <= RUNS; i++) effectRuns.push(await runPipelineEffect({ sizes: [100, 300, 1000], durationMs: 60_000 }));
+async function agentGroup(): Promise<string> {
+  say(`agent overhead: ${RUNS} runs of 5 minutes with 300 simulated processes`);
+  const overhead: AgentOverheadResult[] = [];
+  for (let i = 1; i <= RUNS; i++) overhead.push(await runAgentOverhead({ durationMs: 300_000, processes: 300 }));
+  say(`pipeline effect: ${RUNS} runs at 100, 300 and 1,000 simulated processes with churn`);
+  const effect: PipelineEffectResult[] = [];
+  for (let i = 1; i <= RUNS; i++) effect.push(await runPipelineEffect({ sizes: [100, 300, 1000], durationMs: 60_000 }));
+  return `${renderAgentOverhead(overhead)}\n${renderPipelineEffect(effect)}`;
+}
 
 const HUB_LOADS: (HubLoadOptions & { note: string })[] = [
   { agents: 1000, intervalMs: 1000, durationMs: 30_000, apiEveryMs: 200, note: 'each agent sends a report every second (15× the default 15 s interval) for 30 s; the comparison API is timed every 200 ms' },
   { agents: 10_000, intervalMs: 5000, durationMs: 30_000, apiEveryMs: 0, note: 'each agent sends a report every 5 s (3× the default) for 30 s; nobody reads the API meanwhile (ingest alone)' },
   { agents: 10_000, intervalMs: 5000, durationMs: 30_000, apiEveryMs: 1000, note: 'as above, and the comparison API (the whole fleet, 1 h) is requested every second, as an open page would' },
 ];
-const hubSections: string[] = [];
-for (const load of HUB_LOADS) {
-  const runs: HubLoadResult[] = [];
-  for (let i = 1; i <= RUNS; i++) {
-    process.stderr.write(`hub load: run ${i}/${RUNS} (${load.agents.toLocaleString('en')} agents)\n`);
-    runs.push(await runHubLoad(load));
+
+async function hubGroup(): Promise<string> {
+  const sections: string[] = [];
+  for (const load of HUB_LOADS) {
+    const runs: HubLoadResult[] = [];
+    for (let i = 1; i <= RUNS; i++) {
+      say(`hub load: run ${i}/${RUNS} (${load.agents.toLocaleString('en')} agents)`);
+      runs.push(await runHubLoad(load));
+    }
+    sections.push(hubLoadSection(load, runs));
   }
-  hubSections.push(hubLoadSection(load, runs));
-}
-
-const STORE_HOSTS = 1000;
-const STORE_HOURS = 24;
-process.stderr.write(`hub store: filling ${STORE_HOURS} h of ${STORE_HOSTS} hosts reporting every 15 s through the store's ingest\n`);
-let shown = -1;
-const store = await prepareStore(STORE_HOSTS, STORE_HOURS, (share) => {
-  const tenth = Math.floor(share * 10);
-  if (tenth !== shown) process.stderr.write(`  ${(shown = tenth) * 10}%\n`);
-});
-const storeRuns: StoreScaleRun[] = [];
-try {
-  for (let i = 1; i <= RUNS; i++) {
-    process.stderr.write(`hub store: run ${i}/${RUNS} (a fresh hub process; each query 40 times)\n`);
-    storeRuns.push(await measureStore(store.dir, store.dataDir, STORE_HOSTS));
-  }
-} finally {
-  await store.remove();
-}
-const storeRows = Object.keys(STORE_QUERIES)
-  .map((label) => `| ${label} | \`${STORE_QUERIES[label]}\` | ${ms(median(storeRuns.map((r) => r.p95Ms[label] ?? null)))} | ${storeRuns.map((r) => ms(r.p95Ms[label] ?? null)).join(', ')} |`)
-  .join('\n');
-const comparison24 = median(storeRuns.map((r) => r.p95Ms['comparison 24h'] ?? null));
-const pageRender = median(storeRuns.map((r) => r.pageRenderMs));
-
-const machine = `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.type()} ${os.release()}`;
-const text = `# Benchmarks
-
-Written by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}. Machine: ${machine}.
-Every figure is the median of ${RUNS} runs. Benchmarks are not run by the test suite.
-
-${parserSection(parser)}
-${renderAgentOverhead(overheadRuns)}
-${renderPipelineEffect(effectRuns)}
-${hubSections.join('\n')}
+  return `${sections.join('\n')}
 Where the 10,000-agent ack p99 falls short, the cause is the API, not ingest: the hub answers HTTP on the same
 event loop that acknowledges reports, and one comparison over 10,000 hosts holds that loop for ~110–150 ms
 (profiled in-process: ~70% the store's window-edge lookups, two index seeks per host and side; ~30% the
 aggregation), so acks queued behind it wait. The fix is to answer API reads from a worker thread with its
 own read-only connection (SQLite's WAL lets it read while the hub writes); not done yet.
-
-## Hub store: ${STORE_HOURS} hours of ${STORE_HOSTS.toLocaleString('en')} hosts
-
-${store.fill.reports.toLocaleString('en')} reports (${STORE_HOSTS.toLocaleString('en')} hosts every 15 s for ${STORE_HOURS} h) written through the store's own
-ingest with maintenance every 5 simulated minutes, as a hub would have written them: ${store.fill.fillSeconds.toFixed(0)} s to
-fill, ${mib(store.fill.diskBytes)} on disk (raw rows kept 6 h, 5-minute rollups beyond). Then a fresh \`phoenix-hub\`
-process serves it and each endpoint is requested 40 times in a row (after one warm-up); p95 per run.
-
-| endpoint | request | p95 (median of runs) | runs |
-|---|---|---|---|
-${storeRows}
-| hub RSS after the queries | | ${mib(median(storeRuns.map((r) => r.hubRssBytes)))} | ${storeRuns.map((r) => mib(r.hubRssBytes)).join(', ')} |
-| the page's first render in Chromium | navigation → summary, verdict and all ${STORE_HOSTS.toLocaleString('en')} host rows on screen (median of 5 loads, fresh context each) | ${ms(median(storeRuns.map((r) => r.pageRenderMs)))} | ${storeRuns.map((r) => ms(r.pageRenderMs)).join(', ')} |
-
-Goals (issue 6): comparison p95 under 50 ms at 1,000 hosts × 24 h — ${verdict(comparison24 !== null && comparison24 < 50)} (${ms(comparison24)}); the page's first render under 2 s — ${verdict(pageRender !== null && pageRender < 2000)} (${ms(pageRender)}).
 `;
-await writeFile(path.join(packageRoot(), 'BENCHMARKS.md'), text);
+}
+
+async function storeGroup(): Promise<string> {
+  const hosts = 1000;
+  const hours = 24;
+  say(`hub store: filling ${hours} h of ${hosts} hosts reporting every 15 s through the store's ingest`);
+  let shown = -1;
+  const store = await prepareStore(hosts, hours, (share) => {
+    const tenth = Math.floor(share * 10);
+    if (tenth !== shown) say(`  ${(shown = tenth) * 10}%`);
+  });
+  const runs: StoreScaleRun[] = [];
+  try {
+    for (let i = 1; i <= RUNS; i++) {
+      say(`hub store: run ${i}/${RUNS} (a fresh hub process; each query 40 times; the page 6 times)`);
+      runs.push(await measureStore(store.dir, store.dataDir, hosts));
+    }
+  } finally {
+    await store.remove();
+  }
+  return storeSection(store.fill, runs);
+}
+
+const GROUPS: Record<string, () => Promise<string>> = { parser: parserGroup, agent: agentGroup, hub: hubGroup, store: storeGroup };
+
+/** Each group's text sits between markers, so a partial run can replace just its own. */
+const block = (group: string, text: string) => `<!-- bench:${group} -->\n${text.trim()}\n<!-- /bench:${group} -->`;
+function previousBlocks(text: string): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const m of text.matchAll(/<!-- bench:(\w+) -->\n[\s\S]*?\n<!-- \/bench:\1 -->/g)) found.set(m[1]!, m[0]);
+  return found;
+}
+
+const { values } = parseArgs({ options: { only: { type: 'string' } } });
+const chosen = values.only === undefined ? Object.keys(GROUPS) : values.only.split(',').map((g) => g.trim());
+for (const group of chosen) {
+  if (!Object.hasOwn(GROUPS, group)) {
+    say(`bench: unknown group '${group}' in --only; groups: ${Object.keys(GROUPS).join(', ')}`);
+    process.exit(2);
+  }
+}
+const file = path.join(packageRoot(), 'BENCHMARKS.md');
+const previous = previousBlocks(await readFile(file, 'utf8').catch(() => ''));
+const machine = `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.type()} ${os.release()}`;
+const date = new Date().toISOString().slice(0, 10);
+const blocks: string[] = [];
+for (const group of Object.keys(GROUPS)) {
+  if (chosen.includes(group)) blocks.push(block(group, `_Measured by \`npm run bench\` on ${date}; ${machine}._\n\n${await GROUPS[group]!()}`));
+  else blocks.push(previous.get(group) ?? block(group, `_Not measured yet: \`npm run bench -- --only ${group}\`._`));
+}
+const text = `# Benchmarks
+
+Written by \`npm run bench\` (every group) or \`npm run bench -- --only GROUP[,GROUP]\` (those groups; the others
+are kept as they were). Groups: ${Object.keys(GROUPS).join(', ')}. Each section says when and where it was measured;
+every figure is the median of ${RUNS} runs, each run's figure beside it. Benchmarks are not run by the test suite.
+
+${blocks.join('\n\n')}
+`;
+await writeFile(file, text);
 process.stderr.write(text);

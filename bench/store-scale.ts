@@ -7,6 +7,7 @@ import pidusage from 'pidusage';
 import { fillStore } from './store-fill.js';
 import { measurePageRender } from './page-render.js';
 import { percentile, startHubProcess, timeGet } from './hub-process.js';
+import { median, mib, ms, verdict } from './stats.js';
 
 export interface StoreScaleFill {
   hosts: number;
@@ -68,4 +69,29 @@ export async function measureStore(dir: string, dataDir: string, hosts: number, 
   } finally {
     await hub.stop();
   }
+}
+
+/** The BENCHMARKS.md section: each endpoint's p95, the hub's memory, the page's first render, the goals. */
+export function storeSection(fill: StoreScaleFill, runs: readonly StoreScaleRun[]): string {
+  const rows = Object.keys(STORE_QUERIES)
+    .map((label) => `| ${label} | \`${STORE_QUERIES[label]}\` | ${ms(median(runs.map((r) => r.p95Ms[label] ?? null)))} | ${runs.map((r) => ms(r.p95Ms[label] ?? null)).join(', ')} |`)
+    .join('\n');
+  const comparison24 = median(runs.map((r) => r.p95Ms['comparison 24h'] ?? null));
+  const pageRender = median(runs.map((r) => r.pageRenderMs));
+  const hosts = fill.hosts.toLocaleString('en');
+  return `## Hub store: ${fill.hours} hours of ${hosts} hosts
+
+${fill.reports.toLocaleString('en')} reports (${hosts} hosts every 15 s for ${fill.hours} h) written through the store's own
+ingest with maintenance every 5 simulated minutes, as a hub would have written them: ${fill.fillSeconds.toFixed(0)} s to
+fill, ${mib(fill.diskBytes)} on disk (raw rows kept 6 h, 5-minute rollups beyond). Then a fresh \`phoenix-hub\`
+process serves it and each endpoint is requested 40 times in a row (after one warm-up); p95 per run.
+
+| endpoint | request | p95 (median of runs) | runs |
+|---|---|---|---|
+${rows}
+| hub RSS after the queries | | ${mib(median(runs.map((r) => r.hubRssBytes)))} | ${runs.map((r) => mib(r.hubRssBytes)).join(', ')} |
+| the page's first render in Chromium | navigation → summary, verdict and all ${hosts} host rows on screen (median of 5 loads, fresh context each) | ${ms(pageRender)} | ${runs.map((r) => ms(r.pageRenderMs)).join(', ')} |
+
+Goals (issue 6): comparison p95 under 50 ms at 1,000 hosts × 24 h — ${verdict(comparison24 !== null && comparison24 < 50)} (${ms(comparison24)}); the page's first render under 2 s — ${verdict(pageRender !== null && pageRender < 2000)} (${ms(pageRender)}).
+`;
 }
