@@ -48,11 +48,11 @@ async function hubGroup(): Promise<string> {
     sections.push(hubLoadSection(load, runs));
   }
   return `${sections.join('\n')}
-Where the 10,000-agent ack p99 falls short, the cause is the API, not ingest: the hub answers HTTP on the same
+What reading the API costs the acks at 10,000 agents (the difference between the two tables above): the hub answers HTTP on the same
 event loop that acknowledges reports, and one comparison over 10,000 hosts holds that loop for ~110–150 ms
 (profiled in-process: ~70% the store's window-edge lookups, two index seeks per host and side; ~30% the
-aggregation), so acks queued behind it wait. The fix is to answer API reads from a worker thread with its
-own read-only connection (SQLite's WAL lets it read while the hub writes); not done yet.
+aggregation), so acks queued behind it wait. Answering API reads from a worker thread with its own read-only
+connection (SQLite's WAL lets it read while the hub writes) would take that away; not done yet.
 `;
 }
 
