@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import { scrape } from '../agent/measure/scrape.js';
 import { autoPort } from '../agent/supervisor/ports.js';
 import { CriticalMatcher } from '../agent/measure/critical.js';
-import { readIdentity } from '../agent/measure/process-identity.js';
+import { readIdentitySync } from '../agent/measure/process-identity.js';
 import { listWithSysteminformation, readHostProcesses } from '../agent/measure/host-processes.js';
 import { summarizeTelemetry } from '../agent/measure/self-telemetry.js';
 import { ResourceSampler } from '../agent/measure/resource-usage.js';
@@ -20,9 +20,9 @@ t.test('process identity matches what the collector reports, past the 15-charact
   const simulator = await startSimulator({ count: 3, criticalNames: ['kube-controller-manager', 'sshd'], namePrefix: 'phx-id', logger: silentLogger() });
   t.teardown(() => simulator.close());
   const long = simulator.processes().find((p) => p.name === 'kube-controller-manager')!;
-  const identity = await readIdentity(long.pid);
+  const identity = readIdentitySync(long.pid);
   t.same(identity, { pid: long.pid, name: 'kube-controller-manager', exeBase: 'kube-controller-manager' });
-  t.equal(await readIdentity(2 ** 22 + 7), null, 'a pid that does not exist');
+  t.equal(readIdentitySync(2 ** 22 + 7), null, 'a pid that does not exist');
 
   const host = await readHostProcesses();
   t.ok(host.count >= 3);

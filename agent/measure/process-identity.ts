@@ -13,15 +13,10 @@ export interface ProcessIdentity {
 /** The kernel keeps at most 15 characters of a process name (TASK_COMM_LEN - 1). */
 export const COMM_MAX = 15;
 
-/** Returns null when the process is gone. `procRoot` is `/proc`, or e.g. `/hostfs/proc` in a container. */
-export async function readIdentity(pid: number, procRoot = '/proc'): Promise<ProcessIdentity | null> {
-  return readIdentitySync(pid, procRoot);
-}
-
 /**
- * readIdentity without the promise. /proc reads are answered from kernel memory in microseconds; done
- * through fs/promises each costs four thread-pool round trips, which made listing the host's processes
- * the larger part of the agent's CPU.
+ * Returns null when the process is gone. `procRoot` is `/proc`, or e.g. `/hostfs/proc` in a container.
+ * Synchronous: /proc reads are answered from kernel memory in microseconds; through fs/promises each cost
+ * four thread-pool round trips, which made listing the host's processes the larger part of the agent's CPU.
  */
 export function readIdentitySync(pid: number, procRoot = '/proc'): ProcessIdentity | null {
   const dir = path.join(procRoot, String(pid));
