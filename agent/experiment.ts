@@ -1,5 +1,6 @@
 // One A/B experiment on this host: two supervised collectors, their rendered pipelines, and a measurement round.
 import { createHash } from 'node:crypto';
+import { Agent } from 'node:http';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -13,7 +14,7 @@ import { CollectorProcess, type CollectorStatus } from './supervisor/collector-p
 import { PidFile } from './supervisor/pidfile.js';
 import { assertPortsFree, fixedPorts, freePorts } from './supervisor/ports.js';
 import { CriticalMatcher, NAME_LABEL, PATH_LABEL } from './measure/critical.js';
-import { readHostProcesses } from './measure/host-processes.js';
+import { hostProcessReader, type HostProcessReader } from './measure/host-processes.js';
 import { ResourceSampler } from './measure/resource-usage.js';
 import { scrape } from './measure/scrape.js';
 import { summarizeTelemetry, wantsTelemetrySample } from './measure/self-telemetry.js';
@@ -114,6 +115,9 @@ export class Experiment {
   readonly #logger: Logger;
   readonly #matcher: CriticalMatcher;
   readonly #sampler: ResourceSampler;
+  readonly #hostProcesses: HostProcessReader;
+  /** Keeps each exporter's connection open between rounds (four scrapes a round); destroyed by close(). */
+  readonly #http = new Agent({ keepAlive: true, maxSockets: 1 });
   #closed = false;
 
   private constructor(config: AgentConfig, variants: [VariantRuntime, VariantRuntime], logger: Logger) {
@@ -122,6 +126,7 @@ export class Experiment {
     this.#logger = logger;
     this.#matcher = new CriticalMatcher(config.critical.patterns);
     this.#sampler = new ResourceSampler(Math.max(120_000, config.interval * 3));
+    this.#hostProcesses = hostProcessReader(procRootOf(config));
     // pidusage measures CPU from one call to the next: prime it whenever a collector (re)starts.
     for (const v of variants) v.collector.on('ready', (pid: number) => void this.#sampler.sample(pid));
   }
@@ -177,7 +182,7 @@ export class Experiment {
     const pending = new Set(this.variants);
     while (pending.size > 0) {
       for (const v of [...pending]) {
-        const result = await scrape(`http://127.0.0.1:${v.ports.exporter}/metrics`, { timeoutMs: 5000 });
+        const result = await scrape(`http://127.0.0.1:${v.ports.exporter}/metrics`, { timeoutMs: 5000, agent: this.#http });
         if (result.ok && result.stats.series > 0) pending.delete(v);
       }
       if (pending.size === 0) break;
@@ -194,7 +199,7 @@ export class Experiment {
   async measure(): Promise<AgentReport> {
     const collectorPids = new Set(this.variants.map((v) => v.collector.pid).filter((p): p is number => p !== null));
     const [host, a, b] = await Promise.all([
-      readHostProcesses({ exclude: collectorPids, procRoot: procRootOf(this.config) }),
+      this.#hostProcesses(collectorPids),
       this.#measureVariant(this.variants[0]),
       this.#measureVariant(this.variants[1]),
     ]);
@@ -231,8 +236,8 @@ export class Experiment {
   async #measureVariant(v: VariantRuntime) {
     const status = v.collector.status();
     const [output, telemetry, usage] = await Promise.all([
-      scrape(`http://127.0.0.1:${v.ports.exporter}/metrics`, { collectLabels: [NAME_LABEL, PATH_LABEL] }),
-      scrape(`http://127.0.0.1:${v.ports.telemetry}/metrics`, { capture: wantsTelemetrySample }),
+      scrape(`http://127.0.0.1:${v.ports.exporter}/metrics`, { collectLabels: [NAME_LABEL, PATH_LABEL], agent: this.#http }),
+      scrape(`http://127.0.0.1:${v.ports.telemetry}/metrics`, { capture: wantsTelemetrySample, agent: this.#http }),
       status.pid === null ? null : this.#sampler.sample(status.pid),
     ]);
     if (!output.ok) this.#logger.warn({ variant: v.spec.name, error: output.error }, 'scrape failed');
@@ -264,9 +269,11 @@ export class Experiment {
     this.#closed = true;
     await Promise.all(this.variants.map((v) => v.collector.stop()));
     this.#sampler.close();
+    this.#http.destroy();
   }
 }
 
-function procRootOf(config: AgentConfig): string {
-  return config.pipeline.rootPath ? path.join(config.pipeline.rootPath, 'proc') : '/proc';
+/** The host's /proc seen from a container (under root_path), or undefined: this machine's own. */
+function procRootOf(config: AgentConfig): string | undefined {
+  return config.pipeline.rootPath ? path.join(config.pipeline.rootPath, 'proc') : undefined;
 }

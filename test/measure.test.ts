@@ -1,11 +1,15 @@
 // Ground truth and report arithmetic: process identity, critical matching, telemetry, cost, comparison.
 import t from 'tap';
-import { createServer } from 'node:http';
+import { Agent as HttpAgent, createServer } from 'node:http';
+import { probeHealth } from '../agent/supervisor/health.js';
 import { scrape } from '../agent/measure/scrape.js';
 import { autoPort } from '../agent/supervisor/ports.js';
 import { CriticalMatcher } from '../agent/measure/critical.js';
 import { readIdentitySync } from '../agent/measure/process-identity.js';
-import { listWithSysteminformation, readHostProcesses } from '../agent/measure/host-processes.js';
+import { HostProcessTable, listWithSysteminformation, readHostProcesses } from '../agent/measure/host-processes.js';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { summarizeTelemetry } from '../agent/measure/self-telemetry.js';
 import { ResourceSampler } from '../agent/measure/resource-usage.js';
 import { scanExposition } from '../agent/measure/exposition.js';
@@ -42,6 +46,61 @@ t.test('process identity matches what the collector reports, past the 15-charact
     t.ok(Math.abs((fromProc?.startedAt ?? 0) - (fromPs?.startedAt ?? Number.NaN)) <= 2000, `${p.name}: start times from /proc and ps within 2 s`);
   }
   t.ok(Math.abs(portable.count - host.count) <= 5, `process counts agree: /proc ${host.count}, ps ${portable.count}`);
+});
+
+t.test('process table: each process read in full once, then one stat a round tells reuse, exec and exit', async (t) => {
+  // A /proc of our own making, so that pid reuse and exec can be staged exactly.
+  const root = mkdtempSync(path.join(tmpdir(), 'phx-proc-'));
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
+  writeFileSync(path.join(root, 'stat'), 'cpu  1 2 3 4\nbtime 1700000000\nprocesses 9\n');
+  mkdirSync(path.join(root, 'self'));
+  const fake = (pid: number, comm: string, startTicks: number, exe: string | null, argv0 = comm) => {
+    const dir = path.join(root, String(pid));
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir);
+    // 52 fields in all; the start time is field 22.
+    const after = Array.from({ length: 50 }, (_, i) => (i === 19 ? String(startTicks) : String(i)));
+    writeFileSync(path.join(dir, 'stat'), `${pid} (${comm}) ${['S', ...after.slice(1)].join(' ')}\n`);
+    writeFileSync(path.join(dir, 'cmdline'), `${argv0}\0--flag\0`);
+    if (exe !== null) symlinkSync(exe, path.join(dir, 'exe'));
+  };
+  fake(10, 'sshd', 500, '/usr/sbin/sshd');
+  fake(11, 'kube-controller', 600, '/usr/local/bin/kube-controller-manager', '/usr/local/bin/kube-controller-manager');
+  fake(12, 'my (odd) name)', 700, '/opt/app/odd (deleted)');
+  fake(2, 'kthreadd', 0, null);
+
+  const table = new HostProcessTable(root);
+  const first = table.read();
+  const byPid = (h: { processes: { pid: number }[] }, pid: number) => h.processes.find((p) => p.pid === pid);
+  t.equal(first.count, 4, 'every numeric entry counted; self and stat are not processes');
+  t.same(byPid(first, 10), { pid: 10, name: 'sshd', exeBase: 'sshd', startedAt: 1_700_000_000_000 + 5000 });
+  t.same(byPid(first, 11), { pid: 11, name: 'kube-controller-manager', exeBase: 'kube-controller-manager', startedAt: 1_700_000_006_000 }, 'a cut name extended from argv[0]');
+  t.match(byPid(first, 12), { name: 'my (odd) name)', exeBase: 'odd' }, 'parentheses and spaces in the name; a deleted executable');
+  t.match(byPid(first, 2), { name: 'kthreadd', exeBase: null }, 'a kernel thread has no executable');
+
+  // The same process (same start time, same comm): not read again, even though its exe link now says otherwise.
+  rmSync(path.join(root, '10', 'exe'));
+  symlinkSync('/usr/sbin/changed', path.join(root, '10', 'exe'));
+  const second = table.read();
+  t.equal(byPid(second, 10), byPid(first, 10), 'remembered: the same object, exe not read again');
+  // The pid reused by a new process: a new start time makes it read in full.
+  fake(11, 'postgres', 900, '/usr/lib/postgresql/16/bin/postgres');
+  // A process that exec'd another program: same pid and start time, a new comm.
+  fake(12, 'containerd', 700, '/usr/bin/containerd');
+  // One gone, one new.
+  rmSync(path.join(root, '2'), { recursive: true });
+  fake(13, 'kubelet', 950, '/usr/bin/kubelet');
+  const third = table.read();
+  t.match(byPid(third, 11), { name: 'postgres', exeBase: 'postgres', startedAt: 1_700_000_009_000 }, 'a reused pid is a new process');
+  t.match(byPid(third, 12), { name: 'containerd', exeBase: 'containerd' }, 'an exec is noticed by its comm');
+  t.match(byPid(third, 13), { name: 'kubelet' });
+  t.equal(byPid(third, 2), undefined, 'an exited process is gone');
+  t.equal(table.size, 4, 'and forgotten');
+  t.same(table.read(new Set([13])).processes.map((p) => p.pid).sort(), [10, 11, 12], 'excluded pids are left out');
+
+  // A stat line longer than the shared buffer (only a fake /proc has one) is read the long way, not cut.
+  fake(14, 'x'.repeat(5000), 1000, '/usr/bin/long');
+  t.match(byPid(table.read(), 14), { name: 'x'.repeat(5000), startedAt: 1_700_000_010_000 });
 });
 
 t.test('critical matching: anchored patterns on the name or the executable file name', async (t) => {
@@ -161,4 +220,44 @@ t.test('scrape: failures are results, malformed lines are counted, size and time
   t.match(!slow.ok && slow.error, /no answer within 200 ms/);
   const refused = await scrape(`http://127.0.0.1:${await autoPort()}/metrics`);
   t.match(!refused.ok && refused.error, /ECONNREFUSED/);
+});
+
+t.test('scrape and health probe over a kept-alive connection: one connection, a stale one retried once', async (t) => {
+  // Answers every request on a connection except the third, on which it drops the connection unanswered —
+  // what a server closing an idle kept-alive connection looks like to the request that reused it.
+  let connections = 0;
+  const server = createServer((req, res) => {
+    const socket = req.socket as typeof req.socket & { served?: number };
+    socket.served = (socket.served ?? 0) + 1;
+    if (socket.served === 3) return void socket.destroy();
+    res.writeHead(200, { 'content-type': 'text/plain' }).end('up{a="1"} 1\n');
+  });
+  server.on('connection', () => (connections += 1));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  }));
+  const port = (server.address() as { port: number }).port;
+  const agent = new HttpAgent({ keepAlive: true, maxSockets: 1 });
+  t.teardown(() => agent.destroy());
+
+  const first = await scrape(`http://127.0.0.1:${port}/metrics`, { agent });
+  const second = await scrape(`http://127.0.0.1:${port}/metrics`, { agent });
+  t.ok(first.ok && second.ok);
+  t.equal(connections, 1, 'two scrapes, one connection');
+  const third = await scrape(`http://127.0.0.1:${port}/metrics`, { agent });
+  t.ok(third.ok && third.stats.series === 1, 'the dropped reuse is retried on a new connection and succeeds');
+  t.equal(connections, 2);
+  // Without an agent each scrape has its own connection.
+  await scrape(`http://127.0.0.1:${port}/metrics`);
+  t.equal(connections, 3);
+
+  const probes = new HttpAgent({ keepAlive: true, maxSockets: 1 });
+  t.teardown(() => probes.destroy());
+  const results = [];
+  for (let i = 0; i < 4; i++) results.push(await probeHealth(port, { agent: probes }));
+  t.same(results, [true, true, true, true], 'the dropped third probe is retried, not reported as ill health');
+  t.equal(connections, 5, 'four probes on two connections');
+  t.equal(await probeHealth(await autoPort(), { agent: probes }), false, 'nothing listening: unhealthy');
 });

@@ -3,7 +3,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import si from 'systeminformation';
-import { readIdentitySync, readOrNull, type ProcessIdentity } from './process-identity.js';
+import { identityFromComm, readOrNull, readProcessStat, type ProcessIdentity, type ProcessStat } from './process-identity.js';
 
 export interface HostProcess extends ProcessIdentity {
   /** When it started (ms since the epoch), or null when unknown. */
@@ -23,45 +23,89 @@ export interface HostProcessOptions {
 
 /** /proc/PID/stat counts start times in USER_HZ ticks, which Linux fixes at 100 for user space. */
 const USER_HZ = 100;
+const PID_ENTRY = /^[1-9]\d*$/;
+
+interface Known {
+  stat: ProcessStat;
+  process: HostProcess;
+}
 
 /**
- * Lists the host's processes from procRoot and reads each one's collector-visible identity. Read
- * directly and synchronously: through `ps` (systeminformation) it spawned a shell, `ps` and a `cat` per
- * process every interval, and through fs/promises the thread-pool round trips cost ~5× the reads
- * themselves. The event loop is held for ~10 ms per 400 processes.
+ * The host's processes, read from /proc every round and remembered between rounds. A process is read
+ * once in full (its name past 15 characters from cmdline, its executable from the exe link); after that
+ * one read of /proc/PID/stat a round tells whether the pid is still the same process (same start time)
+ * and still runs the same program (same comm — exec changes it). Against reading status, stat, exe and
+ * often cmdline of every process every round this is about a third of the system calls: the agent runs on
+ * every host, beside the collectors it must cost far less than.
+ *
+ * Calling rules: one table per procRoot, `read()` from one place at a time; nothing to close.
  */
-export async function readHostProcesses(options: HostProcessOptions = {}): Promise<HostProcesses> {
-  // No /proc (a developer's macOS, say): systeminformation lists the processes portably. A procRoot that
-  // was configured is used or fails — never silently replaced by the agent's own view.
-  if (options.procRoot === undefined && !existsSync('/proc/self')) return listWithSysteminformation(options);
-  const procRoot = options.procRoot ?? '/proc';
-  const bootMs = bootTimeMs(procRoot);
-  const pids = readdirSync(procRoot)
-    .filter((entry) => /^[1-9]\d*$/.test(entry))
-    .map(Number)
-    .filter((pid) => !options.exclude?.has(pid));
-  const processes: HostProcess[] = [];
-  for (const pid of pids) {
-    const identity = readIdentitySync(pid, procRoot);
-    if (identity !== null) processes.push({ ...identity, startedAt: startedAt(pid, procRoot, bootMs) });
+export class HostProcessTable {
+  readonly procRoot: string;
+  readonly #known = new Map<number, Known>();
+  /** Read once: a process's start time is fixed when first seen, so a later clock step cannot move it. */
+  #bootMs: number | null | undefined;
+
+  constructor(procRoot = '/proc') {
+    this.procRoot = procRoot;
   }
-  return { count: pids.length, processes };
+
+  read(exclude?: ReadonlySet<number>): HostProcesses {
+    this.#bootMs ??= bootTimeMs(this.procRoot);
+    const bootMs = this.#bootMs;
+    const pids = readdirSync(this.procRoot)
+      .filter((entry) => PID_ENTRY.test(entry))
+      .map(Number)
+      .filter((pid) => !exclude?.has(pid));
+    const processes: HostProcess[] = [];
+    const seen = new Set<number>();
+    for (const pid of pids) {
+      const stat = readProcessStat(pid, this.procRoot);
+      if (stat === null) continue; // gone since the listing
+      seen.add(pid);
+      const known = this.#known.get(pid);
+      if (known && known.stat.startTicks === stat.startTicks && known.stat.comm === stat.comm) {
+        processes.push(known.process);
+        continue;
+      }
+      const startedAt = bootMs === null || stat.startTicks < 0 ? null : bootMs + (stat.startTicks * 1000) / USER_HZ;
+      const process: HostProcess = { ...identityFromComm(pid, stat.comm, this.procRoot), startedAt };
+      this.#known.set(pid, { stat, process });
+      processes.push(process);
+    }
+    for (const pid of this.#known.keys()) if (!seen.has(pid)) this.#known.delete(pid);
+    return { count: pids.length, processes };
+  }
+
+  /** Processes remembered from the last round (for tests and diagnostics). */
+  get size(): number {
+    return this.#known.size;
+  }
+}
+
+/** Reads the host's processes each time it is called, remembering what it can between calls. */
+export type HostProcessReader = (exclude?: ReadonlySet<number>) => Promise<HostProcesses>;
+
+/**
+ * The reader for this host: a HostProcessTable over procRoot, or where there is no /proc (a developer's
+ * macOS, say) systeminformation's portable listing. A procRoot that was configured is used or fails —
+ * never silently replaced by the agent's own view.
+ */
+export function hostProcessReader(procRoot?: string): HostProcessReader {
+  if (procRoot === undefined && !existsSync('/proc/self')) return (exclude) => listWithSysteminformation(exclude ? { exclude } : {});
+  const table = new HostProcessTable(procRoot);
+  return async (exclude) => table.read(exclude);
+}
+
+/** One listing with nothing remembered (tests, one-off checks). */
+export function readHostProcesses(options: HostProcessOptions = {}): Promise<HostProcesses> {
+  return hostProcessReader(options.procRoot)(options.exclude);
 }
 
 /** The kernel's boot time (`btime` in /proc/stat), or null when unreadable. */
 function bootTimeMs(procRoot: string): number | null {
   const match = /^btime (\d+)$/m.exec(readOrNull(path.join(procRoot, 'stat')) ?? '');
   return match ? Number(match[1]) * 1000 : null;
-}
-
-/** Field 22 of /proc/PID/stat (start time in ticks since boot) as ms since the epoch; null when unknown. */
-function startedAt(pid: number, procRoot: string, bootMs: number | null): number | null {
-  if (bootMs === null) return null;
-  const stat = readOrNull(path.join(procRoot, String(pid), 'stat'));
-  if (stat === null) return null;
-  // The name in parentheses may hold spaces and parentheses: count fields from the last ')'.
-  const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
-  return Number.isFinite(ticks) ? bootMs + (ticks * 1000) / USER_HZ : null;
 }
 
 /**

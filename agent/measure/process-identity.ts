@@ -1,29 +1,64 @@
 // Reads a process's identity the way the collector's process scraper does (gopsutil on Linux).
-import { readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readlinkSync, readSync } from 'node:fs';
 import path from 'node:path';
 
 export interface ProcessIdentity {
   pid: number;
-  /** process.executable.name: /proc/PID/status Name, extended from argv[0] when the kernel truncated it. */
+  /** process.executable.name: the kernel's comm, extended from argv[0] when the kernel truncated it. */
   name: string;
   /** Basename of process.executable.path (/proc/PID/exe), or null when unreadable (kernel threads, permissions). */
   exeBase: string | null;
 }
 
+/** What one read of /proc/PID/stat tells: the kernel's name for the process and when it started. */
+export interface ProcessStat {
+  /** comm, at most COMM_MAX characters (gopsutil's Name from /proc/PID/status is the same text, escaped). */
+  comm: string;
+  /** Field 22: start time in clock ticks since boot. With the pid it identifies one process for good. */
+  startTicks: number;
+}
+
 /** The kernel keeps at most 15 characters of a process name (TASK_COMM_LEN - 1). */
 export const COMM_MAX = 15;
 
+// /proc/PID/stat is one line of about 300 bytes (a comm of at most 16 bytes, 52 numbers): one shared buffer,
+// one read, no fstat and no string for the whole file. A line that fills it is read again the long way.
+const statBuffer = Buffer.allocUnsafe(4096);
+
 /**
- * Returns null when the process is gone. `procRoot` is `/proc`, or e.g. `/hostfs/proc` in a container.
- * Synchronous: /proc reads are answered from kernel memory in microseconds; through fs/promises each cost
- * four thread-pool round trips, which made listing the host's processes the larger part of the agent's CPU.
+ * Reads /proc/PID/stat; null when the process is gone or unreadable. Synchronous: /proc reads are answered
+ * from kernel memory in microseconds; through fs/promises each cost thread-pool round trips.
  */
-export function readIdentitySync(pid: number, procRoot = '/proc'): ProcessIdentity | null {
+export function readProcessStat(pid: number, procRoot = '/proc'): ProcessStat | null {
+  const file = path.join(procRoot, String(pid), 'stat');
+  let text: string;
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      const n = readSync(fd, statBuffer, 0, statBuffer.length, 0);
+      text = n < statBuffer.length ? statBuffer.toString('utf8', 0, n) : readFileSync(file, 'utf8');
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return null;
+  }
+  // The name in parentheses may hold spaces and parentheses: it runs from the first '(' to the last ')'.
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  if (open < 0 || close < open) return null;
+  // Fields after the name start at field 3 (state); the start time is field 22.
+  const startTicks = Number(text.slice(close + 2).split(' ', 20)[19]);
+  return { comm: text.slice(open + 1, close), startTicks: Number.isFinite(startTicks) ? startTicks : -1 };
+}
+
+/**
+ * The identity of a process whose comm is known: the name gopsutil reports and the executable's basename.
+ * Returns the name even when /proc/PID/exe cannot be read (kernel threads, other users' processes).
+ */
+export function identityFromComm(pid: number, comm: string, procRoot = '/proc'): ProcessIdentity {
   const dir = path.join(procRoot, String(pid));
-  const status = readOrNull(path.join(dir, 'status'));
-  if (status === null) return null;
-  const nameLine = /^Name:\t(.*)$/m.exec(status);
-  let name = unescapeStatusName(nameLine?.[1] ?? '');
+  let name = comm;
   if (name.length >= COMM_MAX) {
     // gopsutil: a name cut at 15 characters is replaced by argv[0]'s basename when that starts with it.
     const argv0 = (readOrNull(path.join(dir, 'cmdline')) ?? '').split('\0')[0] ?? '';
@@ -39,6 +74,12 @@ export function readIdentitySync(pid: number, procRoot = '/proc'): ProcessIdenti
   return { pid, name, exeBase: exe === null ? null : path.basename(exe.replace(/ \(deleted\)$/, '')) };
 }
 
+/** Returns null when the process is gone. `procRoot` is `/proc`, or e.g. `/hostfs/proc` in a container. */
+export function readIdentitySync(pid: number, procRoot = '/proc'): ProcessIdentity | null {
+  const stat = readProcessStat(pid, procRoot);
+  return stat === null ? null : identityFromComm(pid, stat.comm, procRoot);
+}
+
 /** A /proc file's text, or null when it is gone or unreadable. */
 export function readOrNull(file: string): string | null {
   try {
@@ -46,9 +87,4 @@ export function readOrNull(file: string): string | null {
   } catch {
     return null;
   }
-}
-
-// /proc/PID/status escapes a name's backslashes and newlines ("\\", "\n").
-function unescapeStatusName(text: string): string {
-  return text.includes('\\') ? text.replace(/\\(\\|n)/g, (_m, c: string) => (c === 'n' ? '\n' : '\\')) : text;
 }

@@ -1,5 +1,5 @@
 // Scrapes a Prometheus endpoint over HTTP, streaming the body through the exposition scanner.
-import { request } from 'node:http';
+import { request, type Agent } from 'node:http';
 import { ExpositionScanner, type ExpositionScannerOptions, type ExpositionStats } from './exposition.js';
 
 export type ScrapeResult =
@@ -11,16 +11,35 @@ export interface ScrapeOptions extends ExpositionScannerOptions {
   /** A body larger than this is abandoned as an error (a hostile or broken endpoint cannot exhaust memory). */
   maxBytes?: number;
   signal?: AbortSignal;
+  /** A keep-alive agent: the connection is reused from one scrape to the next instead of opened each time. */
+  agent?: Agent;
 }
 
-/** Never rejects: a failed scrape is a result. Malformed lines count in stats.errors, the scrape still succeeds. */
-export function scrape(url: string, options: ScrapeOptions = {}): Promise<ScrapeResult> {
+type Attempt = ScrapeResult & { retryable?: boolean };
+
+/**
+ * Never rejects: a failed scrape is a result. Malformed lines count in stats.errors, the scrape still succeeds.
+ * A kept-alive connection the server closed while idle fails the request that reused it: that one is
+ * tried once more on a new connection (Node's documented `reusedSocket` pattern).
+ */
+export async function scrape(url: string, options: ScrapeOptions = {}): Promise<ScrapeResult> {
   const started = performance.now();
+  const first = await attempt(url, options, started);
+  if (!first.retryable) return withoutFlag(first);
+  return withoutFlag(await attempt(url, options, started));
+}
+
+function withoutFlag({ retryable: _retryable, ...result }: Attempt): ScrapeResult {
+  return result as ScrapeResult;
+}
+
+function attempt(url: string, options: ScrapeOptions, started: number): Promise<Attempt> {
   const elapsed = () => Math.round(performance.now() - started);
   const maxBytes = options.maxBytes ?? 512 * 1024 * 1024;
   return new Promise((resolve) => {
     let settled = false;
-    const finish = (result: ScrapeResult) => {
+    let answered = false;
+    const finish = (result: Attempt) => {
       if (!settled) {
         settled = true;
         resolve(result);
@@ -33,8 +52,10 @@ export function scrape(url: string, options: ScrapeOptions = {}): Promise<Scrape
         timeout: options.timeoutMs ?? 10_000,
         headers: { accept: 'text/plain;version=0.0.4', 'accept-encoding': 'identity' },
         ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.agent ? { agent: options.agent } : {}),
       },
       (res) => {
+        answered = true;
         if (res.statusCode !== 200) {
           res.resume();
           finish({ ok: false, error: `HTTP ${res.statusCode} from ${url}`, durationMs: elapsed() });
@@ -55,7 +76,10 @@ export function scrape(url: string, options: ScrapeOptions = {}): Promise<Scrape
       },
     );
     req.once('timeout', () => req.destroy(new Error(`no answer within ${options.timeoutMs ?? 10_000} ms`)));
-    req.once('error', (error) => finish({ ok: false, error: `${url}: ${error.message}`, durationMs: elapsed() }));
+    req.once('error', (error: NodeJS.ErrnoException) => {
+      const retryable = req.reusedSocket && !answered && (error.code === 'ECONNRESET' || error.code === 'EPIPE');
+      finish({ ok: false, error: `${url}: ${error.message}`, durationMs: elapsed(), ...(retryable ? { retryable } : {}) });
+    });
     req.end();
   });
 }
