@@ -100,11 +100,13 @@ export function compareRanges(text: string, a: number, aEnd: number, b: number, 
 
 /** What Go's strconv.ParseFloat accepts, hex floats aside: 1, -1.5, .5, 1e-3, NaN, +Inf, Infinity. */
 export function isGoFloat(text: string, p: number, end: number): boolean {
+  if (p >= end) return false;
   let c = text.charCodeAt(p);
   let signed = false;
   if (c === PLUS || c === MINUS) {
     signed = true;
-    c = text.charCodeAt(++p);
+    if (++p >= end) return false;
+    c = text.charCodeAt(p);
   }
   if (c > 57) {
     const word = text.slice(p, end).toLowerCase();
@@ -118,15 +120,17 @@ export function isGoFloat(text: string, p: number, end: number): boolean {
  * before end; -1 when there is none (no digit, or an exponent without digits).
  */
 export function decimalEnd(text: string, p: number, end: number): number {
+  // Every read is bounded by `end` first: a read past the string's end returns NaN and makes V8 throw
+  // away the optimized code of this function and its callers (it did, every few rounds, in the agent).
   let digits = 0;
   for (; p < end && isDigit(text.charCodeAt(p)); p++) digits++;
-  if (text.charCodeAt(p) === DOT && p < end) {
+  if (p < end && text.charCodeAt(p) === DOT) {
     for (p++; p < end && isDigit(text.charCodeAt(p)); p++) digits++;
   }
   if (digits === 0) return -1;
-  if ((text.charCodeAt(p) | 32) === 101 && p < end) {
-    const c = text.charCodeAt(++p);
-    if ((c === PLUS || c === MINUS) && p < end) p++;
+  if (p < end && (text.charCodeAt(p) | 32) === 101) {
+    p++;
+    if (p < end && (text.charCodeAt(p) === PLUS || text.charCodeAt(p) === MINUS)) p++;
     const from = p;
     while (p < end && isDigit(text.charCodeAt(p))) p++;
     if (p === from) return -1;
@@ -143,6 +147,7 @@ export function parseGoFloat(token: string): number {
 }
 
 export function isInteger(text: string, p: number, end: number): boolean {
+  if (p >= end) return false;
   const c = text.charCodeAt(p);
   if (c === PLUS || c === MINUS) p++;
   if (p >= end) return false;

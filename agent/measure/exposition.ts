@@ -387,7 +387,7 @@ export class ExpositionScanner {
       }
     }
     let end = e;
-    while (isBlank(text.charCodeAt(end - 1))) end--;
+    while (end > p && isBlank(text.charCodeAt(end - 1))) end--;
     const type = text.slice(p, end);
     if (!METRIC_TYPES.has(type)) {
       return this.fail(`unknown metric type ${showValue(utf8(type), 40)}`, text, lineStart, e, p);
