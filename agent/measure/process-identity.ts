@@ -27,29 +27,49 @@ const statBuffer = Buffer.allocUnsafe(4096);
 
 /**
  * Reads /proc/PID/stat; null when the process is gone or unreadable. Synchronous: /proc reads are answered
- * from kernel memory in microseconds; through fs/promises each cost thread-pool round trips.
+ * from kernel memory in microseconds; through fs/promises each cost thread-pool round trips. Parsed from
+ * the bytes: only the name becomes a string (this runs for every process on the host, every round).
  */
 export function readProcessStat(pid: number, procRoot = '/proc'): ProcessStat | null {
-  const file = path.join(procRoot, String(pid), 'stat');
-  let text: string;
+  const file = `${procRoot}/${pid}/stat`;
+  let buffer = statBuffer;
+  let length: number;
   try {
     const fd = openSync(file, 'r');
     try {
-      const n = readSync(fd, statBuffer, 0, statBuffer.length, 0);
-      text = n < statBuffer.length ? statBuffer.toString('utf8', 0, n) : readFileSync(file, 'utf8');
+      length = readSync(fd, statBuffer, 0, statBuffer.length, 0);
     } finally {
       closeSync(fd);
+    }
+    if (length === statBuffer.length) {
+      buffer = readFileSync(file);
+      length = buffer.length;
     }
   } catch {
     return null;
   }
   // The name in parentheses may hold spaces and parentheses: it runs from the first '(' to the last ')'.
-  const open = text.indexOf('(');
-  const close = text.lastIndexOf(')');
+  const open = buffer.indexOf(0x28);
+  const close = buffer.lastIndexOf(0x29, length - 1);
   if (open < 0 || close < open) return null;
-  // Fields after the name start at field 3 (state); the start time is field 22.
-  const startTicks = Number(text.slice(close + 2).split(' ', 20)[19]);
-  return { comm: text.slice(open + 1, close), startTicks: Number.isFinite(startTicks) ? startTicks : -1 };
+  return { comm: buffer.toString('utf8', open + 1, close), startTicks: startTicksOf(buffer, close + 2, length) };
+}
+
+/** Field 22 (the 20th after the name) as a number, read digit by digit; -1 when absent or not a number. */
+function startTicksOf(buffer: Buffer, from: number, length: number): number {
+  let i = from;
+  for (let spaces = 0; spaces < 19; i++) {
+    if (i >= length) return -1;
+    if (buffer[i] === 0x20) spaces++;
+  }
+  let value = 0;
+  let digits = 0;
+  for (; i < length; i++, digits++) {
+    const c = buffer[i]!;
+    if (c < 0x30 || c > 0x39) break;
+    value = value * 10 + (c - 0x30);
+  }
+  return digits > 0 && (i === length || buffer[i] === 0x20 || buffer[i] === 0x0a) ? value : -1;
 }
 
 /**
