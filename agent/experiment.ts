@@ -149,6 +149,7 @@ export class Experiment {
         healthPort: variant.ports.health,
         logger: deps.logger,
         stopGraceMs: config.collector.stopGrace,
+        healthIntervalMs: config.collector.healthInterval,
         ...(deps.spawn ? { spawn: deps.spawn } : {}),
         onChild: (event, pid) =>
           event === 'spawned'
@@ -240,6 +241,7 @@ export class Experiment {
       scrape(`http://127.0.0.1:${v.ports.telemetry}/metrics`, { capture: wantsTelemetrySample, agent: this.#http }),
       status.pid === null ? null : this.#sampler.sample(status.pid),
     ]);
+    if (output.ok || telemetry.ok) v.collector.noteAnswered(status.pid);
     if (!output.ok) this.#logger.warn({ variant: v.spec.name, error: output.error }, 'scrape failed');
     else if (output.stats.errors > 0) {
       this.#logger.warn({ variant: v.spec.name, malformedLines: output.stats.errors, first: output.stats.firstError }, 'malformed exposition lines');

@@ -66,6 +66,7 @@ t.test('a YAML file: values, relative paths, custom variant', async (t) => {
   await writeFile(file, 'host: { labels: { __proto__: x, constructor: y } }\n');
   t.same(Object.entries(loadConfig(file).host.labels), [['__proto__', 'x'], ['constructor', 'y']]);
   t.equal(config.interval, 30_000);
+  t.equal(config.collector.healthInterval, 5000, 'health checks every 5 s unless told otherwise');
   t.same(config.experiment.variants[1], { name: 'mine', templatePath: path.join(dir, 'mine.yaml'), builtin: false });
   t.equal(config.experiment.schedule, '0 * * * *');
   t.equal(config.experiment.durationMs, 900_000);
@@ -76,6 +77,7 @@ t.test('bad configs: ConfigError (exit 2) naming file, field and value', async (
   const cases: [unknown, RegExp][] = [
     [{ interval: 'soon' }, /^a\.yaml: interval must be a duration .*got 'soon'$/],
     [{ interval: '100ms' }, /interval must be between 1000 ms/],
+    [{ collector: { healthInterval: '10m' } }, /collector\.healthInterval must be between 1000 ms and 300000 ms/],
     [{ ports: { base: 80 } }, /ports\.base must be 0 \(automatic\) or 1024-65500, got 80/],
     [{ experiment: { variants: ['baseline'] } }, /experiment\.variants must list exactly two variants/],
     [{ experiment: { variants: ['baseline', 'fancy'] } }, /experiment\.variants\.1 must be one of baseline, optimized-a, optimized-b/],

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
+import { setTimeout as delay } from 'node:timers/promises';
 import { Backoff } from '../agent/supervisor/backoff.js';
 import { CollectorProcess, type CollectorExit } from '../agent/supervisor/collector-process.js';
 import { createServer } from 'node:net';
@@ -191,4 +192,25 @@ t.test('a binary that cannot be spawned is reported, not thrown', async (t) => {
   t.equal(ended.reason, 'spawn-error');
   const error = await collector.waitReady(200).catch((e: unknown) => e);
   t.type(error, CollectorStartError);
+});
+
+t.test('a scrape the collector answered stands in for its next health check; without one a hung check kills it', async (t) => {
+  const collector = await fakeCollector(t, 'health-hangs-after-ready');
+  collector.start();
+  await collector.waitReady(10_000);
+  const pid = collector.pid!;
+  let exits = 0;
+  collector.on('exit', () => exits++);
+  // Answers noted every 100 ms (health interval 200 ms): the hanging health endpoint is never asked.
+  const noting = setInterval(() => collector.noteAnswered(pid), 100);
+  t.teardown(() => clearInterval(noting));
+  collector.noteAnswered(pid);
+  await delay(2000);
+  t.equal(exits, 0, 'ten health intervals with answers noted: not killed');
+  t.equal(collector.pid, pid);
+  collector.noteAnswered(pid + 1_000_000); // another pid's answer says nothing of this one
+  clearInterval(noting);
+  const [ended] = (await once(collector, 'exit')) as [CollectorExit];
+  t.equal(ended.reason, 'unhealthy', 'once answers stop, the hanging health check gets it killed');
+  t.notOk(isAlive(pid));
 });
