@@ -9,13 +9,20 @@ import { BENCH_CRITICAL_NAMES, startAgentProcess, type AgentStop } from './agent
 import { fmt, median, medianRow, summarizeUsage, type UsageSummary } from './stats.js';
 
 export const AGENT_CPU_GOAL_PERCENT = 1;
+export const DEFAULT_WARM_UP_MS = 120_000;
 export const AGENT_RSS_GOAL_BYTES = 90e6;
 /** The agent should cost less than this share of either collector's CPU. */
 export const AGENT_TO_COLLECTOR_CPU_GOAL = 1 / 3;
 
 export interface AgentOverheadOptions {
-  /** How long to sample, after both collectors run and the agent's first report (warm-up). */
+  /** How long to sample, after the warm-up. */
   durationMs: number;
+  /**
+   * After both collectors run and the agent's first report, how long to wait before sampling (default 2 min,
+   * eight rounds): V8 compiles the agent's hot code over its first rounds, a cost paid once per start, not by
+   * an agent that has run for days.
+   */
+  warmUpMs?: number;
   /** Simulated processes (critical ones included). */
   processes: number;
   variants?: [string, string];
@@ -39,6 +46,7 @@ export interface AgentOverheadResult {
   /** The whole machine's CPU use while sampled, % of all its cores (/proc/stat): other work makes every figure noisier. */
   machineBusyPercent: number | null;
   durationMs: number;
+  warmUpMs: number;
   sampleEveryMs: number;
   /** The agent ran under the V8 profiler, whose thread inflates its CPU: not a measurement of overhead. */
   profiled: boolean;
@@ -55,6 +63,7 @@ export interface AgentOverheadResult {
 
 export async function runAgentOverhead(options: AgentOverheadOptions): Promise<AgentOverheadResult> {
   const every = options.sampleEveryMs ?? 5000;
+  const warmUpMs = options.warmUpMs ?? DEFAULT_WARM_UP_MS;
   const variants = options.variants ?? ['baseline', 'optimized-a'];
   const signal = options.signal ?? new AbortController().signal;
   const simulator = await startSimulator({ count: options.processes, criticalNames: BENCH_CRITICAL_NAMES, namePrefix: 'phx-bench', logger: silentLogger(), signal });
@@ -67,8 +76,9 @@ export async function runAgentOverhead(options: AgentOverheadOptions): Promise<A
     let stop: AgentStop | undefined;
     try {
       await agent.waitReady();
-      // Warm-up: both collectors have scraped and the agent has measured once; start-up costs are left out.
+      // Warm-up: both collectors have scraped, the agent has measured once and then for warmUpMs more.
       await agent.reportAfter(0);
+      await delay(warmUpMs, undefined, { signal });
       const reportsBefore = agent.reports.length;
 
       const agentCpu: number[] = [];
@@ -128,6 +138,7 @@ export async function runAgentOverhead(options: AgentOverheadOptions): Promise<A
         hostProcesses: { min: counts.length ? Math.min(...counts) : null, max: counts.length ? Math.max(...counts) : null },
         machineBusyPercent: busyPercent(machineBefore, machineAfter),
         durationMs: options.durationMs,
+        warmUpMs,
         sampleEveryMs: every,
         profiled: options.cpuProfileDir !== undefined,
         reports: sampled.length,
@@ -173,7 +184,8 @@ export function renderAgentOverhead(runs: readonly AgentOverheadResult[]): strin
 
 A real \`phoenix-agent run --json\` process (default intervals: measurement every 15 s, collectors scraping every
 10 s) comparing ${a.variant} vs ${b.variant} over a host with ${first.processes} simulated processes (${BENCH_CRITICAL_NAMES.length} named like
-critical daemons) besides the machine's own. After both collectors run and the agent's first report, the agent's
+critical daemons) besides the machine's own. After both collectors run, the agent's first report and a warm-up of
+${(first.warmUpMs / 60_000).toFixed(1)} min (V8 compiles the agent's hot code over its first rounds: paid once per start), the agent's
 and each collector's CPU (% of one core) and RSS are sampled with pidusage every ${first.sampleEveryMs / 1000} s for
 ${(first.durationMs / 60_000).toFixed(1)} min; then the agent gets SIGTERM and every collector pid is checked.
 

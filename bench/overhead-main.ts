@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Runs the agent overhead and pipeline effect benchmarks alone and prints their Markdown:
-//   node dist/bench/overhead-main.js [--only overhead|effect] [--duration 5m] [--processes 300]
+//   node dist/bench/overhead-main.js [--only overhead|effect] [--duration 5m] [--warm-up 2m] [--processes 300]
 //                                    [--sizes 100,300,1000] [--effect-duration 60s] [--runs 1] [--cpu-prof DIR] [--json FILE]
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -9,9 +9,10 @@ import { exitOnSignals } from '../agent/signals.js';
 import { renderAgentOverhead, runAgentOverhead, type AgentOverheadResult } from './agent-overhead.js';
 import { renderPipelineEffect, runPipelineEffect, type PipelineEffectResult } from './pipeline-effect.js';
 
-const USAGE = `usage: overhead-main [--only overhead|effect] [--duration 5m] [--processes 300] [--sizes 100,300,1000]
+const USAGE = `usage: overhead-main [--only overhead|effect] [--duration 5m] [--warm-up 2m] [--processes 300] [--sizes 100,300,1000]
                      [--effect-duration 60s] [--runs 1] [--cpu-prof DIR] [--json FILE]
   --duration         how long the agent overhead is sampled (default 5m)
+  --warm-up          how long the agent runs after its first report before sampling starts (default 2m)
   --processes        simulated processes for the overhead run (default 300)
   --sizes            simulated process counts for the pipeline effect (default 100,300,1000)
   --effect-duration  how long each baseline/candidate pair is measured after its warm-up (default 60s)
@@ -42,6 +43,7 @@ try {
     options: {
       only: { type: 'string' },
       duration: { type: 'string', default: '5m' },
+      'warm-up': { type: 'string', default: '2m' },
       processes: { type: 'string', default: '300' },
       sizes: { type: 'string', default: '100,300,1000' },
       'effect-duration': { type: 'string', default: '60s' },
@@ -61,6 +63,7 @@ if (values.help) {
 }
 if (values.only !== undefined && values.only !== 'overhead' && values.only !== 'effect') fail(`--only must be 'overhead' or 'effect', got '${values.only}'`);
 const durationMs = duration('--duration', values.duration);
+const warmUpMs = duration('--warm-up', values['warm-up']);
 const processes = count('--processes', values.processes, 5000);
 const sizes = values.sizes.split(',').map((s) => count('--sizes', s.trim(), 5000));
 const effectDurationMs = duration('--effect-duration', values['effect-duration']);
@@ -72,8 +75,8 @@ try {
   if (values.only !== 'effect') {
     results.overhead = [];
     for (let i = 1; i <= runs; i++) {
-      process.stderr.write(`agent overhead: run ${i}/${runs} (${processes} processes, ${durationMs / 1000} s of samples)\n`);
-      results.overhead.push(await runAgentOverhead({ durationMs, processes, signal, ...(values['cpu-prof'] ? { cpuProfileDir: values['cpu-prof'] } : {}) }));
+      process.stderr.write(`agent overhead: run ${i}/${runs} (${processes} processes, ${warmUpMs / 1000} s of warm-up, ${durationMs / 1000} s of samples)\n`);
+      results.overhead.push(await runAgentOverhead({ durationMs, warmUpMs, processes, signal, ...(values['cpu-prof'] ? { cpuProfileDir: values['cpu-prof'] } : {}) }));
     }
     process.stdout.write(`${renderAgentOverhead(results.overhead)}\n`);
   }
