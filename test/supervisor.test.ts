@@ -214,3 +214,19 @@ t.test('a scrape the collector answered stands in for its next health check; wit
   t.equal(ended.reason, 'unhealthy', 'once answers stop, the hanging health check gets it killed');
   t.notOk(isAlive(pid));
 });
+
+t.test('frozen just after answering a scrape: still killed within two health intervals of it', async (t) => {
+  const collector = await fakeCollector(t, 'normal');
+  collector.start();
+  await collector.waitReady(10_000);
+  const pid = collector.pid!;
+  collector.noteAnswered(pid);
+  const frozenAt = Date.now();
+  process.kill(pid, 'SIGSTOP');
+  const [ended] = (await once(collector, 'exit')) as [CollectorExit];
+  const ms = Date.now() - frozenAt;
+  t.equal(ended.reason, 'unhealthy');
+  // Interval 200 ms, each check allowed 200 ms: checks due 200 ms after the answer and 200 ms after the
+  // first failure, so 2 × (200 + 200) ms, plus scheduling slack.
+  t.ok(ms <= 1200, `killed ${ms} ms after freezing (two intervals and their timeouts: 800 ms)`);
+});

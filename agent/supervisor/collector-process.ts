@@ -1,7 +1,6 @@
 // Supervises one collector child: start, readiness through its health check, restart with backoff, stop.
 import { spawn as nodeSpawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter, once } from 'node:events';
-import { Agent } from 'node:http';
 import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
 import { CollectorStartError } from '../errors.js';
@@ -116,9 +115,9 @@ export class CollectorProcess extends EventEmitter {
 
   /**
    * The collector with this pid just answered a request of the agent's (a scrape of its exporter): proof
-   * enough that it is not frozen, so the next health check is skipped if it falls within one interval of
-   * this. Each check costs a new TCP connection (the health_check extension closes every one), and those
-   * were a fifth of the agent's CPU. A pid that is no longer the child is ignored.
+   * enough that it is not frozen, so the next health check is due one interval after this instead. Each
+   * check costs a new TCP connection (the health_check extension closes every one); with the default
+   * intervals the agent's scrapes leave few checks to make. A pid that is no longer the child is ignored.
    */
   noteAnswered(pid: number | null): void {
     if (pid !== null && pid === this.#child?.pid && this.#state === 'running') this.#answeredAt = Date.now();
@@ -256,18 +255,21 @@ export class CollectorProcess extends EventEmitter {
   async #watchHealth(child: ChildProcess, signal: AbortSignal): Promise<void> {
     const { healthPort, readyPollMs, healthIntervalMs, unhealthyAfter } = this.#options;
     let failures = 0;
-    // One connection for this child's probes, closed with it: a new TCP connection every 5 s was a visible
-    // part of the agent's own CPU.
-    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    let checkedAt = Date.now();
     try {
       while (!signal.aborted) {
         const running = this.#state === 'running';
-        await delay(running ? healthIntervalMs : readyPollMs, undefined, { signal });
+        // Running: the next check is due one interval after the last sign of life, a check or an answered
+        // scrape, so a collector that froze just after answering is still caught within `unhealthyAfter`
+        // intervals of it, and one that keeps answering scrapes is not asked again in between.
+        const wait = running ? Math.max(checkedAt, this.#answeredAt) + healthIntervalMs - Date.now() : readyPollMs;
+        await delay(Math.max(0, wait), undefined, { signal });
         if (running && Date.now() - this.#answeredAt < healthIntervalMs) {
           failures = 0;
           continue;
         }
-        const healthy = await probeHealth(healthPort, { timeoutMs: Math.min(1000, healthIntervalMs), agent });
+        const healthy = await probeHealth(healthPort, Math.min(1000, healthIntervalMs));
+        checkedAt = Date.now();
         if (signal.aborted) return;
         if (healthy) {
           failures = 0;
@@ -284,8 +286,6 @@ export class CollectorProcess extends EventEmitter {
       }
     } catch {
       // aborted: the child exited or the process is stopping
-    } finally {
-      agent.destroy();
     }
   }
 
