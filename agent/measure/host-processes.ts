@@ -27,7 +27,9 @@ const PID_ENTRY = /^[1-9]\d*$/;
 
 interface Known {
   stat: ProcessStat;
-  process: HostProcess;
+  entry: HostProcess;
+  /** The last read() that found it. */
+  round: number;
 }
 
 /**
@@ -45,6 +47,7 @@ export class HostProcessTable {
   readonly #known = new Map<number, Known>();
   /** Read once: a process's start time is fixed when first seen, so a later clock step cannot move it. */
   #bootMs: number | null | undefined;
+  #round = 0;
 
   constructor(procRoot = '/proc') {
     this.procRoot = procRoot;
@@ -57,23 +60,23 @@ export class HostProcessTable {
       .filter((entry) => PID_ENTRY.test(entry))
       .map(Number)
       .filter((pid) => !exclude?.has(pid));
+    const round = ++this.#round;
     const processes: HostProcess[] = [];
-    const seen = new Set<number>();
     for (const pid of pids) {
       const stat = readProcessStat(pid, this.procRoot);
       if (stat === null) continue; // gone since the listing
-      seen.add(pid);
       const known = this.#known.get(pid);
       if (known && known.stat.startTicks === stat.startTicks && known.stat.comm === stat.comm) {
-        processes.push(known.process);
+        known.round = round;
+        processes.push(known.entry);
         continue;
       }
       const startedAt = bootMs === null || stat.startTicks < 0 ? null : bootMs + (stat.startTicks * 1000) / USER_HZ;
-      const process: HostProcess = { ...identityFromComm(pid, stat.comm, this.procRoot), startedAt };
-      this.#known.set(pid, { stat, process });
-      processes.push(process);
+      const entry: HostProcess = { ...identityFromComm(pid, stat.comm, this.procRoot), startedAt };
+      this.#known.set(pid, { stat, entry, round });
+      processes.push(entry);
     }
-    for (const pid of this.#known.keys()) if (!seen.has(pid)) this.#known.delete(pid);
+    for (const [pid, known] of this.#known) if (known.round !== round) this.#known.delete(pid);
     return { count: pids.length, processes };
   }
 
