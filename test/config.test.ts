@@ -66,7 +66,7 @@ t.test('a YAML file: values, relative paths, custom variant', async (t) => {
   await writeFile(file, 'host: { labels: { __proto__: x, constructor: y } }\n');
   t.same(Object.entries(loadConfig(file).host.labels), [['__proto__', 'x'], ['constructor', 'y']]);
   t.equal(config.interval, 30_000);
-  t.equal(config.collector.healthInterval, 5000, 'health checks every 5 s unless told otherwise');
+  t.equal(config.collector.healthInterval, 15_000, 'health checks every 15 s unless told otherwise');
   t.same(config.experiment.variants[1], { name: 'mine', templatePath: path.join(dir, 'mine.yaml'), builtin: false });
   t.equal(config.experiment.schedule, '0 * * * *');
   t.equal(config.experiment.durationMs, 900_000);

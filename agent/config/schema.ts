@@ -115,7 +115,7 @@ export const configSchema = z
         binary: z.string().min(1).optional(),
         startTimeout: duration('collector start timeout', 1000, 600_000).prefault('60s'),
         stopGrace: duration('grace period before SIGKILL', 100, 120_000).prefault('10s'),
-        healthInterval: duration('collector health check interval', 1000, 300_000).prefault('5s'),
+        healthInterval: duration('collector health check interval', 1000, 300_000).prefault('15s'),
       })
       .strict()
       .prefault({}),

@@ -82,7 +82,7 @@ export class CollectorProcess extends EventEmitter {
     this.variant = options.variant;
     this.#options = {
       stopGraceMs: 10_000,
-      healthIntervalMs: 5000,
+      healthIntervalMs: 15_000,
       unhealthyAfter: 2,
       readyPollMs: 200,
       stableAfterMs: 30_000,
