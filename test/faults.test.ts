@@ -41,7 +41,7 @@ function reportLines(child: ReturnType<typeof spawn>): AgentReport[] {
 
 t.test('a collector frozen with SIGSTOP: detected within two health intervals, killed, restarted; the other runs on', { timeout: 180_000 }, async (t) => {
   // 5 s health checks (default 15 s) keep the test short; the mechanism is the same.
-  const { file } = await writeTestConfig(t, { collector: { startTimeout: '45s', stopGrace: '5s', healthInterval: '5s' } });
+  const { file } = await writeTestConfig(t, { collector: { healthInterval: '5s' } });
   const daemon = new AgentDaemon(loadConfig(file), { logger: silentLogger(), collectorBinary: binary });
   t.teardown(() => daemon.close());
   await daemon.start();

@@ -11,7 +11,7 @@ export interface TestConfig {
   stateDir: string;
 }
 
-/** Fast, fair defaults for tests: free ports, 2 s collection, 30 s expiration; `extra` overrides. */
+/** Fast, fair defaults for tests: free ports, 2 s collection, 30 s expiration; `extra` overrides (its `collector` field by field). */
 export async function writeTestConfig(t: Test, extra: Record<string, unknown> = {}): Promise<TestConfig> {
   const dir = await mkdtemp(path.join(tmpdir(), 'phx-agent-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
@@ -21,10 +21,10 @@ export async function writeTestConfig(t: Test, extra: Record<string, unknown> = 
     interval: '3s',
     ports: { base: 0 },
     pipeline: { collectionInterval: '2s', metricExpiration: '30s' },
-    collector: { startTimeout: '45s', stopGrace: '5s' },
     stateDir,
     log: { level: 'warn' },
     ...extra,
+    collector: { startTimeout: '45s', stopGrace: '5s', ...(extra.collector as Record<string, unknown> | undefined) },
   };
   const file = path.join(dir, 'agent.yaml');
   await writeFile(file, stringify(config));
