@@ -1,20 +1,20 @@
 // phoenix-agent's command line (commander): parses flags, loads config, runs the library, maps errors to exit codes.
-import { Command, CommanderError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import type { Writable } from 'node:stream';
 import { loadConfig, type AgentConfig } from './config/load.js';
 import { locateCollector } from './collector/locate.js';
 import { AgentDaemon, type MeasurementWindow } from './daemon.js';
 import { variantIdentities } from './experiment.js';
-import type { AgentReport } from './report/types.js';
-import { PhoenixError } from './errors.js';
+import type { AgentReport } from '../protocol/report.js';
+import { exitCodeFor } from '../common/cli-exit.js';
 import { agentIdFor } from './hub-client/agent-id.js';
 import { HubClient } from './hub-client/client.js';
 import { Outbox } from './hub-client/outbox.js';
 import path from 'node:path';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger, type Logger } from '../common/logger.js';
 import { startHealthServer, type AgentStatus, type HealthServer } from './health-server.js';
 import { runOnce } from './once.js';
-import { phoenixVersion } from './paths.js';
+import { phoenixVersion } from '../common/paths.js';
 import { summarizeReport } from './report/summary.js';
 import { validatePipelines } from './validate.js';
 
@@ -158,15 +158,6 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;
   } catch (error) {
-    if (error instanceof CommanderError) {
-      // Help or version asked for: 0. Anything else (bad flag, no or unknown command): a usage error.
-      return error.exitCode === 0 ? 0 : 2;
-    }
-    if (error instanceof PhoenixError) {
-      io.stderr.write(`phoenix-agent: ${error.message}\n`);
-      return error.exitCode;
-    }
-    io.stderr.write(`phoenix-agent: unexpected error: ${(error as Error)?.stack ?? String(error)}\n`);
-    return 1;
+    return exitCodeFor('phoenix-agent', error, io.stderr);
   }
 }

@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { AgentConfig } from './config/load.js';
 import { Experiment, pidFilePath, type ExperimentDeps } from './experiment.js';
-import type { AgentReport } from './report/types.js';
+import type { AgentReport } from '../protocol/report.js';
 import { reapLeftovers } from './supervisor/pidfile.js';
 
 export type DaemonState = 'idle' | 'running' | 'closed';

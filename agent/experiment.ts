@@ -7,8 +7,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { spawn as nodeSpawn } from 'node:child_process';
 import type { AgentConfig, VariantSpec } from './config/load.js';
 import { PipelineTemplateError, TimeoutError } from './errors.js';
-import type { Logger } from './logger.js';
-import { phoenixVersion } from './paths.js';
+import type { Logger } from '../common/logger.js';
+import { phoenixVersion } from '../common/paths.js';
 import { renderPipeline, type PipelineParameters, type VariantPorts } from './pipeline/render.js';
 import { CollectorProcess, type CollectorStatus } from './supervisor/collector-process.js';
 import { PidFile } from './supervisor/pidfile.js';
@@ -20,7 +20,7 @@ import { scrape } from './measure/scrape.js';
 import { summarizeTelemetry, wantsTelemetrySample } from './measure/self-telemetry.js';
 import { compareVariants } from './report/compare.js';
 import { monthlyCost, pricingModel } from './report/cost.js';
-import { REPORT_SCHEMA_VERSION, type AgentReport, type VariantReport } from './report/types.js';
+import { REPORT_SCHEMA_VERSION, type AgentReport, type VariantReport } from '../protocol/report.js';
 
 export interface RenderedVariant {
   spec: VariantSpec;

@@ -2,7 +2,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PortInUseError } from './errors.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../common/logger.js';
 import type { CollectorStatus } from './supervisor/collector-process.js';
 
 export interface AgentStatus {

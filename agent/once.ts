@@ -2,7 +2,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { AgentConfig } from './config/load.js';
 import { Experiment, pidFilePath, type ExperimentDeps } from './experiment.js';
-import type { AgentReport } from './report/types.js';
+import type { AgentReport } from '../protocol/report.js';
 import { reapLeftovers } from './supervisor/pidfile.js';
 
 export interface OnceOptions extends ExperimentDeps {

@@ -1,41 +1,8 @@
-// Locates Phoenix's own files (pipelines, collector manifest, page) from source, from dist/, or in a release
-// (single executables with their files beside them; see packaging/release).
-import { existsSync, readFileSync } from 'node:fs';
+// Where the agent finds its built-in pipeline templates.
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-let cachedRoot: string | undefined;
-
-/** The directory of a release's files; set by the single executables' entry (packaging/sea) to their own directory. */
-export const HOME_ENV = 'PHOENIX_HOME';
-
-/** The repository / package root: $PHOENIX_HOME, else the nearest ancestor holding Phoenix's package.json. */
-export function packageRoot(): string {
-  if (process.env[HOME_ENV]) return process.env[HOME_ENV];
-  if (cachedRoot !== undefined) return cachedRoot;
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = path.join(dir, 'package.json');
-    if (existsSync(candidate) && JSON.parse(readFileSync(candidate, 'utf8')).name === 'phoenix') {
-      cachedRoot = dir;
-      return dir;
-    }
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`cannot find Phoenix's package.json above ${import.meta.url}`);
-    dir = parent;
-  }
-}
+import { packageRoot } from '../common/paths.js';
 
 /** The built-in variants' templates: $PHOENIX_PIPELINES_DIR (e.g. a Kubernetes ConfigMap), else Phoenix's own. */
 export function pipelinesDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.PHOENIX_PIPELINES_DIR || path.join(packageRoot(), 'pipelines');
-}
-
-export function collectorManifestPath(): string {
-  return path.join(packageRoot(), 'packaging', 'otelcol', 'manifest.yaml');
-}
-
-/** The agent's version, from package.json. */
-export function phoenixVersion(): string {
-  return JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')).version as string;
 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { AgentConfig } from './config/load.js';
 import { renderVariants } from './experiment.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../common/logger.js';
 
 export interface ValidationResult {
   variant: string;

@@ -2,7 +2,7 @@
 // with N simulated processes; the agent's and each collector's CPU and RSS sampled with pidusage.
 import { setTimeout as delay } from 'node:timers/promises';
 import pidusage from 'pidusage';
-import { silentLogger } from '../agent/logger.js';
+import { silentLogger } from '../common/logger.js';
 import { startSimulator } from '../tools/simulator/simulator.js';
 import { cpuSeconds, machineTicks, busyPercent } from './proc-cpu.js';
 import { BENCH_CRITICAL_NAMES, startAgentProcess, type AgentStop } from './agent-process.js';

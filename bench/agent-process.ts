@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { locateCollector } from '../agent/collector/locate.js';
 import type { AgentStatus } from '../agent/health-server.js';
-import type { AgentReport } from '../agent/report/types.js';
+import type { AgentReport } from '../protocol/report.js';
 import { autoPort } from '../agent/supervisor/ports.js';
 import { isAlive, readPidFile } from '../agent/supervisor/pidfile.js';
 

@@ -4,8 +4,8 @@
 //                                    [--sizes 100,300,1000] [--effect-duration 60s] [--runs 1] [--cpu-prof DIR] [--json FILE]
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { parseDuration } from '../agent/config/duration.js';
-import { exitOnSignals } from '../agent/signals.js';
+import { parseDuration } from '../common/duration.js';
+import { exitOnSignals } from '../common/signals.js';
 import { renderAgentOverhead, runAgentOverhead, type AgentOverheadResult } from './agent-overhead.js';
 import { renderPipelineEffect, runPipelineEffect, type PipelineEffectResult } from './pipeline-effect.js';
 

@@ -1,8 +1,8 @@
 // Pipeline effect bench (issue 6, part 3): for each host size, a real agent runs baseline against each
 // optimized variant over simulated processes with churn; series, reduction, critical retention and the
 // collectors' own CPU and RSS are taken from the agent's reports.
-import { silentLogger } from '../agent/logger.js';
-import type { AgentReport, VariantReport } from '../agent/report/types.js';
+import { silentLogger } from '../common/logger.js';
+import type { AgentReport, VariantReport } from '../protocol/report.js';
 import { startSimulator } from '../tools/simulator/simulator.js';
 import { busyPercent, machineTicks } from './proc-cpu.js';
 import { BENCH_CRITICAL_NAMES, startAgentProcess, type AgentStop } from './agent-process.js';

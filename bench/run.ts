@@ -6,7 +6,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { packageRoot } from '../agent/paths.js';
+import { packageRoot } from '../common/paths.js';
 import { parserSection, runParserBench } from './parser.js';
 import { renderAgentOverhead, runAgentOverhead, type AgentOverheadResult } from './agent-overhead.js';
 import { renderPipelineEffect, runPipelineEffect, type PipelineEffectResult } from './pipeline-effect.js';

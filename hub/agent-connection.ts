@@ -2,7 +2,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket, RawData } from 'ws';
 import { CloseCode, PROTOCOL_VERSION, parseAgentMessage, type CloseCodeName, type Hello, type ReportMessage } from '../protocol/messages.js';
-import type { Logger } from '../agent/logger.js';
+import type { Logger } from '../common/logger.js';
 import { bearerToken, type TokenSet } from './auth.js';
 import type { IngestQueue } from './ingest-queue.js';
 import type { HelloOutcome, Store } from './store/types.js';

@@ -1,7 +1,7 @@
 // Agent authentication: bearer tokens from a file (several at once, for rotation), compared in constant time.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { ConfigError } from '../agent/errors.js';
+import { ConfigError } from '../common/errors.js';
 
 const MIN_TOKEN_LENGTH = 16;
 const digest = (token: string) => createHash('sha256').update(token).digest();

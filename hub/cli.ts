@@ -1,12 +1,13 @@
 // phoenix-hub's command line (commander): validates flags, starts the hub, stops it on the shutdown signal.
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
-import { PhoenixError, UsageError } from '../agent/errors.js';
-import { createLogger, type Logger } from '../agent/logger.js';
-import { phoenixVersion } from '../agent/paths.js';
+import { exitCodeFor } from '../common/cli-exit.js';
+import { UsageError } from '../common/errors.js';
+import { createLogger, type Logger } from '../common/logger.js';
+import { phoenixVersion } from '../common/paths.js';
 import { TokenSet } from './auth.js';
 import { hubRoutes } from './http/routes.js';
 import { startHub, type Hub } from './server.js';
@@ -87,17 +88,6 @@ export async function main(argv: readonly string[], io: HubCliIo): Promise<numbe
     await hub.close();
     return 0;
   } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    if (error instanceof PhoenixError) {
-      io.stderr.write(`phoenix-hub: ${error.message}\n`);
-      return error.exitCode;
-    }
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE' || code === 'EACCES') {
-      io.stderr.write(`phoenix-hub: cannot listen: ${(error as Error).message}\n`);
-      return 1;
-    }
-    io.stderr.write(`phoenix-hub: unexpected error: ${(error as Error)?.stack ?? String(error)}\n`);
-    return 1;
+    return exitCodeFor('phoenix-hub', error, io.stderr);
   }
 }

@@ -1,6 +1,6 @@
 // What /api/v1/fleet shows of each agent's latest report, kept in memory: the endpoint then reads no report
 // from the store (parsing every host's latest report took ~50 ms at 1,000 hosts and grows with the fleet).
-import type { AgentReport } from '../agent/report/types.js';
+import type { AgentReport } from '../protocol/report.js';
 import type { Store } from './store/types.js';
 
 export interface HostReportSummary {

@@ -1,5 +1,5 @@
 // Group commit: reports from all connections are stored together in one transaction every few ms.
-import type { Logger } from '../agent/logger.js';
+import type { Logger } from '../common/logger.js';
 import type { IncomingReport, Store, StoreOutcome } from './store/types.js';
 
 interface Pending {

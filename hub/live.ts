@@ -2,7 +2,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { Logger } from '../agent/logger.js';
+import type { Logger } from '../common/logger.js';
 
 export const LIVE_PATH = '/api/v1/live';
 const MAX_CLIENTS = 500;

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // Builds (or finds cached) Phoenix's minimal collector: `npm run build:collector [-- --force]`.
 import { Command } from 'commander';
-import { buildCollector } from '../agent/collector/build.js';
-import { PhoenixError } from '../agent/errors.js';
-import { createLogger } from '../agent/logger.js';
-import { collectorManifestPath } from '../agent/paths.js';
+import { buildCollector } from './collector-build.js';
+import { PhoenixError } from '../common/errors.js';
+import { createLogger } from '../common/logger.js';
+import { collectorManifestPath } from '../common/paths.js';
 
 const program = new Command('build-collector')
   .description("Build Phoenix's minimal OpenTelemetry Collector with the Collector Builder; cached by manifest hash")

@@ -2,10 +2,10 @@
 // Builds the release, then the container image from it without a container engine: `npm run build:image`.
 import { Command } from 'commander';
 import path from 'node:path';
-import { buildCollector } from '../agent/collector/build.js';
-import { PhoenixError } from '../agent/errors.js';
-import { createLogger } from '../agent/logger.js';
-import { collectorManifestPath, packageRoot } from '../agent/paths.js';
+import { buildCollector } from './collector-build.js';
+import { PhoenixError } from '../common/errors.js';
+import { createLogger } from '../common/logger.js';
+import { collectorManifestPath, packageRoot } from '../common/paths.js';
 import { buildImage } from './image.js';
 import { buildRelease } from './release.js';
 

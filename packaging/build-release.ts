@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // Builds the release directory (single executables + collector + their files): `npm run build:release`.
 import { Command } from 'commander';
-import { buildCollector } from '../agent/collector/build.js';
-import { PhoenixError } from '../agent/errors.js';
-import { createLogger } from '../agent/logger.js';
-import { collectorManifestPath } from '../agent/paths.js';
+import { buildCollector } from './collector-build.js';
+import { PhoenixError } from '../common/errors.js';
+import { createLogger } from '../common/logger.js';
+import { collectorManifestPath } from '../common/paths.js';
 import { buildRelease } from './release.js';
 
 const program = new Command('build-release')

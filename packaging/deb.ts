@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { packageRoot } from '../agent/paths.js';
+import { packageRoot } from '../common/paths.js';
 import type { Release } from './release.js';
 
 export const DEB_PACKAGE = 'phoenix';

@@ -6,8 +6,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { RELEASE_COLLECTOR } from '../agent/collector/locate.js';
-import type { Logger } from '../agent/logger.js';
-import { packageRoot, phoenixVersion } from '../agent/paths.js';
+import type { Logger } from '../common/logger.js';
+import { packageRoot, phoenixVersion } from '../common/paths.js';
 
 /** The fuse Node's SEA support looks for (documented in Node's single-executable-applications guide). */
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';

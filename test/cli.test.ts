@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { phoenixVersion } from '../agent/paths.js';
+import { phoenixVersion } from '../common/paths.js';
 import { autoPort } from '../agent/supervisor/ports.js';
 import { realCollector } from './helpers/collector.js';
 import { writeTestConfig } from './helpers/agent-config.js';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { buildDeb, DEB_PACKAGE, INSTALL_DIR, UNIT_DIR, type Deb } from '../packaging/deb.js';
 import { buildRelease } from '../packaging/release.js';
-import { silentLogger } from '../agent/logger.js';
+import { silentLogger } from '../common/logger.js';
 import { realCollector } from './helpers/collector.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'phx-deb-'));

@@ -3,7 +3,7 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { ExpositionScanner, scanExposition, type ExpositionScannerOptions, type ExpositionStats } from '../agent/measure/exposition.js';
-import { ConfigError, PhoenixError } from '../agent/errors.js';
+import { ConfigError, PhoenixError } from '../common/errors.js';
 
 const FIXTURE = readFileSync(new URL('./fixtures/exposition-escaped.prom', import.meta.url));
 const FIXTURE_TEXT = FIXTURE.toString('utf8');

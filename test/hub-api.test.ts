@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { silentLogger } from '../agent/logger.js';
+import { silentLogger } from '../common/logger.js';
 import { TokenSet } from '../hub/auth.js';
 import { compareFleet, percentile, type ComparisonGroup, type GroupBy } from '../hub/compare.js';
 import { hubRoutes } from '../hub/http/routes.js';

@@ -8,7 +8,7 @@ import { PassThrough } from 'node:stream';
 import { Agent, request } from 'node:https';
 import { main } from '../hub/cli.js';
 import type { Hub } from '../hub/server.js';
-import { silentLogger } from '../agent/logger.js';
+import { silentLogger } from '../common/logger.js';
 import { Outbox } from '../agent/hub-client/outbox.js';
 import { HubClient } from '../agent/hub-client/client.js';
 import { Backoff } from '../agent/supervisor/backoff.js';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Outbox } from '../agent/hub-client/outbox.js';
 import { HubClient } from '../agent/hub-client/client.js';
 import { Backoff } from '../agent/supervisor/backoff.js';
-import { silentLogger } from '../agent/logger.js';
+import { silentLogger } from '../common/logger.js';
 import { TokenSet } from '../hub/auth.js';
 import { startHub, type Hub } from '../hub/server.js';
 import { autoPort } from '../agent/supervisor/ports.js';

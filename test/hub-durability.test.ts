@@ -6,7 +6,7 @@ import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { silentLogger } from '../agent/logger.js';
+import { silentLogger } from '../common/logger.js';
 import { HubClient } from '../agent/hub-client/client.js';
 import { Outbox } from '../agent/hub-client/outbox.js';
 import { Backoff } from '../agent/supervisor/backoff.js';

@@ -11,7 +11,7 @@ import { openSqliteStore } from '../hub/store/sqlite.js';
 import type { Store } from '../hub/store/types.js';
 import { TokenSet, parseTokens, bearerToken } from '../hub/auth.js';
 import { startHub, type Hub } from '../hub/server.js';
-import { silentLogger } from '../agent/logger.js';
+import { silentLogger } from '../common/logger.js';
 import { CloseCode, parseAgentMessage } from '../protocol/messages.js';
 import { helloFor, openSocket, reportFor } from './helpers/ws-client.js';
 import { captureLogs } from './helpers/logs.js';

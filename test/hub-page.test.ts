@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { main as agentMain } from '../agent/cli.js';
-import { silentLogger } from '../agent/logger.js';
+import { silentLogger } from '../common/logger.js';
 import { TokenSet } from '../hub/auth.js';
 import { hubRoutes } from '../hub/http/routes.js';
 import { startHub } from '../hub/server.js';

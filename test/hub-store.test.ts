@@ -6,7 +6,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { openSqliteStore } from '../hub/store/sqlite.js';
 import { addSample, difference, fromRow, toRow, ZERO_TOTALS } from '../hub/store/totals.js';
-import { StoreOpenError } from '../agent/errors.js';
+import { StoreOpenError } from '../hub/errors.js';
 import type { Store, VariantPoint } from '../hub/store/types.js';
 import { agentReportSchema } from '../protocol/report.js';
 import type { ReportMessage } from '../protocol/messages.js';

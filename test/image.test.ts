@@ -9,7 +9,7 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { buildImage, IMAGE_USER, type ImageResult } from '../packaging/image.js';
 import { buildRelease } from '../packaging/release.js';
-import { silentLogger } from '../agent/logger.js';
+import { silentLogger } from '../common/logger.js';
 import { autoPort } from '../agent/supervisor/ports.js';
 import { realCollector } from './helpers/collector.js';
 import { checkHubServes } from './helpers/hub-command.js';

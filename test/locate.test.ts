@@ -4,10 +4,11 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { cachedBuild, manifestHash } from '../agent/collector/cache.js';
-import { builderVersion } from '../agent/collector/build.js';
+import { builderVersion } from '../packaging/collector-build.js';
 import { locateCollector } from '../agent/collector/locate.js';
-import { CollectorNotFoundError, ConfigError, UsageError } from '../agent/errors.js';
-import { collectorManifestPath } from '../agent/paths.js';
+import { CollectorNotFoundError } from '../agent/errors.js';
+import { ConfigError, UsageError } from '../common/errors.js';
+import { collectorManifestPath } from '../common/paths.js';
 import { readFileSync } from 'node:fs';
 
 t.test('lookup order and errors', async (t) => {

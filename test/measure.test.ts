@@ -15,7 +15,7 @@ import { scanExposition } from '../agent/measure/exposition.js';
 import { monthlyCost, pricingModel } from '../agent/report/cost.js';
 import { compareVariants } from '../agent/report/compare.js';
 import { summarizeReport } from '../agent/report/summary.js';
-import { silentLogger } from '../agent/logger.js';
+import { silentLogger } from '../common/logger.js';
 import { startSimulator } from '../tools/simulator/simulator.js';
 import { sampleReport } from './fixtures/report.js';
 

@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { OtlpResultsExporter, OTLP_METRIC_NAMES } from '../agent/export/otlp.js';
-import { silentLogger } from '../agent/logger.js';
+import { silentLogger } from '../common/logger.js';
 import { scrape } from '../agent/measure/scrape.js';
 import { CollectorProcess } from '../agent/supervisor/collector-process.js';
 import { autoPort, freePorts } from '../agent/supervisor/ports.js';

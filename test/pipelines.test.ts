@@ -6,7 +6,7 @@ import path from 'node:path';
 import { resolveConfig } from '../agent/config/load.js';
 import { BUILTIN_VARIANTS } from '../agent/config/schema.js';
 import { renderVariants } from '../agent/experiment.js';
-import { silentLogger } from '../agent/logger.js';
+import { silentLogger } from '../common/logger.js';
 import { collectorValidate, validatePipelines } from '../agent/validate.js';
 import { realCollector } from './helpers/collector.js';
 

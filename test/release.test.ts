@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { buildRelease, type Release } from '../packaging/release.js';
-import { silentLogger } from '../agent/logger.js';
+import { silentLogger } from '../common/logger.js';
 import { autoPort } from '../agent/supervisor/ports.js';
 import { realCollector } from './helpers/collector.js';
 import { checkHubServes } from './helpers/hub-command.js';

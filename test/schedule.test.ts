@@ -2,8 +2,8 @@
 import t from 'tap';
 import { loadConfig } from '../agent/config/load.js';
 import { AgentDaemon } from '../agent/daemon.js';
-import { silentLogger } from '../agent/logger.js';
-import type { AgentReport } from '../agent/report/types.js';
+import { silentLogger } from '../common/logger.js';
+import type { AgentReport } from '../protocol/report.js';
 import { realCollector } from './helpers/collector.js';
 import { writeTestConfig } from './helpers/agent-config.js';
 import { runCli } from './helpers/cli-run.js';

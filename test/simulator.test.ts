@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { silentLogger } from '../agent/logger.js';
+import { silentLogger } from '../common/logger.js';
 import { main } from '../tools/simulator/cli.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../tools/simulator/simulator.js';
 

@@ -10,7 +10,7 @@ import { CollectorProcess, type CollectorExit } from '../agent/supervisor/collec
 import { createServer } from 'node:net';
 import { assertPortsFree, autoPort, ephemeralRange, freePorts } from '../agent/supervisor/ports.js';
 import { CollectorStartError, PortInUseError } from '../agent/errors.js';
-import { silentLogger } from '../agent/logger.js';
+import { silentLogger } from '../common/logger.js';
 import { isAlive, waitFor } from './helpers/process.js';
 import { captureLogs } from './helpers/logs.js';
 

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { collectorManifestPath } from '../paths.js';
+import { collectorManifestPath } from '../../common/paths.js';
 
 export const COLLECTOR_BINARY_NAME = 'otelcol-phoenix';
 

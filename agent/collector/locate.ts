@@ -2,9 +2,10 @@
 // ($PHOENIX_HOME), the cached build, otelcol-contrib on PATH.
 import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
-import { CollectorNotFoundError, ConfigError, UsageError } from '../errors.js';
+import { CollectorNotFoundError } from '../errors.js';
+import { ConfigError, UsageError } from '../../common/errors.js';
 import { cachedBuild } from './cache.js';
-import { HOME_ENV } from '../paths.js';
+import { HOME_ENV } from '../../common/paths.js';
 
 export type CollectorSource = 'flag' | 'config' | 'env' | 'release' | 'cache' | 'path';
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import cron from 'node-cron';
 import type { z } from 'zod';
-import { ConfigError, showValue } from '../errors.js';
+import { ConfigError, showValue } from '../../common/errors.js';
 import { configSchema, BUILTIN_VARIANTS, type ParsedConfig } from './schema.js';
 import { pipelinesDir } from '../paths.js';
 

@@ -1,6 +1,6 @@
 // The agent's config file shape: one zod schema, defaults included, each rule with a message for users.
 import { z } from 'zod';
-import { parseDuration } from './duration.js';
+import { parseDuration } from '../../common/duration.js';
 import { ownRecord } from '../../protocol/own-record.js';
 
 /** Processes whose absence from a pipeline's output is a loss. Anchored: each must match the whole name. */

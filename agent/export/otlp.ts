@@ -3,9 +3,9 @@ import { diag, DiagLogLevel, type Attributes, type DiagLogger, type ObservableRe
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../common/logger.js';
 import { HOURS_PER_MONTH } from '../report/cost.js';
-import type { AgentReport } from '../report/types.js';
+import type { AgentReport } from '../../protocol/report.js';
 
 export interface OtlpExportOptions {
   /** http:// for plaintext gRPC, https:// for TLS. */

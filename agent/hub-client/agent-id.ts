@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../common/logger.js';
 
 const VALID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 

@@ -1,7 +1,7 @@
 // The agent's connection to the hub: hello, then the outbox in order; reconnects with backoff; detects dead links.
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../common/logger.js';
 import { Backoff } from '../supervisor/backoff.js';
 import { CloseCode, PROTOCOL_VERSION, parseHubMessage, type Hello } from '../../protocol/messages.js';
 import type { Outbox } from './outbox.js';

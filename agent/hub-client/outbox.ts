@@ -2,9 +2,9 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../common/logger.js';
 import { PROTOCOL_VERSION, type ReportMessage } from '../../protocol/messages.js';
-import type { AgentReport } from '../report/types.js';
+import type { AgentReport } from '../../protocol/report.js';
 
 export interface OutboxOptions {
   dir: string;

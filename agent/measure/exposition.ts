@@ -1,5 +1,5 @@
 // Streams a Prometheus text exposition (format 0.0.4, plus quoted UTF-8 names) and counts its cardinality.
-import { CallingRuleError, ConfigError, showValue } from '../errors.js';
+import { CallingRuleError, ConfigError, showValue } from '../../common/errors.js';
 import { SeriesSet } from './series-set.js';
 import {
   METRIC_START,

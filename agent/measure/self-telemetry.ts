@@ -1,5 +1,5 @@
 // Reads a collector's own telemetry: points accepted and sent, and items in/out of each processor.
-import type { PipelineTelemetry } from '../report/types.js';
+import type { PipelineTelemetry } from '../../protocol/report.js';
 import type { CapturedSample } from './exposition.js';
 
 // Older collectors add `_total` to counters; both spellings are read.

@@ -1,6 +1,6 @@
 // Renders a pipeline template: fills {{placeholders}} with values escaped for where they stand.
 import { PipelineTemplateError } from '../errors.js';
-import { formatDuration } from '../config/duration.js';
+import { formatDuration } from '../../common/duration.js';
 
 export interface VariantPorts {
   exporter: number;

@@ -1,5 +1,5 @@
 // Compares variant B against variant A: cardinality reduction, resource deltas, cost savings.
-import type { Comparison, VariantReport } from './types.js';
+import type { Comparison, VariantReport } from '../../protocol/report.js';
 
 const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
 

@@ -1,5 +1,5 @@
 // The estimated-cost model: explicit prices per 1,000 active series a month and per million samples.
-import type { PricingModel } from './types.js';
+import type { PricingModel } from '../../protocol/report.js';
 
 const MONTH_MS = 30 * 24 * 3_600_000;
 export const HOURS_PER_MONTH = 30 * 24;

@@ -1,5 +1,5 @@
 // A short human-readable summary of a report, for the terminal and log lines.
-import type { AgentReport } from './types.js';
+import type { AgentReport } from '../../protocol/report.js';
 
 const pct = (x: number | null) => (x === null ? 'n/a' : `${(x * 100).toFixed(1)}%`);
 const mib = (x: number | null) => (x === null ? 'n/a' : `${(x / 2 ** 20).toFixed(1)} MiB`);

@@ -4,7 +4,7 @@ import { EventEmitter, once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
 import { CollectorStartError } from '../errors.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../common/logger.js';
 import { Backoff } from './backoff.js';
 import { probeHealth } from './health.js';
 

@@ -2,7 +2,7 @@
 import { readFileSync, renameSync, writeFileSync, mkdirSync, readlinkSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../common/logger.js';
 
 export interface PidEntry {
   variant: string;

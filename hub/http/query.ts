@@ -1,5 +1,5 @@
 // Validates the API's query parameters; a bad one is a 400 naming the parameter and the value.
-import { parseDuration } from '../../agent/config/duration.js';
+import { parseDuration } from '../../common/duration.js';
 import type { GroupBy } from '../compare.js';
 
 export class BadRequest extends Error {

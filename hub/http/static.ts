@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import path from 'node:path';
-import { packageRoot } from '../../agent/paths.js';
+import { packageRoot } from '../../common/paths.js';
 import { SECURITY_HEADERS } from '../server.js';
 
 export const CONTENT_SECURITY_POLICY =

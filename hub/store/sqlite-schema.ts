@@ -1,7 +1,7 @@
 // The SQLite store's tables. Every time-keyed table leads with time (or resolution, then time), so a
 // range is one sequential scan; the per-(agent, side) indexes serve "the last row before X" lookups.
 import type { Database } from 'better-sqlite3';
-import { StoreOpenError } from '../../agent/errors.js';
+import { StoreOpenError } from '../errors.js';
 import { TOTALS_DDL } from './totals.js';
 
 export const SCHEMA_VERSION = 2;

@@ -1,7 +1,7 @@
 // Runs phoenix-agent's CLI in-process and captures what it prints.
 import { PassThrough } from 'node:stream';
 import { main } from '../../agent/cli.js';
-import { silentLogger, type Logger } from '../../agent/logger.js';
+import { silentLogger, type Logger } from '../../common/logger.js';
 
 export interface CliResult {
   code: number;

@@ -1,6 +1,6 @@
 // Waiting on an in-process agent daemon's reports.
 import type { AgentDaemon } from '../../agent/daemon.js';
-import type { AgentReport } from '../../agent/report/types.js';
+import type { AgentReport } from '../../protocol/report.js';
 
 /** The next report `accept` takes, or a rejection after `timeoutMs`. */
 export function nextReport(daemon: AgentDaemon, accept: (r: AgentReport) => boolean, timeoutMs = 60_000): Promise<AgentReport> {

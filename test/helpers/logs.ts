@@ -1,6 +1,6 @@
 // A pino logger whose lines a test can read back.
 import { Writable } from 'node:stream';
-import { createLogger, type Logger } from '../../agent/logger.js';
+import { createLogger, type Logger } from '../../common/logger.js';
 
 export interface CapturedLogs {
   logger: Logger;

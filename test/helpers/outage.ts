@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { main as agentMain } from '../../agent/cli.js';
-import { silentLogger, type Logger } from '../../agent/logger.js';
+import { silentLogger, type Logger } from '../../common/logger.js';
 import { autoPort } from '../../agent/supervisor/ports.js';
 import { TokenSet } from '../../hub/auth.js';
 import { startHub, type Hub } from '../../hub/server.js';

@@ -1,7 +1,8 @@
 // Command line for the process simulator: parse flags, start it, print one ready line, run until SIGTERM/SIGINT.
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { PhoenixError, UsageError } from '../../agent/errors.js';
-import { createLogger, type Logger } from '../../agent/logger.js';
+import { Command, InvalidArgumentError } from 'commander';
+import { exitCodeFor } from '../../common/cli-exit.js';
+import { UsageError } from '../../common/errors.js';
+import { createLogger, type Logger } from '../../common/logger.js';
 import { startSimulator, validateSimulatorOptions, type OptionLabels, type Simulator, type SimulatorOptions } from './simulator.js';
 
 /** The slice of `process` the CLI uses, injectable so a test can emit signals and catch exit(). */
@@ -53,8 +54,7 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
   try {
     options = parseFlags(argv, stdout, stderr);
   } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2; // commander already printed why
-    return reportError(error, stderr);
+    return exitCodeFor('phoenix-simulator', error, stderr);
   }
   const logger = deps.logger ?? createLogger({ name: 'phoenix-simulator' });
 
@@ -85,7 +85,7 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
       simulator = await startSimulator({ ...options, logger, signal: startAbort.signal });
     } catch (error) {
       // A signal during the start aborted it, and startSimulator removed what it had made: a clean stop.
-      return error === startAbort.signal.reason ? 0 : reportError(error, stderr);
+      return error === startAbort.signal.reason ? 0 : exitCodeFor('phoenix-simulator', error, stderr);
     }
     if (!stopping) {
       const pids = simulator.processes().map((p) => p.pid);
@@ -147,13 +147,4 @@ function parseNumber(value: string): number {
   const number = Number(value);
   if (value.trim() === '' || !Number.isFinite(number)) throw new InvalidArgumentError('Not a number.');
   return number;
-}
-
-function reportError(error: unknown, stderr: { write(text: string): unknown }): number {
-  if (error instanceof PhoenixError) {
-    stderr.write(`phoenix-simulator: ${error.message}\n`);
-    return error.exitCode;
-  }
-  stderr.write(`phoenix-simulator: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  return 1;
 }

@@ -6,8 +6,9 @@ import { access, chmod, copyFile, link, mkdtemp, readlink, realpath, rm, stat, u
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SimulatorError, UsageError, showValue } from '../../agent/errors.js';
-import { silentLogger, type Logger } from '../../agent/logger.js';
+import { SimulatorError } from './errors.js';
+import { UsageError, showValue } from '../../common/errors.js';
+import { silentLogger, type Logger } from '../../common/logger.js';
 
 export const MAX_PROCESSES = 5000;
 export const DEFAULT_NAME_PREFIX = 'phx-sim';

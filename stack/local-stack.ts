@@ -5,10 +5,10 @@ import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { stringify } from 'yaml';
 import { main as agentMain } from '../agent/cli.js';
-import type { Logger } from '../agent/logger.js';
-import { parseTokens, TokenSet } from './auth.js';
-import { hubRoutes } from './http/routes.js';
-import { startHub, type Hub } from './server.js';
+import type { Logger } from '../common/logger.js';
+import { parseTokens, TokenSet } from '../hub/auth.js';
+import { hubRoutes } from '../hub/http/routes.js';
+import { startHub, type Hub } from '../hub/server.js';
 
 export interface LocalStackOptions {
   dataDir: string;

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // `npm start`: the hub and a local agent on this machine, page URL printed; Ctrl-C stops everything.
 import { Command, InvalidArgumentError } from 'commander';
-import { exitOnSignals } from '../agent/signals.js';
-import { createLogger } from '../agent/logger.js';
-import { defaultDataDir } from './cli.js';
+import { exitOnSignals } from '../common/signals.js';
+import { createLogger } from '../common/logger.js';
+import { defaultDataDir } from '../hub/cli.js';
 import { runLocalStack } from './local-stack.js';
 
 const program = new Command('phoenix-local')

@@ -3,9 +3,9 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { CollectorBuildError } from '../errors.js';
-import type { Logger } from '../logger.js';
-import { cacheRoot, cachedBuild, COLLECTOR_BINARY_NAME, manifestHash } from './cache.js';
+import { CollectorBuildError } from './errors.js';
+import type { Logger } from '../common/logger.js';
+import { cacheRoot, cachedBuild, COLLECTOR_BINARY_NAME, manifestHash } from '../agent/collector/cache.js';
 
 export interface BuildOptions {
   manifestPath: string;

@@ -1,0 +1,56 @@
+// The base of Phoenix's coded errors, shared by every program: a stable code, a message naming the bad value, an exit code.
+// Each code is listed once in ./error-codes.ts and documented in docs/errors.md (a test keeps the three in step).
+import type { ErrorCode } from './error-codes.js';
+
+export interface PhoenixErrorOptions {
+  cause?: unknown;
+}
+
+/** Base class: a stable `code`, and the process exit code a CLI should use for it. */
+export class PhoenixError extends Error {
+  readonly code: ErrorCode;
+  readonly exitCode: number;
+
+  constructor(code: ErrorCode, message: string, exitCode = 1, options: PhoenixErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.exitCode = exitCode;
+  }
+}
+
+/** A config file (or a value in one) is wrong. `source` is the file, or "defaults"/"flags". */
+export class ConfigError extends PhoenixError {
+  constructor(message: string, options: PhoenixErrorOptions = {}) {
+    super('PHX_CONFIG_INVALID', message, 2, options);
+  }
+}
+
+/** A command-line flag or argument is wrong. */
+export class UsageError extends PhoenixError {
+  constructor(message: string, options: PhoenixErrorOptions = {}) {
+    super('PHX_USAGE', message, 2, options);
+  }
+}
+
+/** A component was used against its calling rules (e.g. written to after it was ended): a bug in the caller. */
+export class CallingRuleError extends PhoenixError {
+  constructor(code: ErrorCode, message: string) {
+    super(code, message, 1);
+  }
+}
+
+/** Shorten an arbitrary value for inclusion in an error message. */
+export function showValue(value: unknown, max = 80): string {
+  let text: string;
+  if (typeof value === 'string') text = `'${value}'`;
+  else if (value === undefined) text = 'nothing';
+  else {
+    try {
+      text = JSON.stringify(value) ?? String(value);
+    } catch {
+      text = String(value);
+    }
+  }
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
