@@ -1,10 +1,10 @@
 // `run`: the long-lived agent: experiment windows (always, or on a cron schedule), a measurement each interval.
-import { EventEmitter } from 'node:events';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { AgentConfig } from './config/load.js';
 import { Experiment, pidFilePath, type ExperimentDeps } from './experiment.js';
 import type { AgentReport } from '../protocol/report.js';
 import { reapLeftovers } from './supervisor/pidfile.js';
+import { Notifier, type Listener } from '../common/notifier.js';
 
 export type DaemonState = 'idle' | 'running' | 'closed';
 
@@ -15,14 +15,22 @@ export interface MeasurementWindow {
   to: string;
 }
 
+/** What an AgentDaemon tells its listeners. */
+export interface DaemonEvents {
+  /** A measurement round finished. */
+  report: [report: AgentReport, window: MeasurementWindow];
+  /** An experiment window opened (collectors started) or closed (collectors stopped). */
+  window: [change: 'open' | 'close'];
+}
+
 /**
  * Calling rules: `start()` once, `close()` once (it stops any running experiment and resolves when the
- * collectors are gone). Events: 'report' (AgentReport, MeasurementWindow) after every measurement,
- * 'window' ('open'|'close').
+ * collectors are gone). Events: see DaemonEvents; a listener that throws is logged as a listener failure.
  */
-export class AgentDaemon extends EventEmitter {
+export class AgentDaemon {
   readonly #config: AgentConfig;
   readonly #deps: ExperimentDeps;
+  readonly #events: Notifier<DaemonEvents>;
   #experiment: Experiment | null = null;
   #measureTimer: NodeJS.Timeout | null = null;
   #windowTimer: NodeJS.Timeout | null = null;
@@ -34,9 +42,17 @@ export class AgentDaemon extends EventEmitter {
   #lastMeasureAt = '';
 
   constructor(config: AgentConfig, deps: ExperimentDeps) {
-    super();
     this.#config = config;
     this.#deps = deps;
+    this.#events = new Notifier('agent daemon', deps.logger);
+  }
+
+  on<K extends keyof DaemonEvents>(event: K, listener: Listener<DaemonEvents[K]>): () => void {
+    return this.#events.on(event, listener);
+  }
+
+  off<K extends keyof DaemonEvents>(event: K, listener: Listener<DaemonEvents[K]>): void {
+    this.#events.off(event, listener);
   }
 
   get state(): DaemonState {
@@ -81,7 +97,7 @@ export class AgentDaemon extends EventEmitter {
       this.#openedAt = new Date().toISOString();
       this.#lastMeasureAt = this.#openedAt;
       experiment.start();
-      this.emit('window', 'open');
+      this.#events.emit('window', 'open');
       this.#deps.logger.info({ variants: experiment.variants.map((v) => v.spec.name) }, 'experiment window open');
       this.#measureTimer = setInterval(() => this.#measure(), this.#config.interval);
       if (durationMs !== null) this.#windowTimer = setTimeout(() => void this.#closeWindow(), durationMs);
@@ -96,7 +112,7 @@ export class AgentDaemon extends EventEmitter {
       await this.#experiment?.close();
       this.#experiment = null;
       this.#state = 'idle';
-      this.emit('window', 'close');
+      this.#events.emit('window', 'close');
       this.#deps.logger.info('experiment window closed; collectors stopped');
     });
   }
@@ -111,7 +127,7 @@ export class AgentDaemon extends EventEmitter {
         if (this.#experiment !== experiment) return;
         this.#lastMeasureAt = report.generatedAt;
         const window: MeasurementWindow = { openedAt: this.#openedAt, from, to: report.generatedAt };
-        this.emit('report', report, window);
+        this.#events.emit('report', report, window);
       })
       .catch((error: unknown) => this.#deps.logger.error({ err: error }, 'measurement failed'))
       .finally(() => {
@@ -133,5 +149,6 @@ export class AgentDaemon extends EventEmitter {
     await this.#closeWindow();
     await this.#transition;
     this.#state = 'closed';
+    this.#events.clear();
   }
 }

@@ -128,7 +128,7 @@ export class Experiment {
     this.#sampler = new ResourceSampler(Math.max(120_000, config.interval * 3));
     this.#hostProcesses = hostProcessReader(procRootOf(config));
     // pidusage measures CPU from one call to the next: prime it whenever a collector (re)starts.
-    for (const v of variants) v.collector.on('ready', (pid: number) => void this.#sampler.sample(pid));
+    for (const v of variants) v.collector.on('ready', (pid) => void this.#sampler.sample(pid));
   }
 
   static async create(config: AgentConfig, deps: ExperimentDeps): Promise<Experiment> {
@@ -151,11 +151,11 @@ export class Experiment {
         stopGraceMs: config.collector.stopGrace,
         healthIntervalMs: config.collector.healthInterval,
         ...(deps.spawn ? { spawn: deps.spawn } : {}),
-        onChild: (event, pid) =>
-          event === 'spawned'
-            ? pidFile.add({ variant: variant.spec.name, pid, binary: deps.collectorBinary, agentPid: process.pid, startedAt: new Date().toISOString() })
-            : pidFile.remove(pid),
       });
+      collector.on('spawned', (pid) =>
+        pidFile.add({ variant: variant.spec.name, pid, binary: deps.collectorBinary, agentPid: process.pid, startedAt: new Date().toISOString() }),
+      );
+      collector.on('exited', (pid) => pidFile.remove(pid));
       variants.push({ ...variant, configPath, collector });
     }
     return new Experiment(config, variants, deps.logger);

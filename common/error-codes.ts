@@ -3,6 +3,8 @@ export const ERROR_CODES = [
   // common
   'PHX_CONFIG_INVALID',
   'PHX_USAGE',
+  'PHX_CLOSE_FAILED',
+  'PHX_CALLING_RULE',
   // agent
   'PHX_COLLECTOR_NOT_FOUND',
   'PHX_PIPELINE_TEMPLATE',
@@ -14,6 +16,8 @@ export const ERROR_CODES = [
   // hub
   'PHX_STORE_OPEN',
   'PHX_LISTEN_FAILED',
+  'PHX_HTTP_BAD_REQUEST',
+  'PHX_HTTP_NOT_FOUND',
   // packaging
   'PHX_COLLECTOR_BUILD_FAILED',
   // tools

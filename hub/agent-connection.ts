@@ -6,6 +6,8 @@ import type { Logger } from '../common/logger.js';
 import { bearerToken, type TokenSet } from './auth.js';
 import type { IngestQueue } from './ingest-queue.js';
 import type { HelloOutcome, Store } from './store/types.js';
+import type { Notifier } from '../common/notifier.js';
+import type { HubEvents } from './server.js';
 
 const MAX_CLOSE_REASON_BYTES = 123;
 
@@ -26,14 +28,15 @@ export interface AgentConnectionContext {
   tokens: TokenSet;
   logger: Logger;
   /** Live connections by agent id; a newer connection for the same id replaces the older one. */
-  registry: Map<string, AgentConnection>;
+  byAgentId: Map<string, AgentConnection>;
   helloTimeoutMs: number;
   /** Token bucket per connection: sustained messages a second, and the burst allowed. */
   ratePerSecond: number;
   rateBurst: number;
   /** A client that does not read its acks is dropped when this much is queued for it. */
   maxBufferedBytes: number;
-  onReport?: (agentId: string, message: ReportMessage) => void;
+  /** Where a newly stored report is announced. */
+  events: Notifier<HubEvents>;
 }
 
 export class AgentConnection {
@@ -138,9 +141,9 @@ export class AgentConnection {
       return this.refuse('storage', 'the hub cannot store data right now; try again later');
     }
     this.#hello = hello;
-    const previous = this.#ctx.registry.get(hello.agentId);
+    const previous = this.#ctx.byAgentId.get(hello.agentId);
     if (previous && previous !== this) previous.refuse('replaced', 'a newer connection for this agent id');
-    this.#ctx.registry.set(hello.agentId, this);
+    this.#ctx.byAgentId.set(hello.agentId, this);
     if (outcome.sequenceRestarted) {
       this.#log.warn({ streamId: hello.streamId }, 'agent started a new sequence (its state was lost); counting its reports from 1 again');
     }
@@ -152,7 +155,7 @@ export class AgentConnection {
     this.#ctx.queue.submit({ agentId, message, receivedAt: Date.now() }).then(
       (outcome) => {
         // Listeners hear of every stored report, also one whose connection closed while it was being stored.
-        if (outcome === 'stored') this.#ctx.onReport?.(agentId, message);
+        if (outcome === 'stored') this.#ctx.events.emit('report', agentId, message);
         if (!this.#closed) this.#send({ type: 'ack', v: PROTOCOL_VERSION, seq: message.seq });
       },
       // Acks are cumulative: once one report is not stored, no later one may be acknowledged on this
@@ -186,7 +189,7 @@ export class AgentConnection {
     this.#closed = true;
     if (this.#helloTimer) clearTimeout(this.#helloTimer);
     const id = this.agentId;
-    if (id !== null && this.#ctx.registry.get(id) === this) this.#ctx.registry.delete(id);
+    if (id !== null && this.#ctx.byAgentId.get(id) === this) this.#ctx.byAgentId.delete(id);
     if (id !== null) this.#log.info('agent disconnected');
   }
 }

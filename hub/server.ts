@@ -5,6 +5,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import path from 'node:path';
 import { WebSocketServer } from 'ws';
 import type { Logger } from '../common/logger.js';
+import { Notifier, type Listener } from '../common/notifier.js';
 import { HubListenError } from './errors.js';
 import { AGENT_PATH, CloseCode, MAX_MESSAGE_BYTES, type ReportMessage } from '../protocol/messages.js';
 import { AgentConnection } from './agent-connection.js';
@@ -38,6 +39,12 @@ export interface HubOptions {
   routes?: (hub: Hub, req: IncomingMessage, res: ServerResponse, url: URL) => boolean | Promise<boolean>;
 }
 
+/** What a hub tells its listeners. */
+export interface HubEvents {
+  /** A report was newly stored (not a duplicate); also for one whose connection closed while it was stored. */
+  report: [agentId: string, message: ReportMessage];
+}
+
 export interface Hub {
   /** http(s)://host:port */
   url: string;
@@ -46,11 +53,12 @@ export interface Hub {
   port: number;
   store: Store;
   queue: IngestQueue;
+  /** The connections whose agents have said hello, by agent id (a newer one for the same id replaces the older). */
   connections: ReadonlyMap<string, AgentConnection>;
   /** Each agent's latest report as the fleet view shows it (kept in memory, updated as reports are stored). */
   fleetView: FleetView;
-  /** Called with every newly stored report (the page's live updates hang here). */
-  onReport(listener: (agentId: string, message: ReportMessage) => void): () => void;
+  /** Subscribes to the hub's events (HubEvents); returns the unsubscribe. */
+  on<K extends keyof HubEvents>(event: K, listener: Listener<HubEvents[K]>): () => void;
   close(): Promise<void>;
 }
 
@@ -84,9 +92,11 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const logger = options.logger.child({ component: 'hub' });
   const store = options.store ?? openSqliteStore({ file: path.join(options.dataDir, 'hub.db') });
   const queue = new IngestQueue(store, logger);
-  const registry = new Map<string, AgentConnection>();
+  const byAgentId = new Map<string, AgentConnection>();
+  /** Every open agent connection, also those still waiting for their hello. */
+  const allConnections = new Set<AgentConnection>();
   const maxPendingAgents = options.maxPendingAgents ?? 1024;
-  const listeners = new Set<(agentId: string, message: ReportMessage) => void>();
+  const events = new Notifier<HubEvents>('hub', logger);
   const sockets = new Set<Socket>();
   let ready = false;
 
@@ -96,24 +106,21 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     queue,
     tokens: options.tokens,
     logger,
-    registry,
+    byAgentId,
     helloTimeoutMs: options.helloTimeoutMs ?? 10_000,
     ratePerSecond: options.ratePerSecond ?? 20,
     rateBurst: options.rateBurst ?? 200,
     maxBufferedBytes: options.maxBufferedBytes ?? 1024 * 1024,
-    onReport: (agentId: string, message: ReportMessage) => {
-      for (const listener of listeners) listener(agentId, message);
-    },
+    events,
   };
   const live = new LiveFeed(logger);
   const fleetView = new FleetView(store);
-  listeners.add((agentId, message) => fleetView.reportStored(agentId, message.report));
-  listeners.add((agentId, message) => live.reportStored(agentId, message.report.host.id, message.seq));
-  const connections = new Set<AgentConnection>();
+  events.on('report', (agentId, message) => fleetView.reportStored(agentId, message.report));
+  events.on('report', (agentId, message) => live.reportStored(agentId, message.report.host.id, message.seq));
   wss.on('connection', (ws, req) => {
     const connection = new AgentConnection(ws, req, context);
-    connections.add(connection);
-    ws.once('close', () => connections.delete(connection));
+    allConnections.add(connection);
+    ws.once('close', () => allConnections.delete(connection));
   });
 
   let hub: Hub;
@@ -122,7 +129,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     if (!url) return sendJson(res, 400, { error: 'bad_request', message: 'the request target is not a valid path' });
     try {
       if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
-      if (url.pathname === '/readyz') return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'starting', agents: registry.size });
+      if (url.pathname === '/readyz') return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'starting', agents: byAgentId.size });
       if (options.routes && (await options.routes(hub, req, res, url))) return;
       sendJson(res, 404, { error: 'not_found', message: `no such path: ${url.pathname.slice(0, 200)}` });
     } catch (error) {
@@ -146,7 +153,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     if (pathname === AGENT_PATH) {
       wss.handleUpgrade(req, socket, head, (ws) => {
         let pending = 0;
-        for (const c of connections) if (c.pending) pending += 1;
+        for (const c of allConnections) if (c.pending) pending += 1;
         if (pending >= maxPendingAgents) {
           logger.warn({ pending, remote: req.socket.remoteAddress }, 'too many agent connections waiting for hello; refusing one');
           ws.close(CloseCode.tryAgainLater, 'too many connections waiting for hello; try again later');
@@ -185,7 +192,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const scheme = options.tls ? 'https' : 'http';
 
   const heartbeat = setInterval(() => {
-    for (const c of connections) c.heartbeat();
+    for (const c of allConnections) c.heartbeat();
     live.heartbeat();
   }, options.heartbeatMs ?? 15_000);
   const maintenance = setInterval(() => {
@@ -204,12 +211,9 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     port,
     store,
     queue,
-    connections: registry,
+    connections: byAgentId,
     fleetView,
-    onReport(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
+    on: (event, listener) => events.on(event, listener),
     close() {
       closing ??= (async () => {
         ready = false;
@@ -217,10 +221,10 @@ export async function startHub(options: HubOptions): Promise<Hub> {
         clearInterval(maintenance);
         // Phase 1: stop accepting, let connections go.
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        for (const c of connections) c.ws.close(CloseCode.goingAway, 'hub shutting down');
+        for (const c of allConnections) c.ws.close(CloseCode.goingAway, 'hub shutting down');
         server.closeIdleConnections();
         const deadline = setTimeout(() => {
-          for (const c of connections) c.ws.terminate();
+          for (const c of allConnections) c.ws.terminate();
           for (const s of sockets) s.destroy();
         }, 2000);
         live.close();
@@ -230,7 +234,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
         // Phase 2: whatever was received is stored, then the store is released.
         queue.close();
         store.close();
-        listeners.clear();
+        events.clear();
         logger.info('hub stopped');
       })();
       return closing;

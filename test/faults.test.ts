@@ -10,7 +10,6 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../agent/config/load.js';
 import { AgentDaemon } from '../agent/daemon.js';
 import { silentLogger } from '../common/logger.js';
-import type { CollectorExit } from '../agent/supervisor/collector-process.js';
 import type { AgentReport } from '../protocol/report.js';
 import { TokenSet } from '../hub/auth.js';
 import { startHub } from '../hub/server.js';
@@ -48,7 +47,7 @@ t.test('a collector frozen with SIGSTOP: detected within two health intervals, k
   const first = await nextReport(daemon, (r) => r.variants.every((v) => v.state === 'running' && (v.series ?? 0) > 0));
   const victim = daemon.experiment!.variants[1].collector;
   const frozen = victim.pid!;
-  const ended = once(victim, 'exit') as Promise<[CollectorExit]>;
+  const ended = victim.next('exit');
   const frozenAt = Date.now();
   process.kill(frozen, 'SIGSTOP');
   const [exit] = await ended;

@@ -114,7 +114,7 @@ t.test('client: the hub down for a while — everything made meanwhile arrives, 
   t.equal(outbox.size, 20, 'kept while the hub is down');
   hub = await hubAt(t, path.join(dir, 'hub'), port);
   const seen: number[] = [];
-  hub.onReport((_agent, message) => seen.push(message.seq));
+  hub.on('report', (_agent, message) => seen.push(message.seq));
   await waitFor('all delivered', () => client.acknowledged === 21, 30_000);
   t.same(seen, Array.from({ length: 20 }, (_, i) => i + 2), 'each report once, in order');
   t.equal(hub.store.agents()[0]!.lastSeq, 21);

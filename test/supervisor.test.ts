@@ -3,7 +3,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { once } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Backoff } from '../agent/supervisor/backoff.js';
 import { CollectorProcess, type CollectorExit } from '../agent/supervisor/collector-process.js';
@@ -96,7 +95,7 @@ t.test('kill -9 of a running collector: restarted with backoff, restart count ri
   collector.start();
   await collector.waitReady(10_000);
   const first = collector.pid!;
-  const exit = once(collector, 'exit');
+  const exit = collector.next('exit');
   process.kill(first, 'SIGKILL');
   const [ended] = (await exit) as [CollectorExit];
   t.equal(ended.signal, 'SIGKILL');
@@ -137,7 +136,7 @@ t.test('a frozen collector (SIGSTOP) fails its health checks and is killed and r
   await collector.waitReady(10_000);
   const frozen = collector.pid!;
   process.kill(frozen, 'SIGSTOP');
-  const [ended] = (await once(collector, 'exit')) as [CollectorExit];
+  const [ended] = await collector.next('exit');
   t.equal(ended.reason, 'unhealthy');
   await waitFor('restart after freeze', () => collector.status().state === 'running' && collector.pid !== frozen);
   t.notOk(isAlive(frozen));
@@ -188,7 +187,7 @@ t.test('a binary that cannot be spawned is reported, not thrown', async (t) => {
   });
   t.teardown(() => collector.stop());
   collector.start();
-  const [ended] = (await once(collector, 'exit')) as [CollectorExit];
+  const [ended] = await collector.next('exit');
   t.equal(ended.reason, 'spawn-error');
   const error = await collector.waitReady(200).catch((e: unknown) => e);
   t.type(error, CollectorStartError);
@@ -210,7 +209,7 @@ t.test('a scrape the collector answered stands in for its next health check; wit
   t.equal(collector.pid, pid);
   collector.noteAnswered(pid + 1_000_000); // another pid's answer says nothing of this one
   clearInterval(noting);
-  const [ended] = (await once(collector, 'exit')) as [CollectorExit];
+  const [ended] = await collector.next('exit');
   t.equal(ended.reason, 'unhealthy', 'once answers stop, the hanging health check gets it killed');
   t.notOk(isAlive(pid));
 });
@@ -223,7 +222,7 @@ t.test('frozen just after answering a scrape: still killed within two health int
   collector.noteAnswered(pid);
   const frozenAt = Date.now();
   process.kill(pid, 'SIGSTOP');
-  const [ended] = (await once(collector, 'exit')) as [CollectorExit];
+  const [ended] = await collector.next('exit');
   const ms = Date.now() - frozenAt;
   t.equal(ended.reason, 'unhealthy');
   // Interval 200 ms, each check allowed 200 ms: checks due 200 ms after the answer and 200 ms after the

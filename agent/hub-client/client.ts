@@ -1,7 +1,7 @@
 // The agent's connection to the hub: hello, then the outbox in order; reconnects with backoff; detects dead links.
-import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 import type { Logger } from '../../common/logger.js';
+import { CallingRuleError } from '../../common/errors.js';
 import { Backoff } from '../supervisor/backoff.js';
 import { CloseCode, PROTOCOL_VERSION, parseHubMessage, type Hello } from '../../protocol/messages.js';
 import type { Outbox } from './outbox.js';
@@ -28,9 +28,9 @@ export type HubClientState = 'connecting' | 'connected' | 'backoff' | 'closed';
 
 /**
  * Calling rules: `start()` once; `notify()` after each `outbox.append()`; `close()` once (resolves when
- * the socket is closed and no timer is left). Events: 'state' (HubClientState), 'ack' (seq).
+ * the socket is closed and no timer is left). `state` and `acknowledged` tell where it is.
  */
-export class HubClient extends EventEmitter {
+export class HubClient {
   readonly #o: Required<Omit<HubClientOptions, 'ca' | 'insecureSkipVerify' | 'backoff'>> & Pick<HubClientOptions, 'ca' | 'insecureSkipVerify'>;
   readonly #backoff: Backoff;
   readonly #log: Logger;
@@ -45,7 +45,6 @@ export class HubClient extends EventEmitter {
   acknowledged = 0;
 
   constructor(options: HubClientOptions) {
-    super();
     this.#o = { pingIntervalMs: 10_000, pongTimeoutMs: 10_000, maxInFlight: 32, ...options };
     this.#backoff = options.backoff ?? new Backoff();
     this.#log = options.logger.child({ component: 'hub-client', hub: options.url });
@@ -56,7 +55,7 @@ export class HubClient extends EventEmitter {
   }
 
   start(): void {
-    if (this.#started) throw new Error('HubClient.start() may be called only once');
+    if (this.#started) throw new CallingRuleError('PHX_CALLING_RULE', 'hub client: start() may be called only once');
     this.#started = true;
     this.#connect();
   }
@@ -69,7 +68,6 @@ export class HubClient extends EventEmitter {
   #setState(state: HubClientState): void {
     if (this.#state === state) return;
     this.#state = state;
-    this.emit('state', state);
   }
 
   #connect(): void {
@@ -117,7 +115,6 @@ export class HubClient extends EventEmitter {
       this.#backoff.reset();
       this.#o.outbox.ack(message.seq);
       this.acknowledged = Math.max(this.acknowledged, message.seq);
-      this.emit('ack', message.seq);
       this.#pump();
     } else {
       this.#log.warn({ code: message.code, message: message.message }, 'the hub reported an error');

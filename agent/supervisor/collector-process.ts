@@ -1,10 +1,12 @@
 // Supervises one collector child: start, readiness through its health check, restart with backoff, stop.
 import { spawn as nodeSpawn, type ChildProcess } from 'node:child_process';
-import { EventEmitter, once } from 'node:events';
+import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
 import { CollectorStartError } from '../errors.js';
 import type { Logger } from '../../common/logger.js';
+import { CallingRuleError } from '../../common/errors.js';
+import { Notifier, type Listener } from '../../common/notifier.js';
 import { Backoff } from './backoff.js';
 import { probeHealth } from './health.js';
 
@@ -47,18 +49,31 @@ export interface CollectorProcessOptions {
   stableAfterMs?: number;
   backoff?: Backoff;
   spawn?: typeof nodeSpawn;
-  /** Told of every child started and ended (the pid file hangs here). */
-  onChild?: (event: 'spawned' | 'exited', pid: number) => void;
+}
+
+/** What a CollectorProcess tells its listeners. */
+export interface CollectorEvents {
+  /** Its state changed. */
+  state: [status: CollectorStatus];
+  /** A child answered its first health check. */
+  ready: [pid: number];
+  /** A child ended (the supervising loop has recorded it). */
+  exit: [exit: CollectorExit];
+  /** A child was started and has this pid (the pid file hangs here). */
+  spawned: [pid: number];
+  /** The child with this pid is gone and reaped. */
+  exited: [pid: number];
 }
 
 /**
  * One supervised collector. Calling rules: `start()` once; `stop()` any time after, any number of
- * times — it resolves only when no child is left. Events: 'state' (status), 'ready' (pid), 'exit' (CollectorExit).
+ * times — it resolves only when no child is left. Events: see CollectorEvents; subscribe before `start()`
+ * to hear the first child's.
  */
-export class CollectorProcess extends EventEmitter {
+export class CollectorProcess {
   readonly variant: string;
-  readonly #options: Required<Omit<CollectorProcessOptions, 'onChild' | 'backoff' | 'spawn'>> &
-    Pick<CollectorProcessOptions, 'onChild'>;
+  readonly #options: Required<Omit<CollectorProcessOptions, 'backoff' | 'spawn'>>;
+  readonly #events: Notifier<CollectorEvents>;
   readonly #backoff: Backoff;
   readonly #spawn: typeof nodeSpawn;
   readonly #logger: Logger;
@@ -78,7 +93,6 @@ export class CollectorProcess extends EventEmitter {
   #answeredAt = 0;
 
   constructor(options: CollectorProcessOptions) {
-    super();
     this.variant = options.variant;
     this.#options = {
       stopGraceMs: 10_000,
@@ -91,6 +105,20 @@ export class CollectorProcess extends EventEmitter {
     this.#backoff = options.backoff ?? new Backoff();
     this.#spawn = options.spawn ?? nodeSpawn;
     this.#logger = options.logger.child({ variant: options.variant });
+    this.#events = new Notifier(`collector '${options.variant}'`, this.#logger);
+  }
+
+  on<K extends keyof CollectorEvents>(event: K, listener: Listener<CollectorEvents[K]>): () => void {
+    return this.#events.on(event, listener);
+  }
+
+  /** The arguments of the next `event` (e.g. `const [exit] = await collector.next('exit')`). */
+  next<K extends keyof CollectorEvents>(event: K, signal: AbortSignal = new AbortController().signal): Promise<CollectorEvents[K]> {
+    return this.#events.next(event, signal);
+  }
+
+  listenerCount(event: keyof CollectorEvents): number {
+    return this.#events.listenerCount(event);
   }
 
   status(): CollectorStatus {
@@ -124,7 +152,7 @@ export class CollectorProcess extends EventEmitter {
   }
 
   start(): void {
-    if (this.#started) throw new Error('CollectorProcess.start() may be called only once');
+    if (this.#started) throw new CallingRuleError('PHX_CALLING_RULE', `collector '${this.variant}': start() may be called only once`);
     this.#started = true;
     this.#loopDone = this.#loop();
   }
@@ -136,8 +164,8 @@ export class CollectorProcess extends EventEmitter {
   async waitReady(timeoutMs: number): Promise<void> {
     if (this.#state === 'running') return;
     const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), this.#lifetime.signal]);
-    const ready = once(this, 'ready', { signal }).then(() => undefined);
-    const exited = once(this, 'exit', { signal }).then(([exit]: CollectorExit[]) => {
+    const ready = this.#events.next('ready', signal).then(() => undefined);
+    const exited = this.#events.next('exit', signal).then(([exit]) => {
       const output = this.#stderrTail.slice(-5).join('\n  ');
       throw new CollectorStartError(
         this.variant,
@@ -187,7 +215,7 @@ export class CollectorProcess extends EventEmitter {
     this.#state = state;
     this.#since = new Date().toISOString();
     this.#logger.info({ state, pid: this.pid, restarts: this.#restarts }, `collector ${state}`);
-    this.emit('state', this.status());
+    this.#events.emit('state', this.status());
   }
 
   /** The one supervising loop: spawn, wait for exit while health-checking, back off, repeat until stopped. */
@@ -197,7 +225,7 @@ export class CollectorProcess extends EventEmitter {
       const startedAt = Date.now();
       const exit = await this.#runOnce(signal);
       this.#lastExit = exit;
-      this.emit('exit', exit);
+      this.#events.emit('exit', exit);
       if (this.#stopping) break;
       if (Date.now() - startedAt >= this.#options.stableAfterMs) this.#backoff.reset();
       const wait = this.#backoff.next();
@@ -239,14 +267,14 @@ export class CollectorProcess extends EventEmitter {
     });
     if (child.pid !== undefined) {
       this.#relayOutput(child);
-      this.#options.onChild?.('spawned', child.pid);
+      this.#events.emit('spawned', child.pid);
     }
     const watch = new AbortController();
     const watching = this.#watchHealth(child, AbortSignal.any([signal, watch.signal]));
     const exit = await exited;
     watch.abort();
     await watching;
-    if (child.pid !== undefined) this.#options.onChild?.('exited', child.pid);
+    if (child.pid !== undefined) this.#events.emit('exited', child.pid);
     if (this.#child === child) this.#child = null;
     return exit;
   }
@@ -275,7 +303,7 @@ export class CollectorProcess extends EventEmitter {
           failures = 0;
           if (!running) {
             this.#setState('running');
-            this.emit('ready', child.pid);
+            this.#events.emit('ready', child.pid!);
           }
         } else if (running && ++failures >= unhealthyAfter) {
           this.#logger.warn({ pid: child.pid, failures }, 'collector stopped answering its health check; killing it');
