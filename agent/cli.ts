@@ -1,19 +1,12 @@
-// phoenix-agent's command line (commander): parses flags, loads config, runs the library, maps errors to exit codes.
+// phoenix-agent's command line (commander): turns flags into a config, runs the agent (agent.ts), maps errors to exit codes.
 import { Command, Option } from 'commander';
 import type { Writable } from 'node:stream';
 import { loadConfig, type AgentConfig } from './config/load.js';
 import { locateCollector } from './collector/locate.js';
-import { AgentDaemon, type MeasurementWindow } from './daemon.js';
-import { variantIdentities } from './experiment.js';
-import type { AgentReport } from '../protocol/report.js';
 import { exitCodeFor } from '../common/cli-exit.js';
-import { agentIdFor } from './hub-client/agent-id.js';
-import { HubClient } from './hub-client/client.js';
-import { Outbox } from './hub-client/outbox.js';
-import path from 'node:path';
 import { createLogger, type Logger } from '../common/logger.js';
-import { startHealthServer, type AgentStatus, type HealthServer } from './health-server.js';
 import { runOnce } from './once.js';
+import { startAgent } from './agent.js';
 import { phoenixVersion } from '../common/paths.js';
 import { summarizeReport } from './report/summary.js';
 import { validatePipelines } from './validate.js';
@@ -57,67 +50,15 @@ async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
     await write(io.stdout, flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${summarizeReport(report)}\n`);
     return 0;
   }
-  const daemon = new AgentDaemon(config, { logger, collectorBinary: binary });
-  // Loaded only when configured: the OpenTelemetry SDK and gRPC stack add ~15 MiB to the agent's RSS.
-  const otlp = config.otlp
-    ? new (await import('./export/otlp.js')).OtlpResultsExporter({ endpoint: config.otlp.endpoint, intervalMs: config.otlp.interval, logger, version: phoenixVersion() })
-    : null;
-  const hub = config.hub ? await connectHub(config, logger) : null;
-  let lastReportAt: string | null = null;
-  const status = (): AgentStatus => ({
-    version: phoenixVersion(),
-    state: daemon.state,
-    collectors: daemon.experiment?.statuses() ?? [],
-    lastReportAt,
-    hub: hub ? { state: hub.client.state, pending: hub.outbox.size, dropped: hub.outbox.dropped, acknowledged: hub.client.acknowledged } : null,
-  });
-  daemon.on('report', (report: AgentReport, window: MeasurementWindow) => {
-    lastReportAt = report.generatedAt;
-    otlp?.record(report);
-    if (hub) {
-      hub.outbox.append(window, report);
-      hub.client.notify();
-    }
-    logger.info({ comparison: report.comparison }, summarizeReport(report).split('\n')[0]);
-    if (flags.json) void write(io.stdout, `${JSON.stringify(report)}\n`);
-  });
-  let health: HealthServer | null = null;
+  const agent = await startAgent(config, { logger, collectorBinary: binary });
+  if (flags.json) agent.on('report', (report) => void write(io.stdout, `${JSON.stringify(report)}\n`));
   try {
-    if (config.health) health = await startHealthServer({ host: config.health.host, port: config.health.port, status, logger });
-    hub?.client.start();
-    await daemon.start();
     if (!io.shutdown.aborted) await new Promise((resolve) => io.shutdown.addEventListener('abort', resolve, { once: true }));
     logger.info('stopping: collectors first, then the hub connection and exports');
   } finally {
-    await daemon.close();
-    await hub?.client.close();
-    await otlp?.close();
-    await health?.close();
+    await agent.close();
   }
   return 0;
-}
-
-/** The outbox (durable, in the state dir) and the connection that drains it to the hub. */
-async function connectHub(config: AgentConfig, logger: Logger): Promise<{ outbox: Outbox; client: HubClient }> {
-  const settings = config.hub!;
-  const outbox = new Outbox({ dir: path.join(config.stateDir, 'outbox'), logger, maxBytes: settings.outboxMaxBytes });
-  const client = new HubClient({
-    url: settings.url,
-    token: settings.token,
-    outbox,
-    logger,
-    ...(settings.ca ? { ca: settings.ca } : {}),
-    insecureSkipVerify: settings.insecureSkipVerify,
-    hello: {
-      agentId: settings.agentId ?? agentIdFor(config.stateDir, config.host.id, logger),
-      hostId: config.host.id,
-      hostKind: config.host.kind,
-      labels: config.host.labels,
-      agentVersion: phoenixVersion(),
-      variants: await variantIdentities(config),
-    },
-  });
-  return { outbox, client };
 }
 
 async function validateCommand(flags: RunFlags, io: CliIo): Promise<number> {

@@ -1,7 +1,8 @@
 // `run`: the long-lived agent: experiment windows (always, or on a cron schedule), a measurement each interval.
 import cron, { type ScheduledTask } from 'node-cron';
 import type { AgentConfig } from './config/load.js';
-import { Experiment, pidFilePath, type ExperimentDeps } from './experiment.js';
+import { Experiment, type ExperimentDeps } from './experiment.js';
+import { pidFilePath } from './paths.js';
 import type { AgentReport } from '../protocol/report.js';
 import { reapLeftovers } from './supervisor/pidfile.js';
 import { Notifier, type Listener } from '../common/notifier.js';

@@ -9,6 +9,7 @@ import type { AgentConfig, VariantSpec } from './config/load.js';
 import { PipelineTemplateError, TimeoutError } from './errors.js';
 import type { Logger } from '../common/logger.js';
 import { phoenixVersion } from '../common/paths.js';
+import { pidFilePath, runtimeDir } from './paths.js';
 import { renderPipeline, type PipelineParameters, type VariantPorts } from './pipeline/render.js';
 import { CollectorProcess, type CollectorStatus } from './supervisor/collector-process.js';
 import { PidFile } from './supervisor/pidfile.js';
@@ -36,14 +37,6 @@ export interface ExperimentDeps {
   collectorBinary: string;
   /** Replaces child_process.spawn (unit tests with a fake collector). */
   spawn?: typeof nodeSpawn;
-}
-
-export function pidFilePath(config: AgentConfig): string {
-  return path.join(config.stateDir, 'collectors.json');
-}
-
-export function runtimeDir(config: AgentConfig, env: NodeJS.ProcessEnv = process.env): string {
-  return env.RUNTIME_DIRECTORY ? env.RUNTIME_DIRECTORY.split(':')[0]! : path.join(config.stateDir, 'runtime');
 }
 
 const hash16 = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);

@@ -1,7 +1,8 @@
 // `run --once`: start both variants, wait for data, measure one full round, stop, return the report.
 import { setTimeout as delay } from 'node:timers/promises';
 import type { AgentConfig } from './config/load.js';
-import { Experiment, pidFilePath, type ExperimentDeps } from './experiment.js';
+import { Experiment, type ExperimentDeps } from './experiment.js';
+import { pidFilePath } from './paths.js';
 import type { AgentReport } from '../protocol/report.js';
 import { reapLeftovers } from './supervisor/pidfile.js';
 

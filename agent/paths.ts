@@ -1,8 +1,24 @@
-// Where the agent finds its built-in pipeline templates.
+// Where the agent finds its built-in pipeline templates and keeps its state (pid file, rendered configs, outbox).
 import path from 'node:path';
 import { packageRoot } from '../common/paths.js';
+import type { AgentConfig } from './config/load.js';
 
 /** The built-in variants' templates: $PHOENIX_PIPELINES_DIR (e.g. a Kubernetes ConfigMap), else Phoenix's own. */
 export function pipelinesDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.PHOENIX_PIPELINES_DIR || path.join(packageRoot(), 'pipelines');
+}
+
+/** The collectors this agent started (see supervisor/pidfile.ts). */
+export function pidFilePath(config: AgentConfig): string {
+  return path.join(config.stateDir, 'collectors.json');
+}
+
+/** The rendered collector configs: systemd's $RUNTIME_DIRECTORY, else `runtime/` in the state dir. */
+export function runtimeDir(config: AgentConfig, env: NodeJS.ProcessEnv = process.env): string {
+  return env.RUNTIME_DIRECTORY ? env.RUNTIME_DIRECTORY.split(':')[0]! : path.join(config.stateDir, 'runtime');
+}
+
+/** Reports waiting for the hub's acknowledgement (see hub-client/outbox.ts). */
+export function outboxDir(config: AgentConfig): string {
+  return path.join(config.stateDir, 'outbox');
 }

@@ -5,6 +5,7 @@ import { exitOnSignals } from '../common/signals.js';
 import { createLogger } from '../common/logger.js';
 import { defaultDataDir } from '../hub/cli.js';
 import { runLocalStack } from './local-stack.js';
+import { exitCodeFor } from '../common/cli-exit.js';
 
 const program = new Command('phoenix-local')
   .description('Start a Phoenix hub with its embedded store and one local agent comparing baseline against an optimized variant')
@@ -28,11 +29,7 @@ const code = await runLocalStack({
   candidate: flags.candidate,
   logger: createLogger({ name: 'phoenix' }),
   stdout: process.stdout,
-  stderr: process.stderr,
   env: process.env,
   shutdown,
-}).catch((error: unknown) => {
-  process.stderr.write(`phoenix-local: ${(error as Error).message}\n`);
-  return 1;
-});
+}).catch((error: unknown) => exitCodeFor('phoenix-local', error, process.stderr));
 process.exit(code);

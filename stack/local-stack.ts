@@ -3,8 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
-import { stringify } from 'yaml';
-import { main as agentMain } from '../agent/cli.js';
+import { startAgent } from '../agent/agent.js';
+import { locateCollector } from '../agent/collector/locate.js';
+import { resolveConfig } from '../agent/config/load.js';
 import type { Logger } from '../common/logger.js';
 import { parseTokens, TokenSet } from '../hub/auth.js';
 import { hubRoutes } from '../hub/http/routes.js';
@@ -16,7 +17,6 @@ export interface LocalStackOptions {
   host?: string;
   logger: Logger;
   stdout: Writable;
-  stderr: Writable;
   env: NodeJS.ProcessEnv;
   shutdown: AbortSignal;
   /** Variant B (A is the baseline). */
@@ -35,7 +35,10 @@ function ensureToken(dataDir: string): { file: string; token: string } {
   return { file, token: parseTokens(readFileSync(file, 'utf8'), file)[0]! };
 }
 
-/** Runs until `shutdown` aborts; returns the exit code. The agent's collectors are stopped before it returns. */
+/**
+ * Runs until `shutdown` aborts; returns the exit code. The agent runs in this process (startAgent), and its
+ * collectors are stopped before the hub and before this returns.
+ */
 export async function runLocalStack(options: LocalStackOptions): Promise<number> {
   const { file: tokenFile } = ensureToken(options.dataDir);
   const hub = await startHub({
@@ -49,27 +52,29 @@ export async function runLocalStack(options: LocalStackOptions): Promise<number>
   try {
     const agentDir = path.join(options.dataDir, 'local-agent');
     mkdirSync(agentDir, { recursive: true });
-    const configFile = path.join(agentDir, 'agent.yaml');
-    writeFileSync(
-      configFile,
-      stringify({
+    const config = resolveConfig(
+      {
         host: { labels: { source: 'local' } },
         interval: options.interval ?? '15s',
         ports: { base: 0 },
         experiment: { variants: ['baseline', options.candidate ?? 'optimized-a'] },
         stateDir: path.join(agentDir, 'state'),
         hub: { url: hub.agentUrl, tokenFile },
-      }),
+      },
+      'the local stack',
+      agentDir,
+      { env: options.env },
     );
-    options.stdout.write(`\nPhoenix is running. Open ${hub.url}/ (Ctrl-C stops the hub, the agent and its collectors)\n\n`);
-    options.onStarted?.(hub);
-    return await agentMain(['run', '--config', configFile], {
-      stdout: options.stdout,
-      stderr: options.stderr,
-      env: options.env,
-      shutdown: options.shutdown,
-      logger: options.logger,
-    });
+    const collector = locateCollector({ env: options.env });
+    const agent = await startAgent(config, { logger: options.logger, collectorBinary: collector.path });
+    try {
+      options.stdout.write(`\nPhoenix is running. Open ${hub.url}/ (Ctrl-C stops the hub, the agent and its collectors)\n\n`);
+      options.onStarted?.(hub);
+      if (!options.shutdown.aborted) await new Promise((resolve) => options.shutdown.addEventListener('abort', resolve, { once: true }));
+    } finally {
+      await agent.close();
+    }
+    return 0;
   } finally {
     await hub.close();
   }
