@@ -8,6 +8,7 @@ import type { spawn as nodeSpawn } from 'node:child_process';
 import type { AgentConfig, VariantSpec } from './config/load.js';
 import { PipelineTemplateError, TimeoutError } from './errors.js';
 import type { Logger } from '../common/logger.js';
+import { closeAll, closeAllAtOnce } from '../common/close-all.js';
 import { phoenixVersion } from '../common/paths.js';
 import { pidFilePath, runtimeDir } from './paths.js';
 import { renderPipeline, type PipelineParameters, type VariantPorts } from './pipeline/render.js';
@@ -262,9 +263,12 @@ export class Experiment {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.all(this.variants.map((v) => v.collector.stop()));
-    this.#sampler.close();
-    this.#http.destroy();
+    await closeAll('experiment', [
+      // Both collectors stop at once: each may take its whole grace period.
+      { name: 'collectors', close: () => closeAllAtOnce('collectors', this.variants.map((v) => ({ name: v.spec.name, close: () => v.collector.stop() }))) },
+      { name: 'resource sampler', close: () => this.#sampler.close() },
+      { name: 'scrape connections', close: () => this.#http.destroy() },
+    ]);
   }
 }
 

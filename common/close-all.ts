@@ -33,3 +33,11 @@ export async function closeAll(component: string, parts: readonly (ClosablePart 
   }
   if (failures.length > 0) throw new CloseError(component, failures);
 }
+
+/** Closes `parts` all at once (when each may take long, e.g. a child's grace period); rejects like closeAll. */
+export async function closeAllAtOnce(component: string, parts: readonly (ClosablePart | null | undefined)[]): Promise<void> {
+  const present = parts.filter((p): p is ClosablePart => !!p);
+  const results = await Promise.allSettled(present.map(async (part) => part.close()));
+  const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [{ part: present[i]!.name, error: r.reason as unknown }] : []));
+  if (failures.length > 0) throw new CloseError(component, failures);
+}
