@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PhoenixError } from './errors.js';
 
 let cachedRoot: string | undefined;
 
@@ -21,7 +22,10 @@ export function packageRoot(): string {
       return dir;
     }
     const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`cannot find Phoenix's package.json above ${import.meta.url}`);
+    if (parent === dir) throw new PhoenixError(
+        'PHX_FILES_NOT_FOUND',
+        `cannot find Phoenix's own files: no package.json named phoenix above ${fileURLToPath(import.meta.url)}; set $${HOME_ENV} to the directory that holds them`,
+      );
     dir = parent;
   }
 }

@@ -104,7 +104,7 @@ function capture(command: string, args: string[], env: NodeJS.ProcessEnv): Promi
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
     child.once('error', reject);
-    child.once('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${command} exited with ${code}`))));
+    child.once('close', (code) => (code === 0 ? resolve(out) : reject(new CollectorBuildError(`${command} ${args.join(' ')} exited with ${code}`))));
   });
 }
 

@@ -3,6 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { PackagingToolError } from '../errors.js';
 import { cacheRoot } from '../../agent/collector/cache.js';
 
 /** Pinned: the chart is checked with this helm and against this Kubernetes release's API. */
@@ -24,6 +25,6 @@ export function helmBinary(env: NodeJS.ProcessEnv = process.env): string {
 export function kubernetesSpecDir(env: NodeJS.ProcessEnv = process.env): string {
   const out = execFileSync('go', ['mod', 'download', '-json', `k8s.io/kubernetes@${KUBERNETES_VERSION}`], { env, encoding: 'utf8' });
   const dir = (JSON.parse(out) as { Dir?: string; Error?: string });
-  if (!dir.Dir) throw new Error(`cannot download k8s.io/kubernetes@${KUBERNETES_VERSION}: ${dir.Error ?? 'no directory'}`);
+  if (!dir.Dir) throw new PackagingToolError(`cannot download k8s.io/kubernetes@${KUBERNETES_VERSION}: ${dir.Error ?? 'no directory'}`);
   return path.join(dir.Dir, 'api', 'openapi-spec', 'v3');
 }
