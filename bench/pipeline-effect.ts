@@ -178,7 +178,7 @@ export async function runPipelineEffect(options: PipelineEffectOptions): Promise
   return { durationMs: options.durationMs, warmupMs, churn, pairs, verdicts: candidates.map((c) => verdictFor(c, pairs)) };
 }
 
-/** What limits a built-in variant, per kind of shortfall (from its pipeline and COLLECTOR_NOTES.md); shown only for shortfalls measured. */
+/** What limits a built-in variant, per kind of shortfall (from its pipeline and the README's "Things learned the hard way"); shown only for shortfalls measured. */
 const LIMITS: Record<string, Partial<Record<ShortfallKind, string>>> = {
   'optimized-a': {
     reduction:
