@@ -1,7 +1,6 @@
 // Supervises one collector child: start, readiness through its health check, restart with backoff, stop.
 import { spawn as nodeSpawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
 import { CollectorStartError } from '../errors.js';
 import type { Logger } from '../../common/logger.js';
@@ -9,6 +8,7 @@ import { CallingRuleError } from '../../common/errors.js';
 import { Notifier, type Listener } from '../../common/notifier.js';
 import { Backoff } from './backoff.js';
 import { probeHealth } from './health.js';
+import { relayOutput } from './collector-output.js';
 
 export type CollectorState = 'starting' | 'running' | 'backoff' | 'stopped';
 
@@ -266,7 +266,7 @@ export class CollectorProcess {
       });
     });
     if (child.pid !== undefined) {
-      this.#relayOutput(child);
+      relayOutput(child, this.#logger.child({ collectorPid: child.pid }), this.#stderrTail);
       this.#events.emit('spawned', child.pid);
     }
     const watch = new AbortController();
@@ -317,18 +317,6 @@ export class CollectorProcess {
     }
   }
 
-  #relayOutput(child: ChildProcess): void {
-    const log = this.#logger.child({ collectorPid: child.pid });
-    const relay = (stream: 'stdout' | 'stderr') => (line: string) => {
-      if (stream === 'stderr') {
-        this.#stderrTail.push(line);
-        if (this.#stderrTail.length > 20) this.#stderrTail.shift();
-      }
-      relayCollectorLine(log, line);
-    };
-    if (child.stdout) createInterface({ input: child.stdout }).on('line', relay('stdout'));
-    if (child.stderr) createInterface({ input: child.stderr }).on('line', relay('stderr'));
-  }
 }
 
 const STDIO_DRAIN_MS = 500;
@@ -338,30 +326,4 @@ async function settleWithin(promise: Promise<unknown>, ms: number): Promise<void
   const timer = new AbortController();
   await Promise.race([promise.catch(() => undefined), delay(ms, undefined, { signal: timer.signal }).catch(() => undefined)]);
   timer.abort();
-}
-
-// The collector's own info lines are its internals; the agent logs the state changes that matter at info.
-const LEVELS: Record<string, 'debug' | 'info' | 'warn' | 'error'> = {
-  debug: 'debug',
-  info: 'debug',
-  warn: 'warn',
-  error: 'error',
-  dpanic: 'error',
-  panic: 'error',
-  fatal: 'error',
-};
-
-/** The collector logs JSON lines (zap); keep their fields and warning/error levels; anything else is debug. */
-export function relayCollectorLine(log: Logger, line: string): void {
-  if (line.startsWith('{')) {
-    try {
-      const entry = JSON.parse(line) as Record<string, unknown>;
-      const { level, msg, ts: _ts, ...fields } = entry;
-      log[LEVELS[String(level)] ?? 'debug']({ collector: fields }, String(msg ?? ''));
-      return;
-    } catch {
-      // not JSON after all
-    }
-  }
-  if (line.trim() !== '') log.debug(line);
 }
