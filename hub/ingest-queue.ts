@@ -1,4 +1,5 @@
 // Group commit: reports from all connections are stored together in one transaction every few ms.
+import { CallingRuleError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { IncomingReport, Store, StoreOutcome } from './store/types.js';
 
@@ -10,7 +11,8 @@ interface Pending {
 
 /**
  * Calling rules: `submit()` until `close()`; each promise settles once the report is durably stored
- * (or found a duplicate) — only then may the hub acknowledge it. `close()` flushes what is pending.
+ * (or found a duplicate) — only then may the hub acknowledge it; a batch the store fails rejects every promise in
+ * it with the store's error. `close()` stores what is pending at once; later submits reject with PHX_INGEST_CLOSED.
  */
 export class IngestQueue {
   readonly #store: Store;
@@ -31,7 +33,10 @@ export class IngestQueue {
   }
 
   submit(item: IncomingReport): Promise<StoreOutcome> {
-    if (this.#closed) return Promise.reject(new Error('ingest queue closed'));
+    if (this.#closed) {
+      const report = `report ${item.message.seq} from agent '${item.agentId}'`;
+      return Promise.reject(new CallingRuleError('PHX_INGEST_CLOSED', `ingest queue: submit() after close(), ${report} not stored`));
+    }
     return new Promise((resolve, reject) => {
       this.#pending.push({ item, resolve, reject });
       if (this.#pending.length >= this.#maxBatch) this.#flush();

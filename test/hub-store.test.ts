@@ -248,7 +248,7 @@ t.test('a store from another schema is refused with a clear error', async (t) =>
   await writeFile(file, 'not a database at all, just text that is long enough to be read as a header..........');
   t.throws(() => openSqliteStore({ file }), { code: 'PHX_STORE_OPEN', message: /cannot open the hub store '.*hub\.db' \(SQLITE_NOTADB/ });
   t.throws(() => openSqliteStore({ file: path.join(file, 'sub', 'hub.db') }), { code: 'PHX_STORE_OPEN', message: /cannot open the hub store/ }, 'a data dir under a file');
-  t.throws(() => openSqliteStore({ file: `${file}2`, bucketMs: 7 * MIN }), RangeError, 'coarse bucket not a multiple of the fine one');
+  t.throws(() => openSqliteStore({ file: `${file}2`, bucketMs: 7 * MIN }), { name: 'CallingRuleError', code: 'PHX_STORE_TIERS' }, 'coarse bucket not a multiple of the fine one');
 });
 
 t.test('running totals: add, difference, row round trip', async (t) => {

@@ -1,0 +1,63 @@
+// The SQLite store's writes from agents: hellos, and batches of reports in one transaction each (durable on return).
+import type { Database } from 'better-sqlite3';
+import type { Hello } from '../../protocol/messages.js';
+import { IngestBatch } from './ingest-batch.js';
+import type { LivePositions } from './positions.js';
+import { toAgent, type Statements } from './sqlite-statements.js';
+import { MARK_KEYS, type Marks } from './tiers.js';
+import { toRow } from './totals.js';
+import type { HelloOutcome, IncomingReport, StoreOutcome } from './types.js';
+
+export interface SqliteIngest {
+  upsertAgent(hello: Hello, now: number): HelloOutcome;
+  storeReports(items: readonly IncomingReport[]): StoreOutcome[];
+}
+
+/** `live` and `marks.dirtyFine` advance only after a batch commits; `onAgentsChanged` hears of every hello. */
+export function sqliteIngest(db: Database, stmt: Statements, live: LivePositions, marks: Marks, fineBucketMs: number, onAgentsChanged: () => void): SqliteIngest {
+  const storeMany = db.transaction((items: readonly IncomingReport[], batch: IngestBatch) => {
+    const outcomes: StoreOutcome[] = [];
+    for (const { agentId, message, receivedAt } of items) {
+      // Delivery is in order per agent: anything at or below the high-water mark was stored already.
+      if (message.seq <= (stmt.lastSeq.get(agentId)?.last_seq ?? 0)) {
+        outcomes.push('duplicate');
+        continue;
+      }
+      const { ts, sides } = batch.place(agentId, message, receivedAt);
+      for (const { position: p, values, changed } of sides) {
+        stmt.sample.run({ ts, agentId, side: p.side, seq: message.seq, variant: p.variant, pairedWith: p.pairedWith, ...values, ...toRow(p.totals) });
+        if (changed) stmt.change.run(agentId, p.side, ts, changed.retention, changed.missing);
+      }
+      stmt.latest.run(agentId, message.seq, receivedAt, JSON.stringify(message.report));
+      stmt.advance.run(message.seq, receivedAt, agentId);
+      outcomes.push('stored');
+    }
+    if (batch.dirtyChanged) stmt.setMeta.run(MARK_KEYS.dirtyFine[0], batch.dirtyFine);
+    return outcomes;
+  });
+
+  return {
+    upsertAgent(hello, now) {
+      const before = stmt.getAgent.get(hello.agentId);
+      onAgentsChanged();
+      stmt.upsertAgent.run({
+        agentId: hello.agentId,
+        hostId: hello.hostId,
+        hostKind: hello.hostKind,
+        labels: JSON.stringify(hello.labels),
+        agentVersion: hello.agentVersion,
+        variants: JSON.stringify(hello.variants),
+        streamId: hello.streamId,
+        now,
+      });
+      return { agent: toAgent(stmt.getAgent.get(hello.agentId)!), sequenceRestarted: before !== undefined && before.stream_id !== hello.streamId };
+    },
+    storeReports(items) {
+      if (items.length === 0) return [];
+      const batch = new IngestBatch(live, marks, fineBucketMs);
+      const outcomes = storeMany(items, batch);
+      batch.commit();
+      return outcomes;
+    },
+  };
+}
