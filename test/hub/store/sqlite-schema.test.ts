@@ -1,0 +1,84 @@
+// applySchema: a new file gets the store's tables; a file of this schema is kept as it is; any other is refused untouched.
+import t, { type Test } from 'tap';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { StoreOpenError } from '../../../hub/errors.js';
+import { applySchema, SCHEMA_VERSION } from '../../../hub/store/sqlite-schema.js';
+import { TOTALS_COLUMNS } from '../../../hub/store/totals.js';
+
+const TABLES = ['agents', 'anchors', 'critical_changes', 'fleet_rollups', 'latest', 'meta', 'rollups', 'samples'];
+
+/** A database file in a fresh temp dir, closed and removed in teardown. */
+async function openTemp(t: Test): Promise<{ db: Database.Database; file: string }> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'phx-schema-'));
+  const file = path.join(dir, 'hub.db');
+  const db = new Database(file);
+  t.teardown(async () => {
+    db.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  return { db, file };
+}
+
+const names = (db: Database.Database, type: 'table' | 'index') =>
+  (db.prepare('SELECT name FROM sqlite_master WHERE type = ? AND name NOT LIKE ? ORDER BY name').all(type, 'sqlite_%') as { name: string }[]).map((r) => r.name);
+const columns = (db: Database.Database, table: string) => (db.pragma(`table_info(${table})`) as { name: string }[]).map((c) => c.name);
+const version = (db: Database.Database) => db.pragma('user_version', { simple: true }) as number;
+
+t.test('a new file gets every table and index, and the schema version', async (t) => {
+  const { db, file } = await openTemp(t);
+  applySchema(db, file);
+  t.same(names(db, 'table'), TABLES);
+  t.same(names(db, 'index'), ['agents_host', 'rollups_key', 'samples_key']);
+  t.equal(version(db), SCHEMA_VERSION);
+  // The statements read and write the running totals in these three tables by the totals' column list.
+  for (const table of ['samples', 'rollups', 'anchors']) {
+    t.ok(TOTALS_COLUMNS.every((c) => columns(db, table).includes(c)), `${table} carries every running total`);
+  }
+});
+
+t.test('applying it again to a store of this schema keeps what it holds', async (t) => {
+  const { db, file } = await openTemp(t);
+  applySchema(db, file);
+  db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('raw_floor', 42);
+  applySchema(db, file);
+  t.same(db.prepare('SELECT key, value FROM meta').all(), [{ key: 'raw_floor', value: 42 }]);
+  t.same(names(db, 'table'), TABLES);
+  t.equal(version(db), SCHEMA_VERSION);
+
+  // Likewise across connections: the check reads the file, not anything kept in memory.
+  const again = new Database(file);
+  t.teardown(() => again.close());
+  t.doesNotThrow(() => applySchema(again, file));
+  t.equal((again.prepare('SELECT value FROM meta WHERE key = ?').get('raw_floor') as { value: number }).value, 42);
+});
+
+t.test('a file without tables is new, whatever its user_version says', async (t) => {
+  const { db, file } = await openTemp(t);
+  db.pragma('user_version = 7');
+  applySchema(db, file);
+  t.same(names(db, 'table'), TABLES);
+  t.equal(version(db), SCHEMA_VERSION);
+});
+
+t.test('another schema is refused with a StoreOpenError naming the file, and the file is left as it was', async (t) => {
+  const cases = [
+    { label: 'an older (development) schema', v: SCHEMA_VERSION - 1, message: /schema \d+ was written by a development build .*move the file aside/ },
+    { label: 'a newer schema', v: SCHEMA_VERSION + 7, message: new RegExp(`schema ${SCHEMA_VERSION + 7} is newer than this hub \\(${SCHEMA_VERSION}\\); run a newer hub`) },
+    { label: "another program's database (no version)", v: 0, message: /schema 0 was written by a development build/ },
+  ];
+  for (const c of cases) {
+    const { db, file } = await openTemp(t);
+    db.exec('CREATE TABLE samples (ts INTEGER)');
+    db.pragma(`user_version = ${c.v}`);
+    const error = t.throws(() => applySchema(db, file), StoreOpenError, c.label) as StoreOpenError;
+    t.equal(error.code, 'PHX_STORE_OPEN');
+    t.equal(error.exitCode, 2, 'a store the hub cannot use stops it as a configuration problem');
+    t.ok(error.message.startsWith(`${file}: `), `${c.label}: the message names the file`);
+    t.match(error.message, c.message);
+    t.same(names(db, 'table'), ['samples'], `${c.label}: no table was added`);
+    t.equal(version(db), c.v, `${c.label}: the version is unchanged`);
+  }
+});
