@@ -11,8 +11,6 @@ import { MARK_KEYS, resolveTiers, type Marks, type TierOptions } from './tiers.j
 import type { AgentRecord, Store } from './types.js';
 import { windowReads } from './window.js';
 
-export { openDatabase, releaseBinding } from './sqlite-open.js';
-
 export interface SqliteStoreOptions extends TierOptions {
   /** The database file; its directory is created. */
   file: string;
