@@ -1,5 +1,5 @@
 // Nothing lost, nothing twice: a hub outage long enough to fill the agent's outbox, and a hub killed with SIGKILL
-// mid-ingest. (The two-minute outage is in hub-outage.test.ts.)
+// mid-ingest; what the store holds is counted with SQL of the test's own. (The two-minute outage is in hub-outage.test.ts.)
 import t from 'tap';
 import { once } from 'node:events';
 import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
@@ -11,11 +11,15 @@ import { HubClient } from '../agent/hub-client/client.js';
 import { Outbox } from '../agent/hub-client/outbox.js';
 import { Backoff } from '../agent/supervisor/backoff.js';
 import { autoPort } from '../agent/supervisor/ports.js';
+import { TokenSet } from '../hub/auth.js';
+import { startHub } from '../hub/server.js';
 import { captureLogs } from './helpers/logs.js';
 import { sampleReport } from './fixtures/report.js';
-import { contiguous, outageRig, storedSeqs, TOKEN } from './helpers/outage.js';
+import { startDelayingProxy } from './helpers/delaying-proxy.js';
+import { outageRig, storedButUnacknowledged, TOKEN } from './helpers/outage.js';
 import { waitFor } from './helpers/process.js';
 import { spawnTs } from './helpers/spawn-ts.js';
+import { contiguous, notOnce, rowsPerSeq } from './helpers/stored-rows.js';
 import { helloFor } from './helpers/ws-client.js';
 
 const HUB_BIN = fileURLToPath(new URL('../hub/bin.ts', import.meta.url));
@@ -26,6 +30,7 @@ t.test('the hub down for ten minutes of reports (40 at 1 s), the outbox at its b
   const rig = await outageRig(t, { interval: '1s', hub: { outboxMaxBytes: 64 * 1024 }, logger: logs.logger });
   await waitFor('first reports stored', () => rig.lastSeq() >= 2, 60_000, 100);
   await rig.stopHub();
+  const atStop = await storedButUnacknowledged(rig.dataDir, rig.stateDir);
   const downAt = await rig.produced();
   const started = Date.now();
   await waitFor('40 reports made while the hub is down', async () => (await rig.produced()) - downAt >= 40, 120_000, 200);
@@ -35,51 +40,63 @@ t.test('the hub down for ten minutes of reports (40 at 1 s), the outbox at its b
   const droppedWhileDown = warnings.reduce((a, l) => a + Number(l.dropped), 0);
   t.ok(droppedWhileDown >= 10, `${droppedWhileDown} reports dropped over ${Math.round((Date.now() - started) / 1000)} s down, each counted in a warning (droppedTotal ${String(warnings.at(-1)?.droppedTotal)})`);
 
-  await rig.startHub();
   const back = Date.now();
+  await rig.startHub();
   const lastBefore = rig.lastSeq();
   await waitFor('the agent reconnects', () => rig.lastSeq() > lastBefore, 90_000, 100);
   const reconnectS = (Date.now() - back) / 1000;
+  const madeBeforeReconnect = await rig.produced();
   // Until it reconnects (its backoff reached up to 32 s over the outage) reports go on being made and dropped.
   await waitFor('the outbox drained', async () => rig.lastSeq() >= (await rig.produced()) - 1, 60_000, 200);
-  const last = rig.lastSeq();
+  // Read in one go with the queue's counts (the hub runs in this process: no report can be stored in between).
+  const rows = rowsPerSeq(rig.dataDir);
+  const ingested = rig.ingested();
+  const last = rows.at(-1)!.seq;
   const dropped = logs.lines.filter((l) => /dropped the oldest reports/.test(String(l.msg))).reduce((a, l) => a + Number(l.dropped), 0);
-  const seqs = storedSeqs(rig.dataDir);
-  const stored = new Set(seqs);
-  t.equal(stored.size, seqs.length, 'none stored twice');
+  t.same(notOnce(rows), [], `none stored twice: each of the ${rows.length} stored reports is one row per side (counted with SQL)`);
+  t.equal(ingested.stored, rows.length - atStop.lastStored, `the hub stored ${ingested.stored} reports after the outage: exactly the ones it did not have`);
+  // The oldest go first: reports stored but not acknowledged when the hub stopped are the first dropped, so they
+  // leave no gap; those not dropped are sent again and must be dropped as repeats.
+  const droppedButStored = Math.min(dropped, atStop.mustResend);
+  t.equal(ingested.duplicates, atStop.mustResend - droppedButStored, `${ingested.duplicates} repeats dropped by the hub (${atStop.mustResend} stored but not acknowledged at the stop, ${droppedButStored} of them dropped from the outbox)`);
+  const stored = new Set(rows.map((r) => r.seq));
   const missing = Array.from({ length: last }, (_, i) => i + 1).filter((seq) => !stored.has(seq));
-  t.equal(missing.length, dropped, `the ${missing.length} missing sequence numbers of 1..${last} are exactly the ${dropped} dropped (reconnected ${reconnectS.toFixed(1)} s after the hub came back)`);
+  t.equal(missing.length, dropped - droppedButStored, `the ${missing.length} missing sequence numbers of 1..${last} are exactly the ${dropped - droppedButStored} dropped that the hub did not have (reconnected ${reconnectS.toFixed(1)} s after the hub came back)`);
   t.ok(missing.every((seq, i) => seq === missing[0]! + i), `and the oldest ones: one block, ${missing[0]}..${missing.at(-1)}, right after what was delivered before the outage`);
   t.ok(missing[0]! > 2 && missing.at(-1)! < last, 'reports before and after the block all arrived');
-  const arrival = storedSeqs(rig.dataDir, 'ts');
+  const arrival = [...rows].sort((a, b) => a.ts - b.ts).map((r) => r.seq);
   t.ok(arrival.every((seq, i) => i === 0 || seq > arrival[i - 1]!), 'stored in sequence order (report times follow the sequence)');
+  // Filed at the times they were made, not when they arrived in one burst (the store clamps only a time that goes
+  // backwards, to 1 ms after the one before).
+  const late = rows.filter((r) => r.seq > missing.at(-1)! && r.seq <= madeBeforeReconnect);
+  t.ok(late.length >= 5, `${late.length} reports kept in the outbox until the agent reconnected`);
+  const gaps = late.slice(1).map((r, i) => r.ts - late[i]!.ts);
+  t.ok(gaps.every((g) => g >= 300), `a report interval apart (1 s; gaps ${Math.min(...gaps)}–${Math.max(...gaps)} ms), not bunched at the resend`);
 });
 
-t.test('the hub killed with SIGKILL mid-ingest: acknowledged reports are all there, the rest are resent', { timeout: 180_000 }, async (t) => {
+t.test('the hub killed with SIGKILL mid-ingest: acknowledged reports are all there, the rest are resent, repeats dropped', { timeout: 180_000 }, async (t) => {
   const dir = await mkdtemp(path.join(tmpdir(), 'phx-kill-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const dataDir = path.join(dir, 'data');
   const tokens = path.join(dir, 'tokens');
   await writeFile(tokens, `${TOKEN}\n`);
   const port = await autoPort();
-  const hubs: ReturnType<typeof spawnTs>[] = [];
-  const startChild = async () => {
-    const child = spawnTs(HUB_BIN, ['--port', String(port), '--data-dir', dataDir, '--token-file', tokens, '--log-level', 'warn']);
-    child.stdout!.resume();
-    child.stderr!.resume();
-    hubs.push(child);
-    await waitFor('hub ready', async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null))?.ok, 30_000, 100);
-    return child;
-  };
-  t.teardown(async () => {
-    for (const c of hubs) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  const first = spawnTs(HUB_BIN, ['--port', String(port), '--data-dir', dataDir, '--token-file', tokens, '--log-level', 'warn']);
+  first.stdout!.resume();
+  first.stderr!.resume();
+  t.teardown(() => {
+    if (first.exitCode === null && first.signalCode === null) first.kill('SIGKILL');
   });
-  const first = await startChild();
+  await waitFor('hub ready', async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null))?.ok, 30_000, 100);
+  // The hub's acks reach the agent 100 ms late, so when the hub is killed some stored reports can still be
+  // unacknowledged: the agent must send them again, and the restarted hub must take them for repeats.
+  const proxy = await startDelayingProxy(port, 100);
+  t.teardown(() => proxy.close());
 
   const outbox = new Outbox({ dir: path.join(dir, 'outbox'), logger: silentLogger() });
   const { type: _t, v: _v, ...hello } = helloFor('kill-agent', 'kill-host');
   const client = new HubClient({
-    url: `ws://127.0.0.1:${port}/ws/agent`, token: TOKEN, hello, outbox, logger: silentLogger(), maxInFlight: 8,
+    url: `ws://127.0.0.1:${proxy.port}/ws/agent`, token: TOKEN, hello, outbox, logger: silentLogger(), maxInFlight: 8,
     backoff: new Backoff({ initialMs: 100, maxMs: 500 }),
   });
   t.teardown(() => client.close());
@@ -88,19 +105,33 @@ t.test('the hub killed with SIGKILL mid-ingest: acknowledged reports are all the
   for (let i = 0; i < TOTAL; i++) outbox.append({ openedAt: now, from: now, to: now }, sampleReport('kill-host'));
   client.start();
   await waitFor('ingest under way', () => client.acknowledged >= 50, 30_000, 5);
+  // Killed while the store holds reports whose acks are still on their way (they take 100 ms to arrive).
+  await waitFor('reports stored and not yet acknowledged', () => rowsPerSeq(dataDir, 'kill-agent').length > client.acknowledged, 10_000, 2);
   first.kill('SIGKILL');
+  // The acks on their way die with the hub (the process takes tens of ms to go; they would arrive meanwhile).
+  proxy.cut();
   await once(first, 'exit');
+  await waitFor('the agent sees the connection gone', () => client.state !== 'connected', 10_000, 5);
   const ackedAtKill = client.acknowledged;
   t.ok(ackedAtKill < TOTAL, `killed mid-ingest (${ackedAtKill} of ${TOTAL} acknowledged)`);
 
-  const afterKill = storedSeqs(dataDir);
+  const afterKill = rowsPerSeq(dataDir, 'kill-agent');
   t.ok(afterKill.length >= ackedAtKill, `all ${ackedAtKill} acknowledged reports survived (store holds ${afterKill.length})`);
-  t.ok(contiguous(afterKill), 'with no gap');
+  t.ok(contiguous(afterKill.map((r) => r.seq)), 'with no gap');
+  t.same(notOnce(afterKill), [], 'each one row per side (counted with SQL)');
+  const mustResend = afterKill.length - ackedAtKill;
+  t.ok(mustResend > 0, `${mustResend} stored but not acknowledged when the hub died: the agent must send them again`);
 
-  await startChild();
+  // The restarted hub runs in this process, so its ingest queue's counts can be read. Its rate limit is lifted: the
+  // backlog comes faster than an agent's 20 reports a second, and each 4429 reconnect would resend more.
+  const hub = await startHub({ port, dataDir, tokens: TokenSet.fromTokens([TOKEN]), logger: silentLogger(), ratePerSecond: 1e6, rateBurst: 1e6 });
+  t.teardown(() => hub.close());
   await waitFor('everything delivered after restart', () => client.acknowledged === TOTAL, 60_000, 50);
-  const all = storedSeqs(dataDir);
+  const all = rowsPerSeq(dataDir, 'kill-agent');
   t.equal(all.length, TOTAL, 'every report stored');
-  t.ok(contiguous(all), 'each exactly once, in order');
+  t.ok(contiguous(all.map((r) => r.seq)), 'sequence numbers 1..400, none missing');
+  t.same(notOnce(all), [], 'each exactly once: one row per side (counted with SQL)');
+  t.equal(hub.queue.duplicates, mustResend, `the ${mustResend} resent reports it already had were dropped as repeats`);
+  t.equal(hub.queue.stored, TOTAL - afterKill.length, `and the other ${TOTAL - afterKill.length} stored`);
   t.equal(outbox.size, 0);
 });

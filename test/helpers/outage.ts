@@ -1,8 +1,7 @@
 // A real agent reporting to a real hub the test stops and starts, and what the hub stored: shared by the
 // outage tests (each in its own file, so each gets the whole per-file timeout).
 import type { Test } from 'tap';
-import Database from 'better-sqlite3';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -14,24 +13,27 @@ import { startHub, type Hub } from '../../hub/server.js';
 import { realCollector } from './collector.js';
 import { writeTestConfig } from './agent-config.js';
 import { waitFor } from './process.js';
+import { rowsPerSeq } from './stored-rows.js';
 
 export const TOKEN = 'durable-token-0123456789';
 
-/** The sequence numbers stored for an agent (side A rows: one per report), read beside the running hub. */
-export function storedSeqs(dataDir: string, order: 'seq' | 'ts' = 'seq'): number[] {
-  const db = new Database(path.join(dataDir, 'hub.db'), { readonly: true, fileMustExist: true });
-  try {
-    return db.prepare<[], { seq: number }>(`SELECT seq FROM samples WHERE side = 0 ORDER BY ${order}`).all().map((r) => r.seq);
-  } finally {
-    db.close();
-  }
+/**
+ * How many reports the hub must find already stored when the agent sends again: those stored but not acknowledged
+ * when the hub stopped (the agent resends from its oldest unacknowledged). Read after the hub has stopped, from the
+ * store's rows and the agent's outbox (a report stays there, one file each, until acknowledged).
+ */
+export async function storedButUnacknowledged(dataDir: string, stateDir: string): Promise<{ lastStored: number; acknowledged: number; mustResend: number }> {
+  const lastStored = rowsPerSeq(dataDir).at(-1)?.seq ?? 0;
+  const pending = (await readdir(path.join(stateDir, 'outbox'))).filter((f) => /^\d+\.json$/.test(f)).map((f) => Number(f.slice(0, -5)));
+  // Nothing pending: everything made was acknowledged, and nothing is stored that was not made.
+  const acknowledged = pending.length === 0 ? lastStored : Math.min(...pending) - 1;
+  return { lastStored, acknowledged, mustResend: Math.max(0, lastStored - acknowledged) };
 }
-
-export const contiguous = (seqs: number[]) => seqs.every((s, i) => s === i + 1);
 
 /**
  * A real agent (in-process, real collectors) reporting to a real hub on a fixed port, which the test stops and
- * starts again. `produced()` is how many reports the agent has made (its outbox's sequence counter).
+ * starts again. `produced()` is how many reports the agent has made (its outbox's sequence counter); `ingested()`
+ * is what the running hub's ingest queue counted since it started: reports newly stored, and repeats it dropped.
  */
 export async function outageRig(t: Test, options: { interval: string; hub?: Record<string, unknown>; logger?: Logger }) {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'phx-outage-'));
@@ -56,6 +58,7 @@ export async function outageRig(t: Test, options: { interval: string; hub?: Reco
     dataDir,
     stateDir,
     lastSeq,
+    ingested: () => ({ stored: hub!.queue.stored, duplicates: hub!.queue.duplicates }),
     produced: async () => Number((await readFile(path.join(stateDir, 'outbox', 'next-seq'), 'utf8')).trim()) - 1,
     stopHub: async () => {
       await hub!.close();
