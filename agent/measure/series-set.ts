@@ -3,8 +3,12 @@
 /**
  * A set of 64-bit hashes of series keys (open addressing, linear probing, two int32 per slot, at
  * most half full). At 1M distinct series the chance that any two collide is about 5 in 100 million.
+ * A key is a run of bytes: the same bytes are the same key wherever they lie. Calling rules: add()
+ * any number of keys; release() when done to give the table back, after which the set is empty and
+ * may be filled again.
  */
 export class SeriesSet {
+  /** Distinct keys added since the set was made or last released. */
   size = 0;
   // 1,024 slots (8 KiB) to start, doubled as it fills: a scrape of a few dozen series (a collector's own
   // telemetry, an optimized variant) should not zero half a megabyte every round.
@@ -56,9 +60,16 @@ export class SeriesSet {
     }
   }
 
+  /** Slots in the table: a power of two, at least twice `size` (so a probe soon meets an empty slot). */
+  get capacity(): number {
+    return this.mask + 1;
+  }
+
+  /** Empties the set and lets its table go (a finished scan keeps 8 bytes, not megabytes); it grows again from one slot. */
   release(): void {
     this.slots = new Int32Array(2);
     this.mask = 0;
+    this.size = 0;
   }
 
   private grow(): void {
