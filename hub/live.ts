@@ -3,9 +3,11 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../common/logger.js';
+import type { LiveMessage } from './http/types.js';
 
 export const LIVE_PATH = '/api/v1/live';
-const MAX_CLIENTS = 500;
+/** Pages connected at once; one more is refused with HTTP 503 before the upgrade. */
+export const MAX_LIVE_CLIENTS = 500;
 const BATCH_MS = 250;
 const MAX_BUFFERED = 256 * 1024;
 
@@ -31,7 +33,7 @@ export class LiveFeed {
   }
 
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    if (this.#clients.size >= MAX_CLIENTS) {
+    if (this.#clients.size >= MAX_LIVE_CLIENTS) {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
       return;
     }
@@ -45,7 +47,7 @@ export class LiveFeed {
         this.#clients.delete(ws);
         this.#alive.delete(ws);
       });
-      ws.send(JSON.stringify({ type: 'hello', clients: this.#clients.size }));
+      ws.send(encode({ type: 'hello', clients: this.#clients.size }));
     });
   }
 
@@ -70,7 +72,7 @@ export class LiveFeed {
     this.#timer = null;
     const hosts = [...new Set([...this.#pending.values()].map((p) => p.hostId))];
     this.#pending = new Map();
-    const text = JSON.stringify({ type: 'reports', hosts, at: new Date().toISOString() });
+    const text = encode({ type: 'reports', hosts, at: new Date().toISOString() });
     for (const ws of this.#clients) {
       if (ws.bufferedAmount > MAX_BUFFERED) {
         this.#logger.debug('dropping a page that does not read its live feed');
@@ -87,4 +89,9 @@ export class LiveFeed {
     for (const ws of this.#clients) ws.close(1001, 'hub shutting down');
     this.#wss.close();
   }
+}
+
+/** The one way a live message is written, so each is checked against the page's LiveMessage type. */
+function encode(message: LiveMessage): string {
+  return JSON.stringify(message);
 }

@@ -1,11 +1,16 @@
-// The hub's JSON API: /api/v1/fleet, /api/v1/comparison, /api/v1/hosts/:id.
+// The hub's JSON API: /api/v1/fleet, /api/v1/comparison, /api/v1/fleet/history, /api/v1/hosts/:id.
+// Each handler returns its response type from ./types.ts, so a changed shape fails the build here and in the page.
 import type { Hub } from '../server.js';
 import { compareFleet } from '../compare.js';
-import { BadRequest, groupByParam, onlyParams, windowParam } from './query.js';
+import { BadRequestError, NotFoundError } from '../errors.js';
+import { groupByParam, onlyParams, windowParam } from './query.js';
+import type { ComparisonResponse, FleetHistoryResponse, FleetHost, FleetResponse, HostAgent, HostResponse } from './types.js';
 
-export function fleet(hub: Hub, url: URL): unknown {
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export function fleet(hub: Hub, url: URL): FleetResponse {
   onlyParams(url, []);
-  const hosts = hub.store.agents().map((agent) => {
+  const hosts = hub.store.agents().map((agent): FleetHost => {
     const last = hub.fleetView.get(agent.agentId);
     return {
       hostId: agent.hostId,
@@ -14,7 +19,7 @@ export function fleet(hub: Hub, url: URL): unknown {
       labels: agent.labels,
       agentVersion: agent.agentVersion,
       connected: hub.connections.has(agent.agentId),
-      lastSeen: new Date(agent.lastSeen).toISOString(),
+      lastSeen: iso(agent.lastSeen),
       lastSeq: agent.lastSeq,
       processCount: last?.processCount ?? null,
       criticalRunning: last?.criticalRunning ?? [],
@@ -35,37 +40,38 @@ export function fleet(hub: Hub, url: URL): unknown {
   };
 }
 
-export function comparison(hub: Hub, url: URL, now = Date.now()): unknown {
+export function comparison(hub: Hub, url: URL, now = Date.now()): ComparisonResponse {
   onlyParams(url, ['window', 'groupBy']);
   const windowMs = windowParam(url);
   const groupBy = groupByParam(url);
   const from = now - windowMs;
   return {
     window: url.searchParams.get('window') ?? '1h',
-    from: new Date(from).toISOString(),
-    to: new Date(now).toISOString(),
+    from: iso(from),
+    to: iso(now),
     groupBy: url.searchParams.get('groupBy') ?? 'none',
     groups: compareFleet(hub.store.variantPoints(from, now + 1), groupBy),
   };
 }
 
-export function fleetHistory(hub: Hub, url: URL, now = Date.now()): unknown {
+export function fleetHistory(hub: Hub, url: URL, now = Date.now()): FleetHistoryResponse {
   onlyParams(url, ['window']);
   const windowMs = windowParam(url);
-  return { from: new Date(now - windowMs).toISOString(), to: new Date(now).toISOString(), points: hub.store.fleetHistory(now - windowMs, now + 1) };
+  return { from: iso(now - windowMs), to: iso(now), points: hub.store.fleetHistory(now - windowMs, now + 1) };
 }
 
-export function host(hub: Hub, url: URL, hostId: string, now = Date.now()): unknown | null {
+/** Throws NotFoundError for a host no agent has reported for. */
+export function host(hub: Hub, url: URL, hostId: string, now = Date.now()): HostResponse {
   onlyParams(url, ['window']);
   const windowMs = windowParam(url, '24h');
-  if (hostId.length === 0 || hostId.length > 253) throw new BadRequest(`host id must be 1-253 characters, got ${hostId.length} ('${hostId.slice(0, 40)}…')`);
+  if (hostId.length === 0 || hostId.length > 253) throw new BadRequestError(`host id must be 1-253 characters, got ${hostId.length} ('${hostId.slice(0, 40)}…')`);
   const agents = hub.store.agents().filter((a) => a.hostId === hostId);
-  if (agents.length === 0) return null;
+  if (agents.length === 0) throw new NotFoundError(`no host '${hostId.slice(0, 100)}' has reported`);
   const latest = agents.map((a) => hub.store.latest(a.agentId)).filter((l) => l !== null).sort((x, y) => y.receivedAt - x.receivedAt)[0];
   return {
     hostId,
-    agents: agents.map((a) => ({ ...a, connected: hub.connections.has(a.agentId), firstSeen: new Date(a.firstSeen).toISOString(), lastSeen: new Date(a.lastSeen).toISOString() })),
-    latest: latest ? { seq: latest.seq, receivedAt: new Date(latest.receivedAt).toISOString(), report: latest.report } : null,
+    agents: agents.map((a): HostAgent => ({ ...a, connected: hub.connections.has(a.agentId), firstSeen: iso(a.firstSeen), lastSeen: iso(a.lastSeen) })),
+    latest: latest ? { seq: latest.seq, receivedAt: iso(latest.receivedAt), report: latest.report } : null,
     history: hub.store.history(hostId, now - windowMs, now + 1),
   };
 }

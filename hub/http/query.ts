@@ -1,10 +1,7 @@
 // Validates the API's query parameters; a bad one is a 400 naming the parameter and the value.
 import { parseDuration } from '../../common/duration.js';
 import type { GroupBy } from '../compare.js';
-
-export class BadRequest extends Error {
-  readonly status = 400;
-}
+import { BadRequestError } from '../errors.js';
 
 const MIN_WINDOW = 60_000;
 const MAX_WINDOW = 35 * 86_400_000;
@@ -13,7 +10,7 @@ export function windowParam(url: URL, fallback = '1h'): number {
   const raw = url.searchParams.get('window') ?? fallback;
   const ms = parseDuration(raw);
   if (ms === null || ms < MIN_WINDOW || ms > MAX_WINDOW) {
-    throw new BadRequest(`window must be a duration from 1m to 35d such as '15m', '1h' or '7d', got '${raw.slice(0, 40)}'`);
+    throw new BadRequestError(`window must be a duration from 1m to 35d such as '15m', '1h' or '7d', got '${raw.slice(0, 40)}'`);
   }
   return ms;
 }
@@ -24,15 +21,15 @@ export function groupByParam(url: URL): GroupBy {
   if (raw === 'kind') return { kind: 'kind' };
   const label = /^label:([A-Za-z_][A-Za-z0-9_.-]{0,62})$/.exec(raw);
   if (label) return { kind: 'label', name: label[1]! };
-  throw new BadRequest(`groupBy must be 'none', 'kind' or 'label:<name>', got '${raw.slice(0, 40)}'`);
+  throw new BadRequestError(`groupBy must be 'none', 'kind' or 'label:<name>', got '${raw.slice(0, 40)}'`);
 }
 
 /** Rejects parameters the endpoint does not know, so a typo is not silently ignored. */
 export function onlyParams(url: URL, allowed: readonly string[]): void {
   const seen = new Set<string>();
   for (const key of url.searchParams.keys()) {
-    if (seen.has(key)) throw new BadRequest(`query parameter '${key.slice(0, 40)}' given more than once`);
+    if (seen.has(key)) throw new BadRequestError(`query parameter '${key.slice(0, 40)}' given more than once`);
     seen.add(key);
-    if (!allowed.includes(key)) throw new BadRequest(`unknown query parameter '${key.slice(0, 40)}'; this endpoint takes ${allowed.map((a) => `'${a}'`).join(', ') || 'none'}`);
+    if (!allowed.includes(key)) throw new BadRequestError(`unknown query parameter '${key.slice(0, 40)}'; this endpoint takes ${allowed.map((a) => `'${a}'`).join(', ') || 'none'}`);
   }
 }

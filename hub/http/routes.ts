@@ -1,9 +1,10 @@
 // Routes HTTP requests to the API and the page; errors become JSON with a status that says whose fault it was.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendJson, type Hub } from '../server.js';
+import { BadRequestError, HttpRequestError } from '../errors.js';
 import * as api from './api.js';
-import { BadRequest } from './query.js';
 import { servePage } from './static.js';
+import type { ApiResponse, ErrorResponse } from './types.js';
 
 export async function hubRoutes(hub: Hub, req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
   const { pathname } = url;
@@ -11,8 +12,7 @@ export async function hubRoutes(hub: Hub, req: IncomingMessage, res: ServerRespo
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     if (!isApi && pathname !== '/') return false;
     res.setHeader('allow', 'GET, HEAD');
-    sendJson(res, 405, { error: 'method_not_allowed', message: `${req.method} is not allowed here; use GET` });
-    return true;
+    return fail(res, 405, { error: 'method_not_allowed', message: `${req.method} is not allowed here; use GET` });
   }
   try {
     if (pathname === '/api/v1/fleet') return reply(res, api.fleet(hub, url));
@@ -24,27 +24,24 @@ export async function hubRoutes(hub: Hub, req: IncomingMessage, res: ServerRespo
       try {
         id = decodeURIComponent(hostMatch[1]!);
       } catch {
-        throw new BadRequest('host id is not valid percent-encoding');
+        throw new BadRequestError('host id is not valid percent-encoding');
       }
-      const body = api.host(hub, url, id);
-      if (body === null) {
-        sendJson(res, 404, { error: 'not_found', message: `no host '${id.slice(0, 100)}' has reported` });
-        return true;
-      }
-      return reply(res, body);
+      return reply(res, api.host(hub, url, id));
     }
   } catch (error) {
-    if (error instanceof BadRequest) {
-      sendJson(res, 400, { error: 'bad_request', message: error.message });
-      return true;
-    }
+    if (error instanceof HttpRequestError) return fail(res, error.status, { error: error.kind, message: error.message });
     throw error;
   }
   if (isApi) return false;
   return servePage(pathname, res);
 }
 
-function reply(res: ServerResponse, body: unknown): true {
+function reply(res: ServerResponse, body: ApiResponse): true {
   sendJson(res, 200, body);
+  return true;
+}
+
+function fail(res: ServerResponse, status: 400 | 404 | 405, body: ErrorResponse): true {
+  sendJson(res, status, body);
   return true;
 }
