@@ -32,6 +32,11 @@ export class LiveFeed {
     return this.#clients.size;
   }
 
+  /** Pages the next heartbeat keeps: those that answered the last ping, or joined since. */
+  get responsive(): number {
+    return this.#alive.size;
+  }
+
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     if (this.#clients.size >= MAX_LIVE_CLIENTS) {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
