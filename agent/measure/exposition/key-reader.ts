@@ -1,10 +1,10 @@
 // Reads a sample line's series key, `name{label="value",...}`: a fast path for keys spelt as the last ones, and the general grammar.
+import { showValue } from '../../../common/errors.js';
 import { canonicalKey } from './canonical-key.js';
 import { KnownName } from './known-name.js';
 import { LabelRanges } from './label-ranges.js';
 import type { LineErrors } from './line-errors.js';
 import { QuoteScanner } from './quoted-strings.js';
-import { showValue } from '../../../common/errors.js';
 import {
   CLOSE_BRACE,
   COMMA,
