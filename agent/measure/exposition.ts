@@ -59,7 +59,8 @@ const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
  * - then `end()` once: it parses a final line without a newline and returns the stats. A malformed
  *   line is counted in them, never thrown.
  * - `end()` again returns the same stats object; `write()` after `end()` throws a CallingRuleError
- *   (PHX_SCANNER_ENDED).
+ *   (PHX_SCANNER_ENDED). The scanner never changes the stats once returned, and after end()
+ *   holds little else (its series set and line buffer are let go).
  * The constructor throws a ConfigError for a maxLineBytes that is not a positive integer.
  */
 export class ExpositionScanner {
