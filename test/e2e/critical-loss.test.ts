@@ -1,25 +1,15 @@
 // The product's main promise end to end: a candidate pipeline that drops a running critical process is caught by
 // the real agent (real collectors, simulated postgres and sshd), and the real hub's API and page name the loss.
 import t from 'tap';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
-import { main as agentMain } from '../../agent/cli.js';
 import { silentLogger } from '../../common/logger.js';
-import { TokenSet } from '../../hub/auth.js';
-import { hubRoutes } from '../../hub/http/routes.js';
-import { startHub } from '../../hub/server.js';
 import { startSimulator } from '../../tools/simulator/simulator.js';
-import { writeTestConfig } from '../helpers/agent-config.js';
 import { openBrowser } from '../helpers/browser.js';
-import { realCollector } from '../helpers/collector.js';
+import { startHubAndAgent } from '../helpers/hub-and-agent.js';
 import { latestReport, onlyPair } from '../helpers/hub-api.js';
 import { waitFor } from '../helpers/process.js';
 
-const TOKEN = 'e2e-critical-loss-token-0123456789';
 const HOST = 'loss-host';
 const CANDIDATE = 'mine';
 /** Lists sshd (and two processes not running here) but not postgres. */
@@ -38,14 +28,7 @@ t.test('a candidate that drops a running postgres: the agent measures the loss, 
   const simulator = await startSimulator({ count: 20, criticalNames: ['sshd', 'postgres'], namePrefix: 'phx-e2e', logger: silentLogger() });
   t.teardown(() => simulator.close());
 
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'phx-e2e-hub-'));
-  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
-  const hub = await startHub({ port: 0, dataDir, tokens: TokenSet.fromTokens([TOKEN]), logger: silentLogger(), routes: hubRoutes });
-  t.teardown(() => hub.close());
-  const tokenFile = path.join(dataDir, 'agent-token');
-  await writeFile(tokenFile, `${TOKEN}\n`);
-
-  const { file } = await writeTestConfig(t, {
+  const { hub, agentStderr } = await startHubAndAgent(t, {
     host: { id: HOST, labels: { suite: 'e2e' } },
     interval: '2s',
     pipeline: { collectionInterval: '1s', metricExpiration: '10s' },
@@ -53,22 +36,6 @@ t.test('a candidate that drops a running postgres: the agent measures the loss, 
     // containerd: critical here means the two processes this test runs, so the expected ratio is exact.
     critical: { patterns: ['sshd', 'postgres'] },
     experiment: { variants: ['baseline', { name: CANDIDATE, pipeline: ALLOWLIST }] },
-    hub: { url: hub.agentUrl, tokenFile },
-  });
-  const stop = new AbortController();
-  const stderr = new PassThrough();
-  let agentErrors = '';
-  stderr.setEncoding('utf8').on('data', (d: string) => (agentErrors += d));
-  const agent = agentMain(['run', '--config', file, '--otelcol', realCollector()], {
-    stdout: new PassThrough(),
-    stderr,
-    env: process.env,
-    shutdown: stop.signal,
-    logger: silentLogger(),
-  });
-  t.teardown(async () => {
-    stop.abort();
-    await agent;
   });
 
   // The agent's own measurement, as the hub stored it: the first report that counts both processes as running
@@ -81,7 +48,7 @@ t.test('a candidate that drops a running postgres: the agent measures the loss, 
     },
     90_000,
     250,
-  ).catch((error: Error) => Promise.reject(new Error(`${error.message}; agent stderr: ${agentErrors}`)));
+  ).catch((error: Error) => Promise.reject(new Error(`${error.message}; agent stderr: ${agentStderr()}`)));
   t.same(report.critical.running, ['postgres', 'sshd'], 'ground truth: both simulated processes run');
   const [baseline, candidate] = report.variants;
   t.equal(baseline.name, 'baseline');
