@@ -2,22 +2,13 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { chmod, copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, copyFile } from 'node:fs/promises';
 import path from 'node:path';
-import { main as agentMain } from '../agent/cli.js';
-import { silentLogger } from '../common/logger.js';
-import { TokenSet } from '../hub/auth.js';
-import { hubRoutes } from '../hub/http/routes.js';
-import { startHub } from '../hub/server.js';
 import { CONTENT_SECURITY_POLICY } from '../hub/http/static.js';
-import { realCollector } from './helpers/collector.js';
-import { writeTestConfig } from './helpers/agent-config.js';
 import { openBrowser } from './helpers/browser.js';
 import { waitFor } from './helpers/process.js';
-import { PassThrough } from 'node:stream';
+import { startHubAndAgent } from './helpers/hub-and-agent.js';
 
-const TOKEN = 'page-test-token-0123456789';
 // Agent-supplied text the page shows: a label, the host name and a process name, each hostile.
 const HOSTILE = '<img src=x onerror="window.__xss=1">';
 const HOST = '<img src=x onerror="window.__xss=2">page-host';
@@ -26,14 +17,8 @@ const HOST = '<img src=x onerror="window.__xss=2">page-host';
 const PROCESS = '<svg onload=x>';
 
 t.test('a real agent reports; the page shows the host with both variants and updates live', { timeout: 180_000 }, async (t) => {
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'phx-page-'));
-  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
-  const hub = await startHub({ port: 0, dataDir, tokens: TokenSet.fromTokens([TOKEN]), logger: silentLogger(), routes: hubRoutes });
-  t.teardown(() => hub.close());
-  const tokenFile = path.join(dataDir, 'agent-token');
-  await writeFile(tokenFile, `${TOKEN}\n`);
   // A running process by that name (a copy of sleep), made critical so the report names it.
-  const named = path.join(dataDir, PROCESS);
+  const named = path.join(t.testdir(), PROCESS);
   await copyFile('/usr/bin/sleep', named);
   await chmod(named, 0o755);
   const sleeper = spawn(named, ['600'], { stdio: 'ignore' });
@@ -42,22 +27,9 @@ t.test('a real agent reports; the page shows the host with both variants and upd
     sleeper.kill('SIGKILL');
     await sleeperExited;
   });
-  const { file } = await writeTestConfig(t, {
+  const { hub } = await startHubAndAgent(t, {
     host: { id: HOST, labels: { team: HOSTILE, env: 'test' } },
     critical: { patterns: ['<svg\\sonload=x>'] },
-    hub: { url: hub.agentUrl, tokenFile },
-  });
-  const stop = new AbortController();
-  const agent = agentMain(['run', '--config', file, '--otelcol', realCollector()], {
-    stdout: new PassThrough(),
-    stderr: new PassThrough(),
-    env: process.env,
-    shutdown: stop.signal,
-    logger: silentLogger(),
-  });
-  t.teardown(async () => {
-    stop.abort();
-    await agent;
   });
 
   const { page, errors } = await openBrowser(t);
