@@ -5,10 +5,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { buildDeb, DEB_PACKAGE, INSTALL_DIR, UNIT_DIR, type Deb } from '../packaging/deb.js';
-import { buildRelease } from '../packaging/release.js';
-import { silentLogger } from '../common/logger.js';
-import { realCollector } from './helpers/collector.js';
+import { DEB_PACKAGE, INSTALL_DIR, UNIT_DIR, type Deb } from '../packaging/deb.js';
+import { buildTestDeb } from './packaging/deb-build.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'phx-deb-'));
 const sh = (cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env) => {
@@ -21,8 +19,7 @@ let deb: Deb;
 t.before(async () => {
   // A run that died half-way may have left the package behind.
   if (installed().includes('installed')) execFileSync('dpkg', ['--purge', DEB_PACKAGE], { stdio: 'pipe' });
-  const release = await buildRelease({ outDir: path.join(work, 'release'), collectorBinary: realCollector(), logger: silentLogger() });
-  deb = buildDeb(release, work);
+  deb = await buildTestDeb(work);
 });
 t.teardown(() => {
   if (installed().includes('installed') || installed().includes('config-files')) spawnSync('dpkg', ['--purge', DEB_PACKAGE]);
