@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # The tests use a few programs from Debian's packages: Chromium (the page, driven by playwright-core — a
 # test tool's own browser download does not work here), systemd-analyze (the unit files), lintian (the
-# .deb) and skopeo (reads the container image). Install whichever is missing when we are allowed to;
-# otherwise say how.
+# .deb), skopeo (reads the container image), and systemd-nspawn with debootstrap (a Debian tree booted with
+# systemd as its init, to run the units for real: test/packaging/systemd-boot.test.ts). Install whichever is
+# missing when we are allowed to; otherwise say how.
 set -euo pipefail
-declare -A PACKAGE_OF=([chromium]=chromium [systemd-analyze]=systemd [lintian]=lintian [skopeo]=skopeo)
+# debootstrap lives in /usr/sbin, which a non-login PATH may lack.
+PATH="$PATH:/usr/sbin:/sbin"
+declare -A PACKAGE_OF=([chromium]=chromium [systemd-analyze]=systemd [lintian]=lintian [skopeo]=skopeo
+  [systemd-nspawn]=systemd-container [debootstrap]=debootstrap)
 missing=()
 for tool in "${!PACKAGE_OF[@]}"; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("${PACKAGE_OF[$tool]}")
