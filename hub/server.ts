@@ -6,6 +6,7 @@ import path from 'node:path';
 import { WebSocketServer } from 'ws';
 import type { Logger } from '../common/logger.js';
 import { Notifier, type Listener } from '../common/notifier.js';
+import { requestUrl, sendJson } from './http/respond.js';
 import { HubListenError } from './errors.js';
 import { AGENT_PATH, CloseCode, MAX_MESSAGE_BYTES, type ReportMessage } from '../protocol/messages.js';
 import { AgentConnection } from './agent-connection.js';
@@ -60,28 +61,6 @@ export interface Hub {
   /** Subscribes to the hub's events (HubEvents); returns the unsubscribe. */
   on<K extends keyof HubEvents>(event: K, listener: Listener<HubEvents[K]>): () => void;
   close(): Promise<void>;
-}
-
-export const SECURITY_HEADERS: Record<string, string> = {
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-  'x-frame-options': 'DENY',
-  'cross-origin-opener-policy': 'same-origin',
-};
-
-/** The request's target as a URL, or null when it is not one (a hostile or broken client). */
-export function requestUrl(req: IncomingMessage): URL | null {
-  try {
-    return new URL(req.url ?? '/', 'http://hub.invalid');
-  } catch {
-    return null;
-  }
-}
-
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...SECURITY_HEADERS });
-  res.end(text);
 }
 
 /**

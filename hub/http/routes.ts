@@ -1,6 +1,7 @@
 // Routes HTTP requests to the API and the page; errors become JSON with a status that says whose fault it was.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { sendJson, type Hub } from '../server.js';
+import type { Hub } from '../server.js';
+import { sendJson } from './respond.js';
 import { BadRequestError, HttpRequestError } from '../errors.js';
 import * as api from './api.js';
 import { servePage } from './static.js';

@@ -103,3 +103,14 @@ export interface LiveReports {
 }
 
 export type LiveMessage = LiveHello | LiveReports;
+
+/** `GET /healthz`: the process is alive. */
+export interface HealthResponse {
+  status: 'ok';
+}
+
+/** `GET /readyz`: 200 once listening, 503 while starting or stopping; `agents` connected. */
+export interface ReadinessResponse {
+  status: 'ready' | 'starting';
+  agents: number;
+}
