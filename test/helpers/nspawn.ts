@@ -1,13 +1,14 @@
 // A booted systemd in a container (systemd-nspawn): start it over an overlay of a cached tree, run commands in it, stop it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describeResult, runCommand, type CommandOptions, type CommandResult } from './nspawn-command.js';
-import { waitFor } from './process.js';
+import { isAlive, waitFor } from './process.js';
 
-/** Put in the container init's environment, so a later run can recognise the container of a run that died. */
+/** Put in the container init's environment with the test's pid, so a later run can recognise the container of a run that died. */
 const MARKER = 'PHOENIX_TEST_NSPAWN';
 /** What commands run with inside: the tree's own tools, no host locale, pager or colours. */
 const INSIDE_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C', SYSTEMD_PAGER: 'cat', SYSTEMD_COLORS: '0', TERM: 'dumb' };
@@ -89,26 +90,40 @@ export function parseStatLines(text: string): ProcessEntry[] {
 }
 
 /**
- * Containers of earlier runs whose test process died before its teardown (a tap timeout is SIGALRM, which runs no
- * handler): their nspawn is gone and their init was left running. Killing the init ends its PID namespace.
+ * Containers of earlier runs whose test process died before its teardown (SIGKILL, or a tap timeout, which is
+ * SIGALRM and runs no handler): nspawn outlives its parent, and the container with it. Recognised by the marker in
+ * their init's environment, which names the test process that booted it; killing the init ends its PID namespace,
+ * and nspawn exits with it.
  */
 export function killOrphanedContainers(): number[] {
   const killed: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (!readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0').some((v) => v.startsWith(`${MARKER}=`))) continue;
-      const stat = parseStatLines(readFileSync(`/proc/${entry}/stat`, 'utf8'))[0];
-      const parent = stat && readFileSync(`/proc/${stat.ppid}/comm`, 'utf8').trim();
-      if (stat?.comm === 'systemd' && parent !== 'systemd-nspawn') {
-        process.kill(stat.pid, 'SIGKILL');
-        killed.push(stat.pid);
-      }
+      const marker = readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0').find((v) => v.startsWith(`${MARKER}=`));
+      if (!marker || readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== 'systemd' || isAlive(Number(marker.slice(MARKER.length + 1)))) continue;
+      process.kill(Number(entry), 'SIGKILL');
+      killed.push(Number(entry));
     } catch {
       // Exited while we looked.
     }
   }
   return killed;
+}
+
+const WORK_PREFIX = 'phx-nspawn-';
+
+/**
+ * A scratch directory for one run (the .deb, the overlay's upper layer), named with the test's pid; those of
+ * runs that died before their teardown are removed first (call killOrphanedContainers before: their containers
+ * use them).
+ */
+export function containerWorkDir(parent = tmpdir()): string {
+  for (const name of readdirSync(parent)) {
+    const owner = name.startsWith(WORK_PREFIX) ? Number(name.slice(WORK_PREFIX.length).split('-')[0]) : NaN;
+    if (Number.isInteger(owner) && owner !== process.pid && !isAlive(owner)) rmSync(path.join(parent, name), { recursive: true, force: true });
+  }
+  return mkdtempSync(path.join(parent, `${WORK_PREFIX}${process.pid}-`));
 }
 
 /** The first child of `pid`, once it runs systemd (before that it is nspawn's own set-up child). */
@@ -131,7 +146,7 @@ export async function bootContainer(options: ContainerOptions): Promise<Containe
   const upper = path.join(options.work, 'upper');
   mkdirSync(upper, { recursive: true });
   const args = [
-    '-q', '--register=no', '--keep-unit', '--private-network', `--setenv=${MARKER}=${options.name}`,
+    '-q', '--register=no', '--keep-unit', '--private-network', `--setenv=${MARKER}=${process.pid}`,
     '-D', options.tree, `--overlay=${options.tree}:${upper}:/`,
     ...(options.binds ?? []).map((b) => `--bind-ro=${b.host}:${b.container}`),
     '-M', options.name, '-b', '--console=pipe',
