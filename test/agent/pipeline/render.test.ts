@@ -1,6 +1,6 @@
 import t from 'tap';
-import { criticalRegex, renderPipeline, placeholderValues, type PipelineParameters } from '../agent/pipeline/render.js';
-import { PipelineTemplateError } from '../agent/errors.js';
+import { criticalRegex, renderPipeline, placeholderValues, type PipelineParameters } from '../../../agent/pipeline/render.js';
+import { PipelineTemplateError } from '../../../agent/errors.js';
 import { parse } from 'yaml';
 
 const params: PipelineParameters = {

@@ -3,9 +3,9 @@
 import t from 'tap';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { waitFor } from './helpers/process.js';
-import { outageRig, storedButUnacknowledged } from './helpers/outage.js';
-import { contiguous, notOnce, rowsPerSeq } from './helpers/stored-rows.js';
+import { waitFor } from '../helpers/process.js';
+import { outageRig, storedButUnacknowledged } from '../helpers/outage.js';
+import { contiguous, notOnce, rowsPerSeq } from '../helpers/stored-rows.js';
 
 t.test('the hub stopped for two minutes under a real agent: every report made meanwhile arrives, none twice', { timeout: 300_000 }, async (t) => {
   const rig = await outageRig(t, { interval: '3s' });

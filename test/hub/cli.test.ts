@@ -6,16 +6,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { Agent, request } from 'node:https';
-import { main } from '../hub/cli.js';
-import type { Hub } from '../hub/server.js';
-import { silentLogger } from '../common/logger.js';
-import { Outbox } from '../agent/hub-client/outbox.js';
-import { HubClient } from '../agent/hub-client/client.js';
-import { Backoff } from '../agent/supervisor/backoff.js';
-import { captureLogs } from './helpers/logs.js';
-import { helloFor } from './helpers/ws-client.js';
-import { sampleReport } from './fixtures/report.js';
-import { waitFor } from './helpers/process.js';
+import { main } from '../../hub/cli.js';
+import type { Hub } from '../../hub/server.js';
+import { silentLogger } from '../../common/logger.js';
+import { Outbox } from '../../agent/hub-client/outbox.js';
+import { HubClient } from '../../agent/hub-client/client.js';
+import { Backoff } from '../../agent/supervisor/backoff.js';
+import { captureLogs } from '../helpers/logs.js';
+import { helloFor } from '../helpers/ws-client.js';
+import { sampleReport } from '../fixtures/report.js';
+import { waitFor } from '../helpers/process.js';
 
 const TOKEN = 'cli-token-0123456789abc';
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const UNITS = fileURLToPath(new URL('../systemd/', import.meta.url));
+const UNITS = fileURLToPath(new URL('../../systemd/', import.meta.url));
 const SYSTEM_UNITS = '/usr/lib/systemd/system';
 
 /**
@@ -82,7 +82,7 @@ t.test('the settings the product promises', async (t) => {
 
 t.test('systemd-analyze security: the exposure scores the README records', async (t) => {
   const root = unitRoot(t);
-  const readme = readFileSync(fileURLToPath(new URL('../README.md', import.meta.url)), 'utf8');
+  const readme = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
   for (const unit of ['phoenix-agent', 'phoenix-hub']) {
     const result = analyze(['security', '--offline=yes', `--root=${root}`, `${unit}.service`]);
     const score = /Overall exposure level for .*: (\d+\.\d)/.exec(result.stdout)?.[1];

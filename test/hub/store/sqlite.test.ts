@@ -4,14 +4,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { openSqliteStore } from '../hub/store/sqlite.js';
-import { addSample, difference, fromRow, toRow, ZERO_TOTALS } from '../hub/store/totals.js';
-import { StoreOpenError } from '../hub/errors.js';
-import type { Store, VariantPoint } from '../hub/store/types.js';
-import { agentReportSchema } from '../protocol/report.js';
-import type { ReportMessage } from '../protocol/messages.js';
-import { helloFor, reportFor } from './helpers/ws-client.js';
-import { sampleReport } from './fixtures/report.js';
+import { openSqliteStore } from '../../../hub/store/sqlite.js';
+import { addSample, difference, fromRow, toRow, ZERO_TOTALS } from '../../../hub/store/totals.js';
+import { StoreOpenError } from '../../../hub/errors.js';
+import type { Store, VariantPoint } from '../../../hub/store/types.js';
+import { agentReportSchema } from '../../../protocol/report.js';
+import type { ReportMessage } from '../../../protocol/messages.js';
+import { helloFor, reportFor } from '../../helpers/ws-client.js';
+import { sampleReport } from '../../fixtures/report.js';
 
 function reportAt(seq: number, at: number, hostId: string, seriesA = 2100, seriesB = 35): ReportMessage {
   const message = reportFor(hostId, seq, at);

@@ -4,14 +4,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { OtlpResultsExporter, OTLP_METRIC_NAMES } from '../agent/export/otlp.js';
-import { silentLogger } from '../common/logger.js';
-import { scrape } from '../agent/measure/scrape.js';
-import { autoPort } from '../agent/supervisor/ports.js';
-import { captureLogs } from './helpers/logs.js';
-import { startOtlpSink } from './helpers/otlp-sink.js';
-import { waitFor } from './helpers/process.js';
-import { sampleReport } from './fixtures/report.js';
+import { OtlpResultsExporter, OTLP_METRIC_NAMES } from '../../../agent/export/otlp.js';
+import { silentLogger } from '../../../common/logger.js';
+import { scrape } from '../../../agent/measure/scrape.js';
+import { autoPort } from '../../../agent/supervisor/ports.js';
+import { captureLogs } from '../../helpers/logs.js';
+import { startOtlpSink } from '../../helpers/otlp-sink.js';
+import { waitFor } from '../../helpers/process.js';
+import { sampleReport } from '../../fixtures/report.js';
 
 /** Exports the sample report to `endpoint` and reads back, from the sink's Prometheus endpoint, what arrived. */
 async function exportThrough(t: Test, endpoint: string, metricsUrl: string) {

@@ -8,13 +8,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pidusage from 'pidusage';
 import WebSocket from 'ws';
-import { autoPort } from '../agent/supervisor/ports.js';
-import { helloFor, openSocket, reportFor } from './helpers/ws-client.js';
-import { waitFor } from './helpers/process.js';
-import { documentedCloseCodes } from './helpers/protocol-doc.js';
-import { spawnTs } from './helpers/spawn-ts.js';
+import { autoPort } from '../../agent/supervisor/ports.js';
+import { helloFor, openSocket, reportFor } from '../helpers/ws-client.js';
+import { waitFor } from '../helpers/process.js';
+import { documentedCloseCodes } from '../helpers/protocol-doc.js';
+import { spawnTs } from '../helpers/spawn-ts.js';
 
-const HUB_BIN = fileURLToPath(new URL('../hub/bin.ts', import.meta.url));
+const HUB_BIN = fileURLToPath(new URL('../../hub/bin.ts', import.meta.url));
 const TOKEN = 'abuse-test-token-0123456789';
 const IDLE = 3000;
 

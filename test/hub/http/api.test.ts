@@ -5,16 +5,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { silentLogger } from '../common/logger.js';
-import { TokenSet } from '../hub/auth.js';
-import { compareFleet, percentile, type ComparisonGroup, type GroupBy } from '../hub/compare.js';
-import { hubRoutes } from '../hub/http/routes.js';
-import { CONTENT_SECURITY_POLICY } from '../hub/http/static.js';
-import { startHub, type Hub } from '../hub/server.js';
-import type { FleetHistoryPoint, HistoryPoint, VariantPoint } from '../hub/store/types.js';
-import type { AgentReport } from '../protocol/report.js';
-import { sampleReport } from './fixtures/report.js';
-import { helloFor, openSocket, reportFor, type TestSocket } from './helpers/ws-client.js';
+import { silentLogger } from '../../../common/logger.js';
+import { TokenSet } from '../../../hub/auth.js';
+import { compareFleet, percentile, type ComparisonGroup, type GroupBy } from '../../../hub/compare.js';
+import { hubRoutes } from '../../../hub/http/routes.js';
+import { CONTENT_SECURITY_POLICY } from '../../../hub/http/static.js';
+import { startHub, type Hub } from '../../../hub/server.js';
+import type { FleetHistoryPoint, HistoryPoint, VariantPoint } from '../../../hub/store/types.js';
+import type { AgentReport } from '../../../protocol/report.js';
+import { sampleReport } from '../../fixtures/report.js';
+import { helloFor, openSocket, reportFor, type TestSocket } from '../../helpers/ws-client.js';
 
 // ---------------------------------------------------------------- compareFleet, on hand-built points
 

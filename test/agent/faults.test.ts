@@ -7,23 +7,23 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../agent/config/load.js';
-import { AgentDaemon } from '../agent/daemon.js';
-import { silentLogger } from '../common/logger.js';
-import type { AgentReport } from '../protocol/report.js';
-import { TokenSet } from '../hub/auth.js';
-import { startHub } from '../hub/server.js';
-import { realCollector } from './helpers/collector.js';
-import { writeTestConfig } from './helpers/agent-config.js';
-import { nextReport } from './helpers/daemon.js';
-import { isAlive, waitFor } from './helpers/process.js';
-import { spawnTs, tsLoaderArgs } from './helpers/spawn-ts.js';
-import { contiguous, notOnce, rowsPerSeq } from './helpers/stored-rows.js';
+import { loadConfig } from '../../agent/config/load.js';
+import { AgentDaemon } from '../../agent/daemon.js';
+import { silentLogger } from '../../common/logger.js';
+import type { AgentReport } from '../../protocol/report.js';
+import { TokenSet } from '../../hub/auth.js';
+import { startHub } from '../../hub/server.js';
+import { realCollector } from '../helpers/collector.js';
+import { writeTestConfig } from '../helpers/agent-config.js';
+import { nextReport } from '../helpers/daemon.js';
+import { isAlive, waitFor } from '../helpers/process.js';
+import { spawnTs, tsLoaderArgs } from '../helpers/spawn-ts.js';
+import { contiguous, notOnce, rowsPerSeq } from '../helpers/stored-rows.js';
 import { spawn } from 'node:child_process';
 
 const binary = realCollector();
-const BIN = fileURLToPath(new URL('../agent/bin.ts', import.meta.url));
-const BASELINE = fileURLToPath(new URL('../pipelines/baseline.yaml', import.meta.url));
+const BIN = fileURLToPath(new URL('../../agent/bin.ts', import.meta.url));
+const BASELINE = fileURLToPath(new URL('../../pipelines/baseline.yaml', import.meta.url));
 
 /** Report lines from an agent run with --json, as they come. */
 function reportLines(child: ReturnType<typeof spawn>): AgentReport[] {

@@ -4,16 +4,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
-import { Backoff } from '../agent/supervisor/backoff.js';
-import { CollectorProcess, type CollectorExit } from '../agent/supervisor/collector-process.js';
+import { Backoff } from '../../../agent/supervisor/backoff.js';
+import { CollectorProcess, type CollectorExit } from '../../../agent/supervisor/collector-process.js';
 import { createServer } from 'node:net';
-import { assertPortsFree, autoPort, ephemeralRange, freePorts } from '../agent/supervisor/ports.js';
-import { CollectorStartError, PortInUseError } from '../agent/errors.js';
-import { silentLogger } from '../common/logger.js';
-import { isAlive, waitFor } from './helpers/process.js';
-import { captureLogs } from './helpers/logs.js';
+import { assertPortsFree, autoPort, ephemeralRange, freePorts } from '../../../agent/supervisor/ports.js';
+import { CollectorStartError, PortInUseError } from '../../../agent/errors.js';
+import { silentLogger } from '../../../common/logger.js';
+import { isAlive, waitFor } from '../../helpers/process.js';
+import { captureLogs } from '../../helpers/logs.js';
 
-const FAKE = fileURLToPath(new URL('./fixtures/fake-collector.mjs', import.meta.url));
+const FAKE = fileURLToPath(new URL('../../fixtures/fake-collector.mjs', import.meta.url));
 
 t.test('backoff: 1 s doubling to a 60 s cap, jittered, resettable', async (t) => {
   const exact = new Backoff({ jitter: 0 });

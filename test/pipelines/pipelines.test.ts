@@ -3,12 +3,12 @@ import t from 'tap';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { resolveConfig } from '../agent/config/load.js';
-import { BUILTIN_VARIANTS } from '../agent/config/schema.js';
-import { renderVariants } from '../agent/experiment.js';
-import { silentLogger } from '../common/logger.js';
-import { collectorValidate, validatePipelines } from '../agent/validate.js';
-import { realCollector } from './helpers/collector.js';
+import { resolveConfig } from '../../agent/config/load.js';
+import { BUILTIN_VARIANTS } from '../../agent/config/schema.js';
+import { renderVariants } from '../../agent/experiment.js';
+import { silentLogger } from '../../common/logger.js';
+import { collectorValidate, validatePipelines } from '../../agent/validate.js';
+import { realCollector } from '../helpers/collector.js';
 
 const binary = realCollector();
 

@@ -5,11 +5,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { buildRelease, type Release } from '../packaging/release.js';
-import { silentLogger } from '../common/logger.js';
-import { autoPort } from '../agent/supervisor/ports.js';
-import { realCollector } from './helpers/collector.js';
-import { checkHubServes } from './helpers/hub-command.js';
+import { buildRelease, type Release } from '../../packaging/release.js';
+import { silentLogger } from '../../common/logger.js';
+import { autoPort } from '../../agent/supervisor/ports.js';
+import { realCollector } from '../helpers/collector.js';
+import { checkHubServes } from '../helpers/hub-command.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'phx-release-'));
 t.teardown(() => rmSync(work, { recursive: true, force: true }));

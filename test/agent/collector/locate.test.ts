@@ -3,12 +3,12 @@ import t from 'tap';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { cachedBuild, manifestHash } from '../agent/collector/cache.js';
-import { builderVersion } from '../packaging/collector-build.js';
-import { locateCollector } from '../agent/collector/locate.js';
-import { CollectorNotFoundError } from '../agent/errors.js';
-import { ConfigError, UsageError } from '../common/errors.js';
-import { collectorManifestPath } from '../common/paths.js';
+import { cachedBuild, manifestHash } from '../../../agent/collector/cache.js';
+import { builderVersion } from '../../../packaging/collector-build.js';
+import { locateCollector } from '../../../agent/collector/locate.js';
+import { CollectorNotFoundError } from '../../../agent/errors.js';
+import { ConfigError, UsageError } from '../../../common/errors.js';
+import { collectorManifestPath } from '../../../common/paths.js';
 import { readFileSync } from 'node:fs';
 
 t.test('lookup order and errors', async (t) => {

@@ -1,18 +1,18 @@
 // The process simulator and its CLI against real processes and the real /proc.
 import t, { type Test } from 'tap';
-import { spawnTs } from './helpers/spawn-ts.js';
+import { spawnTs } from '../../helpers/spawn-ts.js';
 import { EventEmitter } from 'node:events';
 import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { silentLogger } from '../common/logger.js';
-import { main } from '../tools/simulator/cli.js';
-import { startSimulator, type Simulator, type SimulatorOptions } from '../tools/simulator/simulator.js';
+import { silentLogger } from '../../../common/logger.js';
+import { main } from '../../../tools/simulator/cli.js';
+import { startSimulator, type Simulator, type SimulatorOptions } from '../../../tools/simulator/simulator.js';
 
 const LONG_NAME = 'kube-controller-manager';
-const BIN = fileURLToPath(new URL('../tools/simulator/bin.ts', import.meta.url));
+const BIN = fileURLToPath(new URL('../../../tools/simulator/bin.ts', import.meta.url));
 /** The binary the simulator links for idle processes (it prefers /usr/bin). */
 const SYSTEM_SLEEP = existsSync('/usr/bin/sleep') ? '/usr/bin/sleep' : '/bin/sleep';
 

@@ -3,21 +3,21 @@ import t from 'tap';
 import { once } from 'node:events';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../agent/config/load.js';
-import { AgentDaemon } from '../agent/daemon.js';
-import { silentLogger } from '../common/logger.js';
-import type { AgentReport } from '../protocol/report.js';
-import { readPidFile } from '../agent/supervisor/pidfile.js';
-import { realCollector } from './helpers/collector.js';
-import { writeTestConfig } from './helpers/agent-config.js';
-import { isAlive, waitFor } from './helpers/process.js';
-import { spawnTs } from './helpers/spawn-ts.js';
-import { nextReport } from './helpers/daemon.js';
-import { autoPort } from '../agent/supervisor/ports.js';
-import type { AgentStatus } from '../agent/health-server.js';
+import { loadConfig } from '../../agent/config/load.js';
+import { AgentDaemon } from '../../agent/daemon.js';
+import { silentLogger } from '../../common/logger.js';
+import type { AgentReport } from '../../protocol/report.js';
+import { readPidFile } from '../../agent/supervisor/pidfile.js';
+import { realCollector } from '../helpers/collector.js';
+import { writeTestConfig } from '../helpers/agent-config.js';
+import { isAlive, waitFor } from '../helpers/process.js';
+import { spawnTs } from '../helpers/spawn-ts.js';
+import { nextReport } from '../helpers/daemon.js';
+import { autoPort } from '../../agent/supervisor/ports.js';
+import type { AgentStatus } from '../../agent/health-server.js';
 
 const binary = realCollector();
-const BIN = fileURLToPath(new URL('../agent/bin.ts', import.meta.url));
+const BIN = fileURLToPath(new URL('../../agent/bin.ts', import.meta.url));
 
 t.test('kill -9 of a collector during run: restarted, restart count rises, measuring continues', { timeout: 180_000 }, async (t) => {
   const { file } = await writeTestConfig(t);

@@ -6,12 +6,12 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
-import { helmBinary, KUBERNETES_VERSION, kubernetesSpecDir } from '../packaging/helm/tools.js';
-import { ManifestValidator, specFileFor } from '../packaging/helm/k8s-schema.js';
-import { resolveConfig } from '../agent/config/load.js';
+import { helmBinary, KUBERNETES_VERSION, kubernetesSpecDir } from '../../packaging/helm/tools.js';
+import { ManifestValidator, specFileFor } from '../../packaging/helm/k8s-schema.js';
+import { resolveConfig } from '../../agent/config/load.js';
 
-const CHART = fileURLToPath(new URL('../packaging/helm/phoenix', import.meta.url));
-const PIPELINES = fileURLToPath(new URL('../pipelines', import.meta.url));
+const CHART = fileURLToPath(new URL('../../packaging/helm/phoenix', import.meta.url));
+const PIPELINES = fileURLToPath(new URL('../../pipelines', import.meta.url));
 const TOKEN = 'helm-test-token-0123456789';
 
 const helm = helmBinary();

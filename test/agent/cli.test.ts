@@ -4,11 +4,11 @@ import { createServer } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { phoenixVersion } from '../common/paths.js';
-import { autoPort } from '../agent/supervisor/ports.js';
-import { realCollector } from './helpers/collector.js';
-import { writeTestConfig } from './helpers/agent-config.js';
-import { runCli } from './helpers/cli-run.js';
+import { phoenixVersion } from '../../common/paths.js';
+import { autoPort } from '../../agent/supervisor/ports.js';
+import { realCollector } from '../helpers/collector.js';
+import { writeTestConfig } from '../helpers/agent-config.js';
+import { runCli } from '../helpers/cli-run.js';
 
 const binary = realCollector();
 

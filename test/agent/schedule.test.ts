@@ -1,13 +1,13 @@
 // Experiment windows: collectors run only inside cron-scheduled windows; --once ignores the schedule.
 import t from 'tap';
-import { loadConfig } from '../agent/config/load.js';
-import { AgentDaemon } from '../agent/daemon.js';
-import { silentLogger } from '../common/logger.js';
-import type { AgentReport } from '../protocol/report.js';
-import { realCollector } from './helpers/collector.js';
-import { writeTestConfig } from './helpers/agent-config.js';
-import { runCli } from './helpers/cli-run.js';
-import { isAlive, waitFor } from './helpers/process.js';
+import { loadConfig } from '../../agent/config/load.js';
+import { AgentDaemon } from '../../agent/daemon.js';
+import { silentLogger } from '../../common/logger.js';
+import type { AgentReport } from '../../protocol/report.js';
+import { realCollector } from '../helpers/collector.js';
+import { writeTestConfig } from '../helpers/agent-config.js';
+import { runCli } from '../helpers/cli-run.js';
+import { isAlive, waitFor } from '../helpers/process.js';
 
 const binary = realCollector();
 

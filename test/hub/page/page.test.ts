@@ -4,10 +4,10 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { chmod, copyFile } from 'node:fs/promises';
 import path from 'node:path';
-import { CONTENT_SECURITY_POLICY } from '../hub/http/static.js';
-import { openBrowser } from './helpers/browser.js';
-import { waitFor } from './helpers/process.js';
-import { startHubAndAgent } from './helpers/hub-and-agent.js';
+import { CONTENT_SECURITY_POLICY } from '../../../hub/http/static.js';
+import { openBrowser } from '../../helpers/browser.js';
+import { waitFor } from '../../helpers/process.js';
+import { startHubAndAgent } from '../../helpers/hub-and-agent.js';
 
 // Agent-supplied text the page shows: a label, the host name and a process name, each hostile.
 const HOSTILE = '<img src=x onerror="window.__xss=1">';

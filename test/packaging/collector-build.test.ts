@@ -3,11 +3,11 @@ import t, { type Test } from 'tap';
 import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { buildCollector } from '../packaging/collector-build.js';
-import { cachedBuild } from '../agent/collector/cache.js';
-import { CollectorBuildError } from '../packaging/errors.js';
-import { collectorManifestPath } from '../common/paths.js';
-import { captureLogs } from './helpers/logs.js';
+import { buildCollector } from '../../packaging/collector-build.js';
+import { cachedBuild } from '../../agent/collector/cache.js';
+import { CollectorBuildError } from '../../packaging/errors.js';
+import { collectorManifestPath } from '../../common/paths.js';
+import { captureLogs } from '../helpers/logs.js';
 
 // A fake `go`: `go env GOVERSION` prints $FAKE_GO_VERSION; `go install …builder@V` writes a fake builder
 // into $GOBIN that "builds" by writing an executable at the manifest's output_path after a pause.

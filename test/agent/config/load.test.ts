@@ -2,10 +2,10 @@ import t from 'tap';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadConfig, resolveConfig } from '../agent/config/load.js';
-import { parseDuration, formatDuration } from '../common/duration.js';
-import { DEFAULT_CRITICAL_PATTERNS } from '../agent/config/schema.js';
-import { ConfigError } from '../common/errors.js';
+import { loadConfig, resolveConfig } from '../../../agent/config/load.js';
+import { parseDuration, formatDuration } from '../../../common/duration.js';
+import { DEFAULT_CRITICAL_PATTERNS } from '../../../agent/config/schema.js';
+import { ConfigError } from '../../../common/errors.js';
 
 t.test('durations', async (t) => {
   t.equal(parseDuration('15s'), 15_000);

@@ -2,10 +2,10 @@
 import t from 'tap';
 import { createServer } from 'node:net';
 import { once } from 'node:events';
-import { readiness, startHealthServer, type AgentStatus } from '../agent/health-server.js';
-import { PortInUseError } from '../agent/errors.js';
-import { silentLogger } from '../common/logger.js';
-import type { CollectorStatus } from '../agent/supervisor/collector-process.js';
+import { readiness, startHealthServer, type AgentStatus } from '../../agent/health-server.js';
+import { PortInUseError } from '../../agent/errors.js';
+import { silentLogger } from '../../common/logger.js';
+import type { CollectorStatus } from '../../agent/supervisor/collector-process.js';
 
 const collector = (variant: string, state: CollectorStatus['state']): CollectorStatus => ({
   variant,

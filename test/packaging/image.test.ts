@@ -7,12 +7,12 @@ import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { buildImage, IMAGE_USER, type ImageResult } from '../packaging/image.js';
-import { buildRelease } from '../packaging/release.js';
-import { silentLogger } from '../common/logger.js';
-import { autoPort } from '../agent/supervisor/ports.js';
-import { realCollector } from './helpers/collector.js';
-import { checkHubServes } from './helpers/hub-command.js';
+import { buildImage, IMAGE_USER, type ImageResult } from '../../packaging/image.js';
+import { buildRelease } from '../../packaging/release.js';
+import { silentLogger } from '../../common/logger.js';
+import { autoPort } from '../../agent/supervisor/ports.js';
+import { realCollector } from '../helpers/collector.js';
+import { checkHubServes } from '../helpers/hub-command.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'phx-image-'));
 t.teardown(() => rmSync(work, { recursive: true, force: true }));
