@@ -215,17 +215,15 @@ export async function bootContainer(options: ContainerOptions): Promise<Containe
 function closing(nspawn: ChildProcess, exited: Promise<unknown>, init: () => number) {
   let done: Promise<void> | undefined;
   const running = () => nspawn.exitCode === null && nspawn.signalCode === null;
-  const killNow = () => {
-    // Init first: nspawn, its parent, reaps it and exits (killing nspawn first would orphan the container).
-    for (const pid of [init(), nspawn.pid]) {
-      if (!pid || !running()) continue;
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
+  const kill = (pid: number | undefined) => {
+    try {
+      if (pid && running()) process.kill(pid, 'SIGKILL');
+    } catch {
+      // Already gone.
     }
   };
+  // Init first: its PID namespace goes with it (killing only nspawn would leave the container running).
+  const killNow = () => [init(), nspawn.pid].forEach(kill);
   const exitsWithin = async (ms: number) => {
     const ac = new AbortController();
     try {
@@ -238,10 +236,10 @@ function closing(nspawn: ChildProcess, exited: Promise<unknown>, init: () => num
     if (!running()) return;
     nspawn.kill('SIGTERM');
     if (await exitsWithin(graceMs)) return;
-    const pid = init();
-    if (pid) process.kill(pid, 'SIGKILL');
+    // nspawn, init's parent, reaps it and exits.
+    kill(init());
     if (await exitsWithin(5_000)) return;
-    nspawn.kill('SIGKILL');
+    kill(nspawn.pid);
     await exited;
   };
   return {

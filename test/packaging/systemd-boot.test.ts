@@ -21,7 +21,7 @@ import { debianTree, type CachedTree } from '../helpers/nspawn-tree.js';
 import { waitFor } from '../helpers/process.js';
 import { buildTestDeb } from './deb-build.js';
 
-// Cold (first debootstrap, alongside the release build) this file took 128 s here, warm 33–50 s (README, systemd section).
+// Cold (first debootstrap, alongside the release build) this file took 128 s here, warm 28–50 s (README, systemd section).
 t.setTimeout(360_000);
 
 const AGENT = 'phoenix-agent.service';
