@@ -19,7 +19,7 @@ import { bootContainer, containerWorkDir, killOrphanedContainers, processesInNam
 import { describeResult, runCommand } from '../helpers/nspawn-command.js';
 import { debianTree, type CachedTree } from '../helpers/nspawn-tree.js';
 import { waitFor } from '../helpers/process.js';
-import { buildTestDeb } from './deb-build.js';
+import { buildTestDeb } from '../helpers/deb-build.js';
 
 // Cold (first debootstrap, alongside the release build) this file took 128 s here, warm 28–50 s (README, systemd section).
 t.setTimeout(360_000);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { buildDeb, type Deb } from '../../packaging/deb.js';
 import { buildRelease } from '../../packaging/release.js';
 import { silentLogger } from '../../common/logger.js';
-import { realCollector } from '../helpers/collector.js';
+import { realCollector } from './collector.js';
 
 /** Builds the release under `work/release` and the .deb into `work`. */
 export async function buildTestDeb(work: string): Promise<Deb> {

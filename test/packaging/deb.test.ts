@@ -5,8 +5,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DEB_PACKAGE, INSTALL_DIR, UNIT_DIR, type Deb } from '../packaging/deb.js';
-import { buildTestDeb } from './packaging/deb-build.js';
+import { DEB_PACKAGE, INSTALL_DIR, UNIT_DIR, type Deb } from '../../packaging/deb.js';
+import { buildTestDeb } from '../helpers/deb-build.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'phx-deb-'));
 const sh = (cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env) => {
