@@ -15,6 +15,9 @@ const TYPES: Record<string, string> = {
   '.css': 'text/css; charset=utf-8',
 };
 
+/** The page's script, as ES modules: app.js and what it imports. */
+const PAGE_MODULES = ['app.js', 'api.js', 'charts.js', 'dom.js', 'fleet.js'];
+
 /** URL path -> file. A fixed table: nothing outside it can be asked for. */
 function files(): Record<string, string> {
   const root = packageRoot();
@@ -25,7 +28,7 @@ function files(): Record<string, string> {
   return {
     '/': path.join(page, 'index.html'),
     '/index.html': path.join(page, 'index.html'),
-    '/app.js': path.join(page, 'app.js'),
+    ...Object.fromEntries(PAGE_MODULES.map((name) => [`/${name}`, path.join(page, name)])),
     '/style.css': path.join(page, 'style.css'),
     '/vendor/uplot.js': path.join(uplot, 'uPlot.iife.min.js'),
     '/vendor/uplot.css': path.join(uplot, 'uPlot.min.css'),
