@@ -1,5 +1,5 @@
 // The hub's HTTP API and live feed as the page reads them: each response body declared once, returned by
-// hub/http/api.ts and checked against hub/page/app.js by `npm run typecheck` (tsconfig.page.json).
+// hub/http/api.ts and checked against the page (hub/page/*.js) by `npm run typecheck` (tsconfig.page.json).
 // Kept in hub/, not protocol/: the page is the hub's own code, served by it; protocol/ is what agents and the hub share.
 import type { ComparisonGroup } from '../compare.js';
 import type { HostReportSummary } from '../fleet-view.js';
