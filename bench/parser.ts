@@ -1,5 +1,6 @@
 // The exposition-parsing benchmark (issue 6): our streaming scanner against parse-prometheus-text-format and a bare
 // floor, each measurement in a fresh process, on generated hostmetrics process expositions of several sizes.
+import { INITIAL_SLOTS } from '../agent/measure/series-set.js';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -237,7 +238,7 @@ const FLAT_SLACK_BYTES = 16 * 2 ** 20;
 
 /** SeriesSet's peak bytes for n series: 8-byte slots, 65,536 at first, doubled past half full (old and new held while copying). */
 export function seriesSetPeakBytes(n: number): number {
-  let slots = 1 << 16;
+  let slots = INITIAL_SLOTS;
   let peak = slots * 8;
   while (n > slots / 2) {
     peak = slots * 8 + slots * 16;

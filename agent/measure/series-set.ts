@@ -7,13 +7,16 @@
  * any number of keys; release() when done to give the table back, after which the set is empty and
  * may be filled again.
  */
+/** Slots a new set starts with (1,024, 8 KiB): see below. */
+export const INITIAL_SLOTS = 1 << 10;
+
 export class SeriesSet {
   /** Distinct keys added since the set was made or last released. */
   size = 0;
   // 1,024 slots (8 KiB) to start, doubled as it fills: a scrape of a few dozen series (a collector's own
   // telemetry, an optimized variant) should not zero half a megabyte every round.
-  private mask = (1 << 10) - 1;
-  private slots = new Int32Array(2 << 10);
+  private mask = INITIAL_SLOTS - 1;
+  private slots = new Int32Array(2 * INITIAL_SLOTS);
 
   /**
    * Adds the key in view[start, end); true when it was not there yet. The hash is xxHash32's
