@@ -1,23 +1,23 @@
 // Ground truth and report arithmetic: process identity, critical matching, telemetry, cost, comparison.
 import t from 'tap';
 import { Agent as HttpAgent, createServer } from 'node:http';
-import { scrape } from '../agent/measure/scrape.js';
-import { autoPort } from '../agent/supervisor/ports.js';
-import { CriticalMatcher } from '../agent/measure/critical.js';
-import { readIdentitySync } from '../agent/measure/process-identity.js';
-import { HostProcessTable, listWithSysteminformation, readHostProcesses } from '../agent/measure/host-processes.js';
+import { scrape } from '../../../agent/measure/scrape.js';
+import { autoPort } from '../../../agent/supervisor/ports.js';
+import { CriticalMatcher } from '../../../agent/measure/critical.js';
+import { readIdentitySync } from '../../../agent/measure/process-identity.js';
+import { HostProcessTable, listWithSysteminformation, readHostProcesses } from '../../../agent/measure/host-processes.js';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { summarizeTelemetry } from '../agent/measure/self-telemetry.js';
-import { ResourceSampler } from '../agent/measure/resource-usage.js';
-import { scanExposition } from '../agent/measure/exposition.js';
-import { monthlyCost, pricingModel } from '../agent/report/cost.js';
-import { compareVariants } from '../agent/report/compare.js';
-import { summarizeReport } from '../agent/report/summary.js';
-import { silentLogger } from '../common/logger.js';
-import { startSimulator } from '../tools/simulator/simulator.js';
-import { sampleReport } from './fixtures/report.js';
+import { summarizeTelemetry } from '../../../agent/measure/self-telemetry.js';
+import { ResourceSampler } from '../../../agent/measure/resource-usage.js';
+import { scanExposition } from '../../../agent/measure/exposition.js';
+import { monthlyCost, pricingModel } from '../../../agent/report/cost.js';
+import { compareVariants } from '../../../agent/report/compare.js';
+import { summarizeReport } from '../../../agent/report/summary.js';
+import { silentLogger } from '../../../common/logger.js';
+import { startSimulator } from '../../../tools/simulator/simulator.js';
+import { sampleReport } from '../../fixtures/report.js';
 
 t.test('process identity matches what the collector reports, past the 15-character comm limit', async (t) => {
   const simulator = await startSimulator({ count: 3, criticalNames: ['kube-controller-manager', 'sshd'], namePrefix: 'phx-id', logger: silentLogger() });

@@ -1,11 +1,11 @@
-/// <reference path="./types/parse-prometheus-text-format.d.ts" />
+/// <reference path="../../types/parse-prometheus-text-format.d.ts" />
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
-import { ExpositionScanner, scanExposition, type ExpositionScannerOptions, type ExpositionStats } from '../agent/measure/exposition.js';
-import { ConfigError, PhoenixError } from '../common/errors.js';
+import { ExpositionScanner, scanExposition, type ExpositionScannerOptions, type ExpositionStats } from '../../../agent/measure/exposition.js';
+import { ConfigError, PhoenixError } from '../../../common/errors.js';
 
-const FIXTURE = readFileSync(new URL('./fixtures/exposition-escaped.prom', import.meta.url));
+const FIXTURE = readFileSync(new URL('../../fixtures/exposition-escaped.prom', import.meta.url));
 const FIXTURE_TEXT = FIXTURE.toString('utf8');
 const COLLECT = ['process_command_line', 'process_owner', 'le', 'absent_label'];
 
