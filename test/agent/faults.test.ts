@@ -15,7 +15,7 @@ import { TokenSet } from '../../hub/auth.js';
 import { startHub } from '../../hub/server.js';
 import { realCollector } from '../helpers/collector.js';
 import { writeTestConfig } from '../helpers/agent-config.js';
-import { nextReport } from '../helpers/daemon.js';
+import { freezeCollector, nextReport } from '../helpers/daemon.js';
 import { isAlive, waitFor } from '../helpers/process.js';
 import { spawnTs, tsLoaderArgs } from '../helpers/spawn-ts.js';
 import { contiguous, notOnce, rowsPerSeq } from '../helpers/stored-rows.js';
@@ -46,13 +46,7 @@ t.test('a collector frozen with SIGSTOP: detected within two health intervals, k
   t.teardown(() => daemon.close());
   await daemon.start();
   const first = await nextReport(daemon, (r) => r.variants.every((v) => v.state === 'running' && (v.series ?? 0) > 0));
-  const victim = daemon.experiment!.variants[1].collector;
-  const frozen = victim.pid!;
-  const ended = victim.next('exit');
-  const frozenAt = Date.now();
-  process.kill(frozen, 'SIGSTOP');
-  const [exit] = await ended;
-  const detectedMs = Date.now() - frozenAt;
+  const { frozen, exit, detectedMs } = await freezeCollector(daemon.experiment!.variants[1].collector);
   t.equal(exit.reason, 'unhealthy');
   // Health checks every 5 s, each allowed 1 s; two failures in a row: at most 2 × (5 + 1) s, plus 2 s of
   // timer slack on a loaded 2-core machine.

@@ -1,5 +1,6 @@
-// Waiting on an in-process agent daemon's reports.
+// Waiting on an in-process agent daemon's reports, and freezing one of its collectors.
 import type { AgentDaemon } from '../../agent/daemon.js';
+import type { CollectorExit, CollectorProcess } from '../../agent/supervisor/collector-process.js';
 import type { AgentReport } from '../../protocol/report.js';
 
 /** The next report `accept` takes, or a rejection after `timeoutMs`. */
@@ -17,4 +18,14 @@ export function nextReport(daemon: AgentDaemon, accept: (r: AgentReport) => bool
     };
     daemon.on('report', onReport);
   });
+}
+
+/** SIGSTOPs the collector's child and waits for the supervisor to end it: its exit, and how long that took. */
+export async function freezeCollector(collector: CollectorProcess): Promise<{ frozen: number; exit: CollectorExit; detectedMs: number }> {
+  const frozen = collector.pid!;
+  const ended = collector.next('exit');
+  const frozenAt = Date.now();
+  process.kill(frozen, 'SIGSTOP');
+  const [exit] = await ended;
+  return { frozen, exit, detectedMs: Date.now() - frozenAt };
 }

@@ -7,7 +7,7 @@ import { AgentDaemon } from '../../../agent/daemon.js';
 import { silentLogger } from '../../../common/logger.js';
 import { realCollector } from '../../helpers/collector.js';
 import { writeTestConfig } from '../../helpers/agent-config.js';
-import { nextReport } from '../../helpers/daemon.js';
+import { freezeCollector, nextReport } from '../../helpers/daemon.js';
 import { isAlive } from '../../helpers/process.js';
 
 async function runningDaemon(t: Test) {
@@ -38,12 +38,7 @@ t.test('a SIGKILLed collector is started again after the first backoff: 1 s ± 2
 t.test('with the default 15 s health interval a frozen collector is killed within 2 x (15 s + 1 s probe)', { timeout: 150_000 }, async (t) => {
   const { config, victim } = await runningDaemon(t);
   t.equal(config.collector.healthInterval, 15_000, 'the default interval');
-  const frozen = victim.pid!;
-  const ended = victim.next('exit');
-  const frozenAt = Date.now();
-  process.kill(frozen, 'SIGSTOP');
-  const [exit] = await ended;
-  const detectedMs = Date.now() - frozenAt;
+  const { frozen, exit, detectedMs } = await freezeCollector(victim);
   t.equal(exit.reason, 'unhealthy');
   // Two failed checks in a row, the first due one interval after the last sign of life (at most 32 s), plus 2 s of
   // timer slack on a loaded 2-core machine.
