@@ -1,4 +1,6 @@
 // Supervises one collector child: start, readiness through its health check, restart with backoff, stop.
+// One file past ~300 lines on purpose: the loop, stop() and the health watch share one child's state (kill reason,
+// forced flag, answered time) that would otherwise cross module lines; its output relay is collector-output.ts.
 import { spawn as nodeSpawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';

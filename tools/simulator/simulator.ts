@@ -1,4 +1,6 @@
 // Gives the host N real processes with distinct executable names (hard links of sleep/yes) for tests, benchmarks and demos.
+// Past ~300 lines on purpose: spawning, churn and duty cycling share the process table and its clean-up on every
+// path (start, abort, close, closeSync); the options and their validation are options.ts.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { constants, rmSync } from 'node:fs';
