@@ -27,6 +27,9 @@ export async function runCommand(cmd: string, args: string[], options: CommandOp
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  // A command that exits without reading its input (most do) closes the pipe first: EPIPE here is no failure,
+  // and unhandled it would be an uncaught exception. Its exit code says how it went.
+  child.stdin.on('error', () => undefined);
   child.stdin.end(options.input ?? '');
   let timedOut = false;
   const timer = setTimeout(() => {

@@ -176,10 +176,12 @@ export async function bootContainer(options: ContainerOptions): Promise<Containe
       if (r.code !== 0) throw new Error(describeResult(`in ${options.name}: ${argv.join(' ')}`, r));
       return r.stdout;
     };
-    // Until its bus is up, systemctl cannot connect and prints nothing; then --wait waits for the boot to finish.
+    // Until its bus is up, systemctl cannot connect and prints nothing (or 'offline'); then --wait waits for the boot to finish.
     const state = await waitFor('systemd in the container to answer', async () => {
       const r = await run(['systemctl', 'is-system-running', '--wait'], { timeoutMs: options.bootTimeoutMs ?? 60_000 });
-      return r.stdout.trim() ? r : null;
+      // 'offline' is also what systemctl says while the container's manager is not up yet: keep waiting.
+      const said = r.stdout.trim();
+      return said && said !== 'offline' ? r : null;
     }, options.bootTimeoutMs ?? 60_000, 100);
     if (state.stdout.trim() !== 'running') {
       const failed = await run(['systemctl', '--failed', '--no-legend']);

@@ -112,8 +112,10 @@ t.test('refusals, each with its close code; honest agents carry on', async (t) =
 
 t.test('a client that never reads its acks: closed with 4413 once 1 MiB is queued for it; an honest agent carries on', { timeout: 120_000 }, async (t) => {
   const logs = captureLogs('warn');
-  // Rate limits out of the way, so the client can send fast enough to fill the kernel's buffers and then the hub's.
-  const hub = await hubFor(t, { logger: logs.logger, ratePerSecond: 1e6, rateBurst: 1e6 });
+  // Rate limits out of the way, so the client can send fast enough to fill the kernel's buffers and then the hub's;
+  // heartbeats too: a paused socket answers no ping, and on a loaded machine filling the buffers can outlast the two
+  // default heartbeats (30 s) after which the hub lets a silent connection go for that reason instead.
+  const hub = await hubFor(t, { logger: logs.logger, ratePerSecond: 1e6, rateBurst: 1e6, heartbeatMs: 600_000 });
   const honest = await openSocket(hub.agentUrl, TOKEN);
   t.teardown(() => honest.ws.close());
   honest.ws.send(JSON.stringify(helloFor('honest', 'db-1')));

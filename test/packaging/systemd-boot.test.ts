@@ -2,7 +2,7 @@
 // the units run for real — the agent enabled and ready, restarted after kill -9 with no collector left, stopped with
 // nothing left; the hub started with its token file; the live `systemd-analyze security` scores the README records.
 //
-// Beside test/deb.test.ts (which installs the same .deb on the host, maybe at the same time: tap runs two files at
+// Beside test/packaging/deb.test.ts (which installs the same .deb on the host, maybe at the same time: tap runs two files at
 // once) nothing is shared: the container has its own dpkg database, /usr/lib/phoenix, /etc/phoenix and user, and its
 // own network namespace (only a loopback), so its agent's fixed ports (19095, 19100…) and the hub's 8080 meet nothing
 // on the host. What the host does see is the container's processes in its /proc: tests there that read the host's
