@@ -15,13 +15,6 @@ export class PipelineTemplateError extends PhoenixError {
   }
 }
 
-/** The collector's own `validate` rejected a rendered pipeline. */
-export class PipelineInvalidError extends PhoenixError {
-  constructor(message: string, options: PhoenixErrorOptions = {}) {
-    super('PHX_PIPELINE_INVALID', message, 2, options);
-  }
-}
-
 /** A port a variant (or the agent's health endpoint) needs is already bound by something else. */
 export class PortInUseError extends PhoenixError {
   readonly port: number;

@@ -2,6 +2,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PortInUseError } from './errors.js';
+import { ListenError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { CollectorStatus } from './supervisor/collector-process.js';
 
@@ -68,7 +69,7 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
   server.headersTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(error.code === 'EADDRINUSE' || error.code === 'EACCES' ? new PortInUseError(null, 'health endpoint', options.port, options.host) : error),
+      reject(error.code === 'EADDRINUSE' || error.code === 'EACCES' ? new PortInUseError(null, 'health endpoint', options.port, options.host) : new ListenError('agent health endpoint', options.host, options.port, error)),
     );
     server.listen(options.port, options.host, () => resolve());
   });

@@ -40,6 +40,13 @@ export class CallingRuleError extends PhoenixError {
   }
 }
 
+/** A server cannot listen on its address: the port is taken, or the address is not this machine's or not allowed. */
+export class ListenError extends PhoenixError {
+  constructor(what: string, host: string, port: number, cause: unknown) {
+    super('PHX_LISTEN_FAILED', `${what}: cannot listen: ${(cause as Error)?.message ?? String(cause)} (${host}:${port})`, 1, { cause });
+  }
+}
+
 /** Shorten an arbitrary value for inclusion in an error message. */
 export function showValue(value: unknown, max = 80): string {
   let text: string;

@@ -8,12 +8,6 @@ export class StoreOpenError extends PhoenixError {
   }
 }
 
-/** The hub cannot listen on its address: the port is taken, or the address is not this machine's or not allowed. */
-export class HubListenError extends PhoenixError {
-  constructor(host: string, port: number, cause: unknown) {
-    super('PHX_LISTEN_FAILED', `cannot listen: ${(cause as Error)?.message ?? String(cause)} (--host ${host} --port ${port})`, 1, { cause });
-  }
-}
 
 /** An HTTP request the hub refuses: `status` and `kind` are the response's status and its JSON body's `error`. */
 export class HttpRequestError extends PhoenixError {

@@ -7,7 +7,8 @@ import { WebSocketServer } from 'ws';
 import type { Logger } from '../common/logger.js';
 import { Notifier, type Listener } from '../common/notifier.js';
 import { requestUrl, sendJson } from './http/respond.js';
-import { HubListenError } from './errors.js';
+import { ListenError } from '../common/errors.js';
+import { closeAll } from '../common/close-all.js';
 import { AGENT_PATH, CloseCode, MAX_MESSAGE_BYTES, type ReportMessage } from '../protocol/messages.js';
 import { AgentConnection } from './agent-connection.js';
 import { FleetView } from './fleet-view.js';
@@ -159,11 +160,13 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       });
     });
   } catch (error) {
-    live.close();
-    wss.close();
-    queue.close();
-    store.close();
-    throw new HubListenError(options.host ?? '127.0.0.1', options.port, error);
+    await closeAll('hub', [
+      { name: 'live feed', close: () => live.close() },
+      { name: 'agent WebSocket server', close: () => wss.close() },
+      { name: 'ingest queue', close: () => queue.close() },
+      { name: 'store', close: () => store.close() },
+    ]).catch((closeError: unknown) => logger.error({ err: closeError }, 'closing after a failed listen failed too'));
+    throw new ListenError('hub', options.host ?? '127.0.0.1', options.port, error);
   }
   const { port } = server.address() as AddressInfo;
   const host = options.host ?? '127.0.0.1';
@@ -209,11 +212,16 @@ export async function startHub(options: HubOptions): Promise<Hub> {
         live.close();
         await closed;
         clearTimeout(deadline);
-        wss.close();
-        // Phase 2: whatever was received is stored, then the store is released.
-        queue.close();
-        store.close();
-        events.clear();
+        // Phase 2: whatever was received is stored, then the store is released; each part tried whatever the others do.
+        try {
+          await closeAll('hub', [
+            { name: 'agent WebSocket server', close: () => wss.close() },
+            { name: 'ingest queue', close: () => queue.close() },
+            { name: 'store', close: () => store.close() },
+          ]);
+        } finally {
+          events.clear();
+        }
         logger.info('hub stopped');
       })();
       return closing;

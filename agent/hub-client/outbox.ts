@@ -3,6 +3,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, r
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Logger } from '../../common/logger.js';
+import { ConfigError } from '../../common/errors.js';
 import { PROTOCOL_VERSION, type ReportMessage } from '../../protocol/messages.js';
 import type { AgentReport } from '../../protocol/report.js';
 
@@ -113,7 +114,7 @@ export class Outbox {
       return readFileSync(path.join(this.dir, name), 'utf8').trim();
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
-      throw error;
+      throw new ConfigError(`stateDir: cannot read the outbox's ${path.join(this.dir, name)} (${(error as NodeJS.ErrnoException).code ?? error})`, { cause: error });
     }
   }
 

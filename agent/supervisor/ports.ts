@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
 import { createServer } from 'node:net';
 import { PortInUseError } from '../errors.js';
+import { ListenError } from '../../common/errors.js';
 import type { VariantPorts } from '../pipeline/render.js';
 
 export const PORT_ROLES = { exporter: 'Prometheus exporter', telemetry: 'internal telemetry', health: 'health check' } as const;
@@ -81,6 +82,6 @@ export async function assertPortsFree(variant: string, ports: VariantPorts, host
   for (const role of Object.keys(PORT_ROLES) as (keyof VariantPorts)[]) {
     const error = await probeBind(ports[role], host);
     if (error?.code === 'EADDRINUSE' || error?.code === 'EACCES') throw new PortInUseError(variant, PORT_ROLES[role], ports[role]);
-    if (error) throw error;
+    if (error) throw new ListenError(`variant '${variant}': ${PORT_ROLES[role]} port`, host, ports[role], error);
   }
 }
