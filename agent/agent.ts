@@ -45,9 +45,10 @@ export interface RunningAgent {
 }
 
 /**
- * Starts the agent described by `config`: without a schedule its collectors are running when this resolves.
- * If a part cannot start (a port taken, a collector that cannot start), what had started is closed and the
- * error is thrown.
+ * Starts the agent described by `config`: OTLP export, the hub connection and the health server, then the
+ * experiment. Without a schedule its collectors have been spawned when this resolves (readiness is theirs to
+ * reach: a collector that exits is restarted with backoff and shows in `status()`). If a part cannot start (a
+ * port taken, the health endpoint's address), what had started is closed and the error is thrown.
  */
 export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<RunningAgent> {
   const { logger } = deps;

@@ -147,9 +147,12 @@ export class AgentDaemon {
     if (this.#state === 'closed') return;
     await this.#task?.destroy();
     this.#task = null;
-    await this.#closeWindow();
-    await this.#transition;
-    this.#state = 'closed';
-    this.#events.clear();
+    try {
+      await this.#closeWindow();
+    } finally {
+      await this.#transition;
+      this.#state = 'closed';
+      this.#events.clear();
+    }
   }
 }

@@ -112,7 +112,7 @@ export class Experiment {
   readonly #hostProcesses: HostProcessReader;
   /** Keeps each exporter's connection open between rounds (four scrapes a round); destroyed by close(). */
   readonly #http = new Agent({ keepAlive: true, maxSockets: 1 });
-  #closed = false;
+  #closing: Promise<void> | null = null;
 
   private constructor(config: AgentConfig, variants: [VariantRuntime, VariantRuntime], logger: Logger) {
     this.config = config;
@@ -260,15 +260,14 @@ export class Experiment {
     return { report, labelValues: stats?.labelValues ?? null };
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await closeAll('experiment', [
+  /** Stops both collectors and releases the rest; any number of calls, all settling when the first one does. */
+  close(): Promise<void> {
+    return (this.#closing ??= closeAll('experiment', [
       // Both collectors stop at once: each may take its whole grace period.
       { name: 'collectors', close: () => closeAllAtOnce('collectors', this.variants.map((v) => ({ name: v.spec.name, close: () => v.collector.stop() }))) },
       { name: 'resource sampler', close: () => this.#sampler.close() },
       { name: 'scrape connections', close: () => this.#http.destroy() },
-    ]);
+    ]));
   }
 }
 

@@ -17,7 +17,8 @@ export interface OnceOptions extends ExperimentDeps {
 export async function runOnce(config: AgentConfig, options: OnceOptions): Promise<AgentReport> {
   await reapLeftovers(pidFilePath(config), options.logger, config.collector.stopGrace);
   const experiment = await Experiment.create(config, options);
-  const abort = () => void experiment.close();
+  // The finally below awaits the same close (and reports its failure); this only starts it sooner.
+  const abort = () => void experiment.close().catch(() => undefined);
   options.signal?.addEventListener('abort', abort, { once: true });
   try {
     experiment.start();

@@ -36,10 +36,14 @@ export class Notifier<T extends EventMap<T>> {
     const set = this.#listeners.get(event);
     if (!set) return;
     for (const listener of [...set]) {
-      try {
-        (listener as Listener<T[K]>)(...args);
-      } catch (error) {
+      const failed = (error: unknown) =>
         this.#logger.error({ err: error, event: String(event) }, `${this.#source} '${String(event)}' listener failed`);
+      try {
+        const result: unknown = (listener as Listener<T[K]>)(...args);
+        // An async listener's rejection is its failure too, not an unhandled rejection.
+        if (result instanceof Promise) result.catch(failed);
+      } catch (error) {
+        failed(error);
       }
     }
   }

@@ -18,7 +18,7 @@ export interface HubCliIo {
   env: NodeJS.ProcessEnv;
   shutdown: AbortSignal;
   logger?: Logger;
-  /** Told the running hub (tests, the local stack). */
+  /** Told the running hub (tests). */
   onStarted?: (hub: Hub) => void;
 }
 
@@ -32,7 +32,8 @@ interface HubFlags {
   logLevel?: string;
 }
 
-function port(value: string): number {
+/** Commander's parser for a port flag: 0-65535. */
+export function port(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n > 65_535) throw new InvalidArgumentError(`must be a port number 0-65535, got '${value}'`);
   return n;

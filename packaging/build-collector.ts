@@ -2,7 +2,7 @@
 // Builds (or finds cached) Phoenix's minimal collector: `npm run build:collector [-- --force]`.
 import { Command } from 'commander';
 import { buildCollector } from './collector-build.js';
-import { PhoenixError } from '../common/errors.js';
+import { exitCodeFor } from '../common/cli-exit.js';
 import { createLogger } from '../common/logger.js';
 import { collectorManifestPath } from '../common/paths.js';
 
@@ -17,6 +17,5 @@ try {
   const result = await buildCollector({ manifestPath: flags.manifest, logger, force: flags.force ?? false });
   process.stdout.write(`${result.binary}\n`);
 } catch (error) {
-  logger.error({ code: (error as PhoenixError).code }, (error as Error).message);
-  process.exit(error instanceof PhoenixError ? error.exitCode : 1);
+  process.exit(exitCodeFor('build-collector', error, process.stderr));
 }

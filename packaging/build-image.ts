@@ -3,7 +3,7 @@
 import { Command } from 'commander';
 import path from 'node:path';
 import { buildCollector } from './collector-build.js';
-import { PhoenixError } from '../common/errors.js';
+import { exitCodeFor } from '../common/cli-exit.js';
 import { createLogger } from '../common/logger.js';
 import { collectorManifestPath, packageRoot } from '../common/paths.js';
 import { buildImage } from './image.js';
@@ -22,6 +22,5 @@ try {
   logger.info({ reference: image.reference, digest: image.manifestDigest, archive: image.archive }, 'image built');
   process.stdout.write(`${image.archive}\n`);
 } catch (error) {
-  logger.error({ code: (error as PhoenixError).code }, (error as Error).message);
-  process.exit(error instanceof PhoenixError ? error.exitCode : 1);
+  process.exit(exitCodeFor('build-image', error, process.stderr));
 }

@@ -2,7 +2,7 @@
 // Builds the release directory (single executables + collector + their files): `npm run build:release`.
 import { Command } from 'commander';
 import { buildCollector } from './collector-build.js';
-import { PhoenixError } from '../common/errors.js';
+import { exitCodeFor } from '../common/cli-exit.js';
 import { createLogger } from '../common/logger.js';
 import { collectorManifestPath } from '../common/paths.js';
 import { buildRelease } from './release.js';
@@ -18,6 +18,5 @@ try {
   const release = await buildRelease({ collectorBinary: collector.binary, logger, ...(flags.out ? { outDir: flags.out } : {}) });
   process.stdout.write(`${release.dir}\n`);
 } catch (error) {
-  logger.error({ code: (error as PhoenixError).code }, (error as Error).message);
-  process.exit(error instanceof PhoenixError ? error.exitCode : 1);
+  process.exit(exitCodeFor('build-release', error, process.stderr));
 }

@@ -1,26 +1,23 @@
 #!/usr/bin/env node
 // `npm start`: the hub and a local agent on this machine, page URL printed; Ctrl-C stops everything.
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
+import { UsageError } from '../common/errors.js';
 import { exitOnSignals } from '../common/signals.js';
 import { createLogger } from '../common/logger.js';
-import { defaultDataDir } from '../hub/cli.js';
+import { defaultDataDir, port } from '../hub/cli.js';
 import { runLocalStack } from './local-stack.js';
 import { exitCodeFor } from '../common/cli-exit.js';
 
 const program = new Command('phoenix-local')
   .description('Start a Phoenix hub with its embedded store and one local agent comparing baseline against an optimized variant')
-  .option('-p, --port <port>', 'hub port', (v) => {
-    if (!/^\d+$/.test(v) || Number(v) > 65_535) throw new InvalidArgumentError(`must be a port number 0-65535, got '${v}'`);
-    return Number(v);
-  }, 8080)
+  .option('-p, --port <port>', 'hub port (0 = any free port)', port, 8080)
   .option('--data-dir <dir>', 'hub data directory', defaultDataDir(process.env))
   .option('--candidate <variant>', 'variant B: optimized-a or optimized-b', 'optimized-a')
   .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
 program.parse();
 const flags = program.opts<{ port: number; dataDir: string; candidate: string }>();
 if (flags.candidate !== 'optimized-a' && flags.candidate !== 'optimized-b') {
-  process.stderr.write(`phoenix-local: --candidate must be optimized-a or optimized-b, got '${flags.candidate}'\n`);
-  process.exit(2);
+  process.exit(exitCodeFor('phoenix-local', new UsageError(`--candidate must be optimized-a or optimized-b, got '${flags.candidate}'`), process.stderr));
 }
 const shutdown = exitOnSignals('phoenix-local');
 const code = await runLocalStack({

@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
-import { startAgent } from '../agent/agent.js';
+import { startAgent, type RunningAgent } from '../agent/agent.js';
+import { closeAll } from '../common/close-all.js';
 import { locateCollector } from '../agent/collector/locate.js';
 import { resolveConfig } from '../agent/config/load.js';
 import type { Logger } from '../common/logger.js';
@@ -49,6 +50,7 @@ export async function runLocalStack(options: LocalStackOptions): Promise<number>
     logger: options.logger,
     routes: hubRoutes,
   });
+  let agent: RunningAgent | null = null;
   try {
     const agentDir = path.join(options.dataDir, 'local-agent');
     mkdirSync(agentDir, { recursive: true });
@@ -66,16 +68,13 @@ export async function runLocalStack(options: LocalStackOptions): Promise<number>
       { env: options.env },
     );
     const collector = locateCollector({ env: options.env });
-    const agent = await startAgent(config, { logger: options.logger, collectorBinary: collector.path });
-    try {
-      options.stdout.write(`\nPhoenix is running. Open ${hub.url}/ (Ctrl-C stops the hub, the agent and its collectors)\n\n`);
-      options.onStarted?.(hub);
-      if (!options.shutdown.aborted) await new Promise((resolve) => options.shutdown.addEventListener('abort', resolve, { once: true }));
-    } finally {
-      await agent.close();
-    }
+    agent = await startAgent(config, { logger: options.logger, collectorBinary: collector.path });
+    options.stdout.write(`\nPhoenix is running. Open ${hub.url}/ (Ctrl-C stops the hub, the agent and its collectors)\n\n`);
+    options.onStarted?.(hub);
+    if (!options.shutdown.aborted) await new Promise((resolve) => options.shutdown.addEventListener('abort', resolve, { once: true }));
     return 0;
   } finally {
-    await hub.close();
+    // The agent (its collectors, its hub connection) first, then the hub; each tried whatever the other does.
+    await closeAll('local stack', [agent && { name: 'agent', close: () => agent!.close() }, { name: 'hub', close: () => hub.close() }]);
   }
 }

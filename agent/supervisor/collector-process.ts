@@ -165,7 +165,9 @@ export class CollectorProcess {
    */
   async waitReady(timeoutMs: number): Promise<void> {
     if (this.#state === 'running') return;
-    const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), this.#lifetime.signal]);
+    // `settled` drops the losing wait's listener at once rather than at the timeout.
+    const settled = new AbortController();
+    const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), this.#lifetime.signal, settled.signal]);
     const ready = this.#events.next('ready', signal).then(() => undefined);
     const exited = this.#events.next('exit', signal).then(([exit]) => {
       const output = this.#stderrTail.slice(-5).join('\n  ');
@@ -183,6 +185,7 @@ export class CollectorProcess {
     } finally {
       ready.catch(() => undefined);
       exited.catch(() => undefined);
+      settled.abort();
     }
   }
 
