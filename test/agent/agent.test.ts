@@ -75,6 +75,5 @@ t.test('startAgent: the collectors cannot start (a port taken) → the parts alr
   await new Promise<void>((resolve, reject) => probe.once('error', reject).listen(healthPort, '127.0.0.1', resolve));
   await new Promise<void>((resolve) => probe.close(() => resolve()));
   t.pass(`the health server that had started on ${healthPort} was closed`);
-  await waitFor('the hub connection that had started is closed', () => hub.connections.size === 0, 10_000, 50);
   t.same(readPidFile(pidFilePath({ ...config, stateDir })).filter((e) => isAlive(e.pid)), [], 'no collector was left running');
 });

@@ -29,8 +29,9 @@ t.test('a SIGKILLed collector is started again after the first backoff: 1 s ± 2
   const [pid] = await respawned;
   const delayMs = Date.now() - killedAt;
   t.not(pid, killed, 'a new collector');
-  // The backoff's first delay is 800-1200 ms; on top of it, noticing the exit (pipes drained) and spawning.
-  t.ok(delayMs >= 800 && delayMs <= 1700, `started again ${delayMs} ms after the kill (first backoff 800-1200 ms)`);
+  // The backoff's first delay is 800-1200 ms; on top of it, noticing the exit (pipes drained: up to 500 ms) and
+  // spawning, and timer slack on a loaded 2-core machine.
+  t.ok(delayMs >= 800 && delayMs <= 2500, `started again ${delayMs} ms after the kill (first backoff 800-1200 ms)`);
   await victim.waitReady(45_000);
   t.pass(`ready ${Date.now() - killedAt} ms after the kill`);
 });
@@ -40,8 +41,8 @@ t.test('with the default 15 s health interval a frozen collector is killed withi
   t.equal(config.collector.healthInterval, 15_000, 'the default interval');
   const { frozen, exit, detectedMs } = await freezeCollector(victim);
   t.equal(exit.reason, 'unhealthy');
-  // Two failed checks in a row, the first due one interval after the last sign of life (at most 32 s), plus 2 s of
-  // timer slack on a loaded 2-core machine.
-  t.ok(detectedMs <= 34_000, `detected and killed ${detectedMs} ms after SIGSTOP (two default health intervals: 32 s)`);
+  // Two failed checks in a row, the first due one interval after the last sign of life (at most 32 s), plus 4 s of
+  // timer and kill slack on a loaded 2-core machine.
+  t.ok(detectedMs <= 36_000, `detected and killed ${detectedMs} ms after SIGSTOP (two default health intervals: 32 s)`);
   t.notOk(isAlive(frozen), 'the frozen collector is gone');
 });
