@@ -1,6 +1,5 @@
 // phoenix-hub's command line in-process: flag validation, start and stop, https/wss with a test certificate.
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -16,6 +15,7 @@ import { captureLogs } from '../helpers/logs.js';
 import { helloFor } from '../helpers/ws-client.js';
 import { sampleReport } from '../fixtures/report.js';
 import { waitFor } from '../helpers/process.js';
+import { makeTestCertificate } from '../helpers/tls.js';
 
 const TOKEN = 'cli-token-0123456789abc';
 
@@ -75,12 +75,7 @@ t.test('starts, serves, stops on the shutdown signal; a taken port is a clear er
 });
 
 t.test('https and wss with a certificate made here; agents verify it unless told otherwise', { timeout: 60_000 }, async (t) => {
-  const dir = await mkdtemp(path.join(tmpdir(), 'phx-tls-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const cert = path.join(dir, 'cert.pem');
-  const key = path.join(dir, 'key.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-    '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+  const { dir, cert, key } = await makeTestCertificate(t);
   const tokens = path.join(dir, 'tokens');
   await writeFile(tokens, `${TOKEN}\n`);
   const stop = new AbortController();

@@ -1,9 +1,5 @@
 // OTLP export of the agent's results, end to end through a real collector's OTLP receiver, plaintext and TLS.
 import t, { type Test } from 'tap';
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { OtlpResultsExporter, OTLP_METRIC_NAMES } from '../../../agent/export/otlp.js';
 import { silentLogger } from '../../../common/logger.js';
 import { scrape } from '../../../agent/measure/scrape.js';
@@ -12,6 +8,7 @@ import { captureLogs } from '../../helpers/logs.js';
 import { startOtlpSink } from '../../helpers/otlp-sink.js';
 import { waitFor } from '../../helpers/process.js';
 import { sampleReport } from '../../fixtures/report.js';
+import { makeTestCertificate } from '../../helpers/tls.js';
 
 /** Exports the sample report to `endpoint` and reads back, from the sink's Prometheus endpoint, what arrived. */
 async function exportThrough(t: Test, endpoint: string, metricsUrl: string) {
@@ -39,12 +36,7 @@ t.test('phoenix_* metrics arrive at a real collector over OTLP/gRPC', { timeout:
 });
 
 t.test('over https: a collector with a certificate made here, trusted through OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE', { timeout: 120_000 }, async (t) => {
-  const dir = await mkdtemp(path.join(tmpdir(), 'phx-otlp-tls-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const cert = path.join(dir, 'cert.pem');
-  const key = path.join(dir, 'key.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-    '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+  const { cert, key } = await makeTestCertificate(t);
   const sink = await startOtlpSink(t, { cert, key });
   // The agent's config has no CA setting for the export; the OpenTelemetry exporter reads this standard variable.
   const saved = process.env.OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE;
