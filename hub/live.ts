@@ -3,21 +3,26 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../common/logger.js';
+import type { Principal } from './access/access.js';
 import type { LiveMessage } from './http/types.js';
 
 export const LIVE_PATH = '/api/v1/live';
+/** The close code of a live feed whose session or token ended (signed out, revoked, expired): sign in again. */
+export const LIVE_SIGNED_OUT = 4401;
 /** Pages connected at once; one more is refused with HTTP 503 before the upgrade. */
 export const MAX_LIVE_CLIENTS = 500;
 const BATCH_MS = 250;
 const MAX_BUFFERED = 256 * 1024;
 
 /**
- * Calling rules: `upgrade()` for each request to LIVE_PATH, `reportStored()` for each stored report,
- * `close()` once. Browsers only listen: anything they send closes their connection.
+ * Calling rules: `upgrade()` for each request to LIVE_PATH whose principal may read, `reportStored()` for each stored
+ * report, `revalidate()` when credentials may have ended, `close()` once. Browsers only listen: anything they send
+ * closes their connection.
  */
 export class LiveFeed {
   readonly #wss = new WebSocketServer({ noServer: true, maxPayload: 1024, perMessageDeflate: false });
-  readonly #clients = new Set<WebSocket>();
+  /** Each page's socket and who opened it. */
+  readonly #clients = new Map<WebSocket, Principal>();
   readonly #logger: Logger;
   #pending = new Map<string, { hostId: string; seq: number }>();
   /** Pages that answered the last ping. */
@@ -37,13 +42,13 @@ export class LiveFeed {
     return this.#alive.size;
   }
 
-  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, principal: Principal): void {
     if (this.#clients.size >= MAX_LIVE_CLIENTS) {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
       return;
     }
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      this.#clients.add(ws);
+      this.#clients.set(ws, principal);
       this.#alive.add(ws);
       ws.on('pong', () => this.#alive.add(ws));
       ws.on('message', () => ws.close(1008, 'the live feed is read-only'));
@@ -56,9 +61,23 @@ export class LiveFeed {
     });
   }
 
+  /** Closes the feeds whose principal no longer holds (LIVE_SIGNED_OUT); returns how many. */
+  revalidate(stillValid: (principal: Principal) => boolean): number {
+    let ended = 0;
+    for (const [ws, principal] of this.#clients) {
+      if (stillValid(principal)) continue;
+      ended += 1;
+      this.#clients.delete(ws);
+      this.#alive.delete(ws);
+      ws.close(LIVE_SIGNED_OUT, 'signed out');
+      setTimeout(() => ws.terminate(), 2000).unref();
+    }
+    return ended;
+  }
+
   /** Heartbeat tick: a page gone without closing (a laptop lid, a dropped network) is let go. */
   heartbeat(): void {
-    for (const ws of this.#clients) {
+    for (const ws of this.#clients.keys()) {
       if (!this.#alive.has(ws)) {
         ws.terminate();
         continue;
@@ -78,7 +97,7 @@ export class LiveFeed {
     const hosts = [...new Set([...this.#pending.values()].map((p) => p.hostId))];
     this.#pending = new Map();
     const text = encode({ type: 'reports', hosts, at: new Date().toISOString() });
-    for (const ws of this.#clients) {
+    for (const ws of this.#clients.keys()) {
       if (ws.bufferedAmount > MAX_BUFFERED) {
         this.#logger.debug('dropping a page that does not read its live feed');
         ws.terminate();
@@ -91,7 +110,7 @@ export class LiveFeed {
   close(): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
-    for (const ws of this.#clients) ws.close(1001, 'hub shutting down');
+    for (const ws of this.#clients.keys()) ws.close(1001, 'hub shutting down');
     this.#wss.close();
   }
 }

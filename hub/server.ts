@@ -17,6 +17,13 @@ import type { TokenSet } from './auth.js';
 import { IngestQueue } from './ingest-queue.js';
 import { openSqliteStore } from './store/sqlite.js';
 import type { Store } from './store/types.js';
+import { Access, type AccessOptions } from './access/access.js';
+import { ensureAdmin, type AdminBootstrap } from './access/bootstrap.js';
+import type { OidcSignIn } from './access/oidc.js';
+import { PendingSignIns } from './access/pending-sign-ins.js';
+import { authorize, identify, sameOrigin } from './http/gate.js';
+import { HttpRequestError } from './errors.js';
+import { OIDC_CALLBACK_PATH } from './access/oidc-config.js';
 
 export interface HubOptions {
   host?: string;
@@ -37,6 +44,12 @@ export interface HubOptions {
   maxPendingAgents?: number;
   /** The store to use instead of the SQLite file in `dataDir` (the hub closes it). */
   store?: Store;
+  /** Session times and the failed sign-in limiter (tests shorten them); the clock. */
+  access?: Omit<AccessOptions, 'store' | 'logger'>;
+  /** The admin token's secret, from a file the operator gives (a Secret); without it the hub writes one on first start. */
+  adminSecret?: string;
+  /** Single sign-on: the discovered provider, and the callback URL registered with it (default: the hub's URL). */
+  oidc?: { relyingParty: OidcSignIn; redirectUrl?: string };
   /** Extra HTTP routes (the API and the page); return false to fall through to 404. */
   routes?: (hub: Hub, req: IncomingMessage, res: ServerResponse, url: URL) => boolean | Promise<boolean>;
 }
@@ -59,6 +72,12 @@ export interface Hub {
   connections: ReadonlyMap<string, AgentConnection>;
   /** Each agent's latest report as the fleet view shows it (kept in memory, updated as reports are stored). */
   fleetView: FleetView;
+  /** Users' credentials, sessions and the audit log. */
+  access: Access;
+  /** What the first start did about an admin credential (a file it wrote, or the operator's secret). */
+  adminBootstrap: AdminBootstrap;
+  /** Single sign-on, when configured: the provider, the sign-ins under way, the callback URL. */
+  oidc: { relyingParty: OidcSignIn; pending: PendingSignIns; redirectUrl: string } | null;
   /** Subscribes to the hub's events (HubEvents); returns the unsubscribe. */
   on<K extends keyof HubEvents>(event: K, listener: Listener<HubEvents[K]>): () => void;
   close(): Promise<void>;
@@ -93,7 +112,20 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     maxBufferedBytes: options.maxBufferedBytes ?? 1024 * 1024,
     events,
   };
+  const access = new Access({ ...options.access, store: store.access, logger });
+  let adminBootstrap: AdminBootstrap;
+  try {
+    adminBootstrap = ensureAdmin(access, options.dataDir, options.adminSecret);
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+  if (adminBootstrap.made === 'file') {
+    logger.warn({ file: adminBootstrap.file, token: adminBootstrap.name }, 'no admin credential: made one; its secret is in this file (mode 0600), not in any log');
+  }
   const live = new LiveFeed(logger);
+  const revalidateLive = () => live.revalidate((p) => access.stillValid(p));
+  access.on('ended', revalidateLive);
   const fleetView = new FleetView(store);
   events.on('report', (agentId, message) => fleetView.reportStored(agentId, message.report));
   events.on('report', (agentId, message) => live.reportStored(agentId, message.report.host.id, message.seq));
@@ -145,7 +177,15 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       return;
     }
     if (pathname === LIVE_PATH) {
-      live.upgrade(req, socket, head);
+      try {
+        // A page's socket: its Origin must be the hub (a browser always sends it), its session (or token) may read.
+        if (sameOrigin(req) === false) throw new HttpRequestError('forbidden', 'the live feed is only for the hub\'s own page');
+        const principal = authorize(identify(access, req), 'read');
+        live.upgrade(req, socket, head, principal);
+      } catch (error) {
+        if (!(error instanceof HttpRequestError)) throw error;
+        socket.end(`HTTP/1.1 ${error.status} ${error.kind}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+      }
       return;
     }
     socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
@@ -176,11 +216,26 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const heartbeat = setInterval(() => {
     for (const c of allConnections) c.heartbeat();
     live.heartbeat();
+    // Sessions expire by time too, not only by sign-out.
+    revalidateLive();
   }, options.heartbeatMs ?? 15_000);
+  // A token revoked by the token command (another process) shows as a new revision of the access tables.
+  let accessRevision = access.revision();
+  const revocations = setInterval(() => {
+    try {
+      const revision = access.revision();
+      if (revision === accessRevision) return;
+      accessRevision = revision;
+      revalidateLive();
+    } catch (error) {
+      logger.error({ err: error }, 'checking for revoked credentials failed');
+    }
+  }, 1000);
   const maintenance = setInterval(() => {
     try {
       const result = store.maintain(Date.now());
       if (result.rolledUp + result.deletedRaw + result.deletedRollups > 0) logger.debug(result, 'store maintenance');
+      access.sweep();
     } catch (error) {
       logger.error({ err: error }, 'store maintenance failed');
     }
@@ -195,12 +250,18 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     queue,
     connections: byAgentId,
     fleetView,
+    access,
+    adminBootstrap,
+    oidc: options.oidc
+      ? { relyingParty: options.oidc.relyingParty, pending: new PendingSignIns(), redirectUrl: options.oidc.redirectUrl ?? `${scheme}://${shownHost}:${port}${OIDC_CALLBACK_PATH}` }
+      : null,
     on: (event, listener) => events.on(event, listener),
     close() {
       closing ??= (async () => {
         ready = false;
         clearInterval(heartbeat);
         clearInterval(maintenance);
+        clearInterval(revocations);
         // Phase 1: stop accepting, let connections go.
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         for (const c of allConnections) c.ws.close(CloseCode.goingAway, 'hub shutting down');
@@ -221,6 +282,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
           ]);
         } finally {
           events.clear();
+          access.close();
         }
         logger.info('hub stopped');
       })();

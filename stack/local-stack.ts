@@ -69,7 +69,12 @@ export async function runLocalStack(options: LocalStackOptions): Promise<number>
     );
     const collector = locateCollector({ env: options.env });
     agent = await startAgent(config, { logger: options.logger, collectorBinary: collector.path });
-    options.stdout.write(`\nPhoenix is running. Open ${hub.url}/ (Ctrl-C stops the hub, the agent and its collectors)\n\n`);
+    // The local user signs in by opening the link: a one-time code, used up on first use, valid 10 minutes.
+    const code = hub.access.codes.issue({ principal: 'local', role: 'admin' });
+    options.stdout.write(
+      `\nPhoenix is running. Open ${hub.url}/signin?code=${code}\n` +
+        `(that link signs you in once, within 10 minutes; Ctrl-C stops the hub, the agent and its collectors)\n\n`,
+    );
     options.onStarted?.(hub);
     if (!options.shutdown.aborted) await new Promise((resolve) => options.shutdown.addEventListener('abort', resolve, { once: true }));
     return 0;

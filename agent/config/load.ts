@@ -2,9 +2,9 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { hostname, homedir } from 'node:os';
 import path from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
 import cron from 'node-cron';
 import type { z } from 'zod';
+import { readYamlMapping } from '../../common/yaml-file.js';
 import { ConfigError, showValue } from '../../common/errors.js';
 import { configSchema, BUILTIN_VARIANTS, type ParsedConfig } from './schema.js';
 import { pipelinesDir } from '../paths.js';
@@ -48,26 +48,7 @@ export interface LoadOptions {
 /** Reads and validates `file`; with no file, returns the defaults. Throws ConfigError naming the file, field and value. */
 export function loadConfig(file: string | undefined, options: LoadOptions = {}): AgentConfig {
   if (file === undefined) return resolveConfig({}, 'defaults', process.cwd(), options);
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new ConfigError(`${file}: cannot read config file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, {
-      cause: error,
-    });
-  }
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter });
-  if (doc.errors.length > 0) {
-    const first = doc.errors[0]!;
-    const pos = lineCounter.linePos(first.pos[0]);
-    const where = ` at line ${pos.line}, column ${pos.col}`;
-    throw new ConfigError(`${file}: invalid YAML${where}: ${first.message.split('\n')[0]}`);
-  }
-  const raw: unknown = doc.toJS() ?? {};
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new ConfigError(`${file}: the config must be a YAML mapping of fields, got ${showValue(raw)}`);
-  }
+  const raw = readYamlMapping(file);
   return resolveConfig(raw, file, path.dirname(path.resolve(file)), options);
 }
 

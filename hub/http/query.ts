@@ -33,3 +33,12 @@ export function onlyParams(url: URL, allowed: readonly string[]): void {
     if (!allowed.includes(key)) throw new BadRequestError(`unknown query parameter '${key.slice(0, 40)}'; this endpoint takes ${allowed.map((a) => `'${a}'`).join(', ') || 'none'}`);
   }
 }
+
+/** A whole-number parameter within [min, max], or `fallback` when absent. */
+export function intParam(url: URL, name: string, fallback: number, min: number, max: number): number {
+  const text = url.searchParams.get(name);
+  if (text === null) return fallback;
+  const n = Number(text);
+  if (!/^\d{1,16}$/.test(text) || n < min || n > max) throw new BadRequestError(`${name} must be a whole number ${min}-${max}, got '${text.slice(0, 40)}'`);
+  return n;
+}

@@ -1,6 +1,9 @@
 // The hub's HTTP API and live feed as the page reads them: each response body declared once, returned by
 // hub/http/api.ts and checked against the page (hub/page/*.js) by `npm run typecheck` (tsconfig.page.json).
 // Kept in hub/, not protocol/: the page is the hub's own code, served by it; protocol/ is what agents and the hub share.
+import type { AuditEntry, SignInMethod } from '../access/access-store.js';
+import type { Permission, Role } from '../access/roles.js';
+import type { HttpErrorKind } from '../errors.js';
 import type { ComparisonGroup } from '../compare.js';
 import type { HostReportSummary } from '../fleet-view.js';
 import type { AgentRecord, FleetHistoryPoint, HistoryPoint } from '../store/types.js';
@@ -76,13 +79,90 @@ export interface HostResponse {
   history: HistoryPoint[];
 }
 
+/** GET /api/v1/auth/methods (open): how the sign-in form may sign in. */
+export interface AuthMethodsResponse {
+  token: true;
+  /** Single sign-on, when the hub has an OpenID provider configured: the button's text and where it goes. */
+  oidc: { displayName: string; url: string } | null;
+}
+
+/** GET /api/v1/session: who the request is. POST /api/v1/session (a sign-in) answers the same for the new session. */
+export interface SessionResponse {
+  name: string;
+  role: Role;
+  /** How: an API token on each request (`bearer`), or a page session opened by `token`, `oidc` or `code`. */
+  via: 'bearer' | SignInMethod;
+  /** What the role allows, so the page shows only that. */
+  permissions: Permission[];
+  /** A session's CSRF token: sent back as the x-csrf-token header with every write. Null for a bearer token. */
+  csrfToken: string | null;
+  /** When it ends at the latest (a session's absolute expiry, a token's expiry), or null. */
+  expiresAt: IsoTime | null;
+  /** A session ends when unused this long (ms), or null. */
+  idleTimeoutMs: number | null;
+}
+
+/** DELETE /api/v1/session */
+export interface SignedOutResponse {
+  signedOut: true;
+}
+
+/** A token as the API shows it: never its secret. */
+export interface TokenInfo {
+  name: string;
+  role: Role;
+  createdAt: IsoTime;
+  createdBy: string;
+  lastUsedAt: IsoTime | null;
+  expiresAt: IsoTime | null;
+}
+
+/** GET /api/v1/tokens (admin) */
+export interface TokenListResponse {
+  tokens: TokenInfo[];
+}
+
+/** POST /api/v1/tokens (admin): the secret, shown this once. */
+export interface TokenCreatedResponse {
+  token: TokenInfo;
+  secret: string;
+}
+
+/** DELETE /api/v1/tokens/:name (admin) */
+export interface TokenRevokedResponse {
+  revoked: string;
+  sessionsEnded: number;
+}
+
+/** An audit entry, times as ISO strings. */
+export interface AuditEntryInfo extends Omit<AuditEntry, 'at'> {
+  at: IsoTime;
+}
+
+/** GET /api/v1/audit?limit=&before=&action= (admin): newest first; `next` is the `before` of the next page. */
+export interface AuditResponse {
+  entries: AuditEntryInfo[];
+  next: number | null;
+}
+
 /** Every 200 body the API sends. */
-export type ApiResponse = FleetResponse | ComparisonResponse | FleetHistoryResponse | HostResponse;
+export type ApiResponse =
+  | FleetResponse
+  | ComparisonResponse
+  | FleetHistoryResponse
+  | HostResponse
+  | AuthMethodsResponse
+  | SessionResponse
+  | SignedOutResponse
+  | TokenListResponse
+  | TokenCreatedResponse
+  | TokenRevokedResponse
+  | AuditResponse;
 
 /** What went wrong, for programs; `message` says it for people, naming the bad value. */
-export type ErrorKind = 'bad_request' | 'not_found' | 'method_not_allowed' | 'internal';
+export type ErrorKind = HttpErrorKind | 'method_not_allowed' | 'internal';
 
-/** The body of every API error (400, 404, 405, 500). */
+/** The body of every API error (400, 401, 403, 404, 405, 409, 413, 415, 429, 500). */
 export interface ErrorResponse {
   error: ErrorKind;
   message: string;

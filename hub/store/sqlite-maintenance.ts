@@ -1,12 +1,13 @@
 // The SQLite store's maintenance pass: rolls up (and re-rolls late buckets), anchors and prunes each tier, in one transaction.
 import type { Database } from 'better-sqlite3';
+import type { AccessStore } from '../access/access-store.js';
 import type { Statements } from './sqlite-statements.js';
 import { MARK_KEYS, planMaintenance, type Marks, type Tiers } from './tiers.js';
 
 export type MaintenanceResult = { rolledUp: number; deletedRaw: number; deletedRollups: number };
 
 /** Returns `maintain(now)`; `marks` move only once its transaction has committed. */
-export function sqliteMaintenance(db: Database, stmt: Statements, tiers: Tiers, marks: Marks): (now: number) => MaintenanceResult {
+export function sqliteMaintenance(db: Database, stmt: Statements, tiers: Tiers, marks: Marks, access: AccessStore): (now: number) => MaintenanceResult {
   const setMark = (mark: keyof Marks, value: number) => stmt.setMeta.run(MARK_KEYS[mark][0], value);
   const pass = db.transaction((now: number) => {
     const plan = planMaintenance(marks, tiers, now);
@@ -32,6 +33,8 @@ export function sqliteMaintenance(db: Database, stmt: Statements, tiers: Tiers, 
     deletedRollups += stmt.deleteRollups.run(tiers.coarse, plan.coarseFloor).changes;
     stmt.deleteFleetRollups.run(tiers.coarse, plan.coarseFloor);
     stmt.deleteChanges.run({ before: plan.coarseFloor });
+    // The audit log is kept as long as the coarse history.
+    access.pruneAudit(plan.coarseFloor);
     return { plan, result: { rolledUp, deletedRaw, deletedRollups } };
   });
   return (now) => {

@@ -3,9 +3,11 @@
 import type { Database } from 'better-sqlite3';
 import { StoreOpenError } from '../errors.js';
 import { TOTALS_DDL } from './totals.js';
+import { ACCESS_DDL } from './sqlite-access-schema.js';
 
-export const SCHEMA_VERSION = 2;
-
+export const SCHEMA_VERSION = 3;
+/** The oldest schema this hub upgrades in place: 2 → 3 adds the access tables (credentials, sessions, audit). */
+const OLDEST_UPGRADABLE = 2;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS agents (
@@ -54,13 +56,14 @@ CREATE TABLE IF NOT EXISTS critical_changes (
   PRIMARY KEY (agent_id, side, ts)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+${ACCESS_DDL}
 `;
 
-/** Creates the tables, or checks that an existing file holds this schema. */
+/** Creates the tables, or checks that an existing file holds this schema (or one it upgrades: the new tables are added). */
 export function applySchema(db: Database, file: string): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   const empty = (db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number }).n === 0;
-  if (!empty && version !== SCHEMA_VERSION) {
+  if (!empty && (version > SCHEMA_VERSION || version < OLDEST_UPGRADABLE)) {
     throw new StoreOpenError(
       version > SCHEMA_VERSION
         ? `${file}: store schema ${version} is newer than this hub (${SCHEMA_VERSION}); run a newer hub`

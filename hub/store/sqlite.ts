@@ -2,6 +2,8 @@
 // Raw rows are rolled up into fine (5 min) and coarse (1 h) buckets; every row carries running totals,
 // so the comparison over any window reads two rows per host and side instead of scanning the window.
 // This file only assembles the parts: statements, ingest, window reads and maintenance live beside it.
+import type { AccessStore } from '../access/access-store.js';
+import { sqliteAccess } from './sqlite-access.js';
 import { openDatabase } from './sqlite-open.js';
 import { sqliteIngest } from './sqlite-ingest.js';
 import { sqliteMaintenance } from './sqlite-maintenance.js';
@@ -37,7 +39,8 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
 
   const ingest = sqliteIngest(db, stmt, live, marks, tiers.fine, () => (agentCache = null));
   const reads = windowReads(reader, tiers, marks, live, agentMap);
-  const maintain = sqliteMaintenance(db, stmt, tiers, marks);
+  const access = sqliteAccess(db);
+  const maintain = sqliteMaintenance(db, stmt, tiers, marks, access);
 
   let closed = false;
   return {
@@ -53,10 +56,20 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     history: reads.history,
     fleetHistory: reads.fleetHistory,
     maintain,
+    access,
     close() {
       if (closed) return;
       closed = true;
       db.close();
     },
   };
+}
+
+/**
+ * Opens only the access tables of the store in `file` (the token command, beside a running hub: WAL lets both write).
+ * The same errors as openSqliteStore; `close()` releases the file.
+ */
+export function openSqliteAccessStore(file: string): { access: AccessStore; close(): void } {
+  const db = openDatabase(file);
+  return { access: sqliteAccess(db), close: () => db.close() };
 }

@@ -1,4 +1,5 @@
 // The hub's storage contract: what ingest and the comparison need, so a server database can be added later.
+import type { AccessStore } from '../access/access-store.js';
 import type { Hello, ReportMessage } from '../../protocol/messages.js';
 import type { AgentReport } from '../../protocol/report.js';
 
@@ -98,5 +99,7 @@ export interface Store {
   fleetHistory(from: number, to: number): FleetHistoryPoint[];
   /** Rolls raw rows up into fine and coarse buckets and deletes what is past retention. */
   maintain(now: number): { rolledUp: number; deletedRaw: number; deletedRollups: number };
+  /** Credentials, sessions and the audit log (pruned with the coarse history by `maintain`). */
+  access: AccessStore;
   close(): void;
 }

@@ -7,7 +7,7 @@ import { silentLogger } from '../../common/logger.js';
 import { startSimulator } from '../../tools/simulator/simulator.js';
 import { openBrowser } from '../helpers/browser.js';
 import { startHubAndAgent } from '../helpers/hub-and-agent.js';
-import { latestReport, onlyPair } from '../helpers/hub-api.js';
+import { apiTarget, latestReport, onlyPair, signInUrl } from '../helpers/hub-api.js';
 import { waitFor } from '../helpers/process.js';
 
 const HOST = 'loss-host';
@@ -43,7 +43,7 @@ t.test('a candidate that drops a running postgres: the agent measures the loss, 
   const report = await waitFor(
     'a report with postgres and sshd running',
     async () => {
-      const r = await latestReport(hub.url, HOST);
+      const r = await latestReport(apiTarget(hub), HOST);
       return r && r.critical.running.length === 2 ? r : null;
     },
     90_000,
@@ -61,7 +61,7 @@ t.test('a candidate that drops a running postgres: the agent measures the loss, 
 
   // The fleet comparison lists the host as having lost postgres, and its verdict says so.
   const pair = await waitFor('a comparison with the loss', async () => {
-    const p = await onlyPair(hub.url);
+    const p = await onlyPair(apiTarget(hub));
     return p && p.candidateLosses.length > 0 ? p : null;
   }, 15_000, 250);
   t.equal(pair.baseline, 'baseline');
@@ -75,7 +75,7 @@ t.test('a candidate that drops a running postgres: the agent measures the loss, 
   // The page, in Chromium: the summary counts the host, the comparison names it and the process, the host row
   // is highlighted, and the drill-down shows which variant lost what.
   const { page, errors } = await openBrowser(t);
-  await page.goto(`${hub.url}/`);
+  await page.goto(signInUrl(hub));
   await page.locator(`tr[data-host="${HOST}"].lost`).waitFor({ timeout: 20_000 });
   t.equal(await page.locator('[data-card="losses"] .value').textContent(), '1', 'summary: one host with lost critical processes');
   t.match(await page.locator('[data-verdict]').textContent(), verdictLine, 'the verdict on the page');

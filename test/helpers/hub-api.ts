@@ -1,25 +1,60 @@
 // Reads a running hub's JSON API over HTTP, as the page or a user with curl does, typed by the hub's own shapes.
+import type { Role } from '../../hub/access/roles.js';
 import type { ComparisonGroup, PairComparison } from '../../hub/compare.js';
+import type { Hub } from '../../hub/server.js';
 import type { AgentReport } from '../../protocol/report.js';
 
-/** GET `url` as JSON; null for a 404, and any other status but 200 is an error naming the URL and the hub's answer. */
-export async function getJson<T>(url: string): Promise<T | null> {
-  const res = await fetch(url, { headers: { accept: 'application/json' } });
+/** A hub's URL and an API token to read it with. */
+export interface ApiTarget {
+  url: string;
+  token: string;
+}
+
+const made = new WeakMap<Hub, Map<Role, string>>();
+
+/** An API token of `role` for an in-process hub (made once per hub and role, as an admin would with `token create`). */
+export function apiToken(hub: Hub, role: Role = 'viewer'): string {
+  const mine = made.get(hub) ?? new Map<Role, string>();
+  made.set(hub, mine);
+  let secret = mine.get(role);
+  if (secret === undefined) {
+    secret = hub.access.createToken({ name: 'test', role: 'admin', remote: 'local' }, { name: `test-${role}`, role }).secret;
+    mine.set(role, secret);
+  }
+  return secret;
+}
+
+/** An in-process hub as an API target, read with a viewer token. */
+export function apiTarget(hub: Hub): ApiTarget {
+  return { url: hub.url, token: apiToken(hub) };
+}
+
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+/** GET `path` of the hub as JSON; null for a 404, and any other status but 200 is an error naming the URL and the hub's answer. */
+export async function getJson<T>(hub: ApiTarget, path: string): Promise<T | null> {
+  const url = `${hub.url}${path}`;
+  const res = await fetch(url, { headers: { accept: 'application/json', ...bearer(hub.token) } });
   if (res.status === 404) return null;
   if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status} ${await res.text()}`);
   return (await res.json()) as T;
 }
 
 /** The fleet-wide comparison's one pair (GET /api/v1/comparison), or null while no host has reported both variants. */
-export async function onlyPair(hubUrl: string): Promise<PairComparison | null> {
-  const body = await getJson<{ groups: ComparisonGroup[] }>(`${hubUrl}/api/v1/comparison`);
+export async function onlyPair(hub: ApiTarget): Promise<PairComparison | null> {
+  const body = await getJson<{ groups: ComparisonGroup[] }>(hub, '/api/v1/comparison');
   const pairs = (body?.groups ?? []).flatMap((g) => g.pairs);
   if (pairs.length > 1) throw new Error(`expected one compared pair, got ${pairs.map((p) => `${p.baseline}/${p.candidate}`).join(', ')}`);
   return pairs[0] ?? null;
 }
 
 /** The newest report the hub stored for `hostId` (GET /api/v1/hosts/:id), as the agent sent it; null before its first. */
-export async function latestReport(hubUrl: string, hostId: string): Promise<AgentReport | null> {
-  const body = await getJson<{ latest: { report: AgentReport } | null }>(`${hubUrl}/api/v1/hosts/${encodeURIComponent(hostId)}`);
+export async function latestReport(hub: ApiTarget, hostId: string): Promise<AgentReport | null> {
+  const body = await getJson<{ latest: { report: AgentReport } | null }>(hub, `/api/v1/hosts/${encodeURIComponent(hostId)}`);
   return body?.latest?.report ?? null;
+}
+
+/** A link that signs a browser into an in-process hub with `role` (a one-time code, as `npm start` prints). */
+export function signInUrl(hub: Hub, role: Role = 'viewer', name = `tester-${role}`): string {
+  return `${hub.url}/signin?code=${hub.access.codes.issue({ principal: name, role })}`;
 }

@@ -2,10 +2,12 @@
 // serves: ready, the page, its chart library, its store; then stops on SIGTERM with exit 0.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import type { Test } from 'tap';
 import { waitFor } from './process.js';
 
-export async function checkHubServes(t: Test, argv: string[], port: number): Promise<void> {
+/** `adminTokenFile`: where the hub writes its first admin token, when the test can read it (not inside an image). */
+export async function checkHubServes(t: Test, argv: string[], port: number, adminTokenFile?: () => string): Promise<void> {
   const [cmd, ...args] = argv;
   const hub = spawn(cmd!, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -19,8 +21,12 @@ export async function checkHubServes(t: Test, argv: string[], port: number): Pro
   await waitFor('hub ready', async () => (await fetch(`${base}/readyz`).catch(() => null))?.ok === true, 20_000);
   t.equal((await fetch(`${base}/`)).status, 200, 'the page');
   t.equal((await fetch(`${base}/vendor/uplot.js`)).status, 200, 'the chart library');
-  const fleet = (await (await fetch(`${base}/api/v1/fleet`)).json()) as { totals: { hosts: number } };
-  t.equal(fleet.totals.hosts, 0, 'the store opened');
+  // The API is closed without a credential; the store opened (the hub made its first admin token in it).
+  t.equal((await fetch(`${base}/api/v1/fleet`)).status, 401, 'the API needs a credential');
+  if (adminTokenFile) {
+    const fleet = (await (await fetch(`${base}/api/v1/fleet`, { headers: { authorization: `Bearer ${readFileSync(adminTokenFile(), 'utf8').trim()}` } })).json()) as { totals: { hosts: number } };
+    t.equal(fleet.totals.hosts, 0, 'the store opened, read with the admin token it wrote');
+  }
   hub.kill('SIGTERM');
   const [code] = await exited;
   t.equal(code, 0, `stopped cleanly on SIGTERM ${stderr}`);

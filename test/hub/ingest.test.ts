@@ -14,6 +14,7 @@ import { startHub, type Hub } from '../../hub/server.js';
 import { silentLogger } from '../../common/logger.js';
 import { parseAgentMessage } from '../../protocol/messages.js';
 import { helloFor, openSocket, reportFor } from '../helpers/ws-client.js';
+import { apiToken } from '../helpers/hub-api.js';
 import { captureLogs } from '../helpers/logs.js';
 import { waitFor } from '../helpers/process.js';
 import { documentedCloseCodes } from '../helpers/protocol-doc.js';
@@ -363,7 +364,7 @@ t.test('a page that stops answering pings is let go', async (t) => {
   // A raw TCP client: it completes the WebSocket handshake, then never reads or answers a ping.
   const socket = connect(hub.port, '127.0.0.1');
   t.teardown(() => socket.destroy());
-  socket.write(`GET /api/v1/live HTTP/1.1\r\nhost: x\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n`);
+  socket.write(`GET /api/v1/live HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${apiToken(hub)}\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n`);
   const [first] = (await once(socket, 'data')) as [Buffer];
   t.match(first.toString(), /^HTTP\/1\.1 101/);
   const started = Date.now();

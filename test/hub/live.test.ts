@@ -9,6 +9,15 @@ import { silentLogger } from '../../common/logger.js';
 import type { LiveMessage } from '../../hub/http/types.js';
 import { LIVE_PATH, LiveFeed, MAX_LIVE_CLIENTS } from '../../hub/live.js';
 import { waitFor } from '../helpers/process.js';
+import type { Principal } from '../../hub/access/access.js';
+
+/** Who the test's pages are (the hub's gate has let them in; these tests are about the feed itself). */
+const VIEWER: Principal = {
+  kind: 'token',
+  name: 'page',
+  role: 'viewer',
+  token: { name: 'page', role: 'viewer', createdAt: 0, createdBy: 'test', lastUsedAt: null, expiresAt: null },
+};
 
 interface Page {
   ws: WebSocket;
@@ -23,7 +32,7 @@ async function liveServer(t: Test): Promise<{ feed: LiveFeed; url: string }> {
   const feed = new LiveFeed(silentLogger());
   const server = createServer((_req, res) => res.writeHead(404).end());
   server.on('upgrade', (req, socket, head) => {
-    if (req.url === LIVE_PATH) feed.upgrade(req, socket, head);
+    if (req.url === LIVE_PATH) feed.upgrade(req, socket, head, VIEWER);
     else socket.destroy();
   });
   server.listen(0, '127.0.0.1');

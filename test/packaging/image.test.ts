@@ -96,5 +96,5 @@ t.test('the unpacked image runs the hub as its unprivileged user', { timeout: 12
   writeFileSync(path.join(root, 'etc/phoenix/hub-tokens'), 'image-token-0123456789\n');
   execFileSync('chown', ['-R', IMAGE_USER, path.join(root, 'var/lib/phoenix-hub')]);
   const port = await autoPort();
-  await checkHubServes(t, inImage(['/usr/bin/phoenix-hub', '--port', String(port), '--data-dir', '/var/lib/phoenix-hub', '--token-file', '/etc/phoenix/hub-tokens', '--log-level', 'warn'], IMAGE_USER), port);
+  await checkHubServes(t, inImage(['/usr/bin/phoenix-hub', '--port', String(port), '--data-dir', '/var/lib/phoenix-hub', '--token-file', '/etc/phoenix/hub-tokens', '--log-level', 'warn'], IMAGE_USER), port, () => path.join(root, 'var/lib/phoenix-hub/admin-token'));
 });

@@ -53,5 +53,5 @@ t.test('the hub executable: --version, serves the page and its store with the sh
   const tokens = path.join(work, 'tokens');
   writeFileSync(tokens, 'release-token-0123456789\n');
   const port = await autoPort();
-  await checkHubServes(t, withoutNode([release.hub, '--port', String(port), '--data-dir', path.join(work, 'hub'), '--token-file', tokens, '--log-level', 'warn']), port);
+  await checkHubServes(t, withoutNode([release.hub, '--port', String(port), '--data-dir', path.join(work, 'hub'), '--token-file', tokens, '--log-level', 'warn']), port, () => path.join(work, 'hub', 'admin-token'));
 });

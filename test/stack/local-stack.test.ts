@@ -4,7 +4,7 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -111,13 +111,17 @@ t.test('the local stack on --port 0: URL with the real port, first comparison in
     if (!stack.running()) throw new Error(`the stack exited early: ${stack.output.stderr}`);
   };
 
-  const printed = await waitFor('the page URL on stdout', () => (running(), /Open (http:\/\/127\.0\.0\.1:(\d+))\//.exec(stack.output.stdout)), 60_000, 100);
-  const [, url, portText] = printed;
+  const printed = await waitFor('the page URL on stdout', () => (running(), /Open (http:\/\/127\.0\.0\.1:(\d+))\/signin\?code=(phx_c_[\w-]{43})\n/.exec(stack.output.stdout)), 60_000, 100);
+  const [signInUrl, url, portText] = printed;
   const port = Number(portText);
   t.ok(port > 0, `the printed URL carries the real port (${url}), not 0`);
   t.equal((await fetch(`${url}/readyz`)).status, 200, 'the hub answers at the printed URL');
 
-  const pair = await waitFor('the first comparison in /api/v1/comparison', async () => (running(), await onlyPair(url!)), 120_000, 500);
+  // The API with the admin token the hub wrote into its data dir on first start (mode 0600).
+  const adminFile = path.join(dataDir, 'admin-token');
+  t.equal(statSync(adminFile).mode & 0o777, 0o600, 'the first admin token is readable by its owner only');
+  const target = { url: url!, token: readFileSync(adminFile, 'utf8').trim() };
+  const pair = await waitFor('the first comparison in /api/v1/comparison', async () => (running(), await onlyPair(target)), 120_000, 500);
   const firstComparisonMs = Date.now() - started;
   t.comment(`first comparison ${firstComparisonMs} ms after start`);
   t.equal(pair.baseline, 'baseline');
@@ -126,8 +130,12 @@ t.test('the local stack on --port 0: URL with the real port, first comparison in
   t.ok(pair.a.totalSeries > pair.b.totalSeries, `${CANDIDATE} exports fewer series than the baseline (${pair.b.totalSeries} < ${pair.a.totalSeries})`);
 
   const { page, errors } = await openBrowser(t);
-  await page.goto(`${url}/`);
+  // The printed link signs the browser in (a session cookie) and lands on the page; the code is then used up.
+  await page.goto(signInUrl!.slice('Open '.length).trim());
   await page.locator(`tr[data-host="${HOST}"]`).waitFor({ timeout: 20_000 });
+  t.equal(await page.locator('#whoami').textContent(), 'local (admin)', 'signed in as the local user, an admin');
+  const again = await fetch(signInUrl!.slice('Open '.length).trim(), { redirect: 'manual' });
+  t.same([again.status, again.headers.get('location'), again.headers.get('set-cookie')], [303, '/?signin=code', null], 'the code works once');
   t.match(await page.locator('[data-verdict]').first().textContent(), new RegExp(`^${CANDIDATE} cuts series \\d+%`), 'the page shows the comparison');
   t.same(errors, [], 'no errors in the browser console');
 

@@ -15,6 +15,7 @@ import type { FleetHistoryPoint, HistoryPoint, VariantPoint } from '../../../hub
 import type { AgentReport } from '../../../protocol/report.js';
 import { sampleReport } from '../../fixtures/report.js';
 import { helloFor, openSocket, reportFor, type TestSocket } from '../../helpers/ws-client.js';
+import { apiToken, bearer } from '../../helpers/hub-api.js';
 
 // ---------------------------------------------------------------- compareFleet, on hand-built points
 
@@ -213,7 +214,7 @@ function checkSecurityHeaders(t: Test, res: Response, what: string): void {
 
 /** GETs a path, checks the status and the JSON and security headers, returns the body. */
 async function call<T>(t: Test, hub: Hub, target: string, status = 200): Promise<T> {
-  const res = await fetch(`${hub.url}${target}`);
+  const res = await fetch(`${hub.url}${target}`, { headers: bearer(apiToken(hub)) });
   t.equal(res.status, status, `GET ${target.slice(0, 80)}: ${status}`);
   t.equal(res.headers.get('content-type'), 'application/json; charset=utf-8', 'JSON');
   checkSecurityHeaders(t, res, target.slice(0, 80));
@@ -342,7 +343,7 @@ t.test('the JSON API over four agents', async (t) => {
       for (const m of mentions) t.ok(body.message.includes(m), `${target.slice(0, 60)}: "${body.message}" mentions ${m}`);
     }
     for (const ok of ['1m', '35d']) t.equal((await call<Comparison>(t, hub, `/api/v1/comparison?window=${ok}`)).window, ok, `window=${ok} is allowed`);
-    const post = await fetch(`${hub.url}/api/v1/comparison`, { method: 'POST' });
+    const post = await fetch(`${hub.url}/api/v1/comparison`, { method: 'POST', headers: bearer(apiToken(hub)) });
     t.same([post.status, post.headers.get('allow'), ((await post.json()) as ErrorBody).error], [405, 'GET, HEAD', 'method_not_allowed']);
     t.same(await call<ErrorBody>(t, hub, '/api/v1/nope', 404), { error: 'not_found', message: 'no such path: /api/v1/nope' });
   });

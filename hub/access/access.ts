@@ -1,0 +1,147 @@
+// The hub's access model in one place: who a request is (an API token or a page session), whether that still holds,
+// and every change to credentials and sessions, each recorded in the audit log and told to whoever must drop it.
+import type { Logger } from '../../common/logger.js';
+import { Notifier, type Listener } from '../../common/notifier.js';
+import type { AccessStore, AuditDetail, AuditEntry, AuditOutcome, AuditQuery, SessionRecord, SignInMethod, TokenRecord } from './access-store.js';
+import { FailureLimiter, type LimiterOptions } from './limiter.js';
+import { OneTimeCodes } from './one-time-codes.js';
+import type { Role } from './roles.js';
+import { hashSecret } from './secrets.js';
+import { DEFAULT_SESSION_TIMES, SessionService, type SessionTimes } from './sessions.js';
+import { TokenService, type NewToken } from './tokens.js';
+
+/** Who a request is. A token is checked on each request; a session is the page's, opened by a sign-in. */
+export type Principal =
+  | { kind: 'token'; name: string; role: Role; token: TokenRecord }
+  | { kind: 'session'; name: string; role: Role; session: SessionRecord };
+
+/** Who did something, for the audit log: a principal, the command line (`cli:<user>`), the hub, or `anonymous`. */
+export interface Actor {
+  name: string;
+  role: Role | null;
+  /** The client's address, or `local` for the command line. */
+  remote: string | null;
+}
+
+export interface AccessEvents {
+  /** Sessions or a token ended (sign-out, revocation, expiry): live feeds opened with them must close. */
+  ended: [which: { sessionIdHash?: string; token?: string }];
+}
+
+export interface AccessOptions {
+  store: AccessStore;
+  logger: Logger;
+  sessions?: Partial<SessionTimes>;
+  limiter?: LimiterOptions;
+  now?: () => number;
+}
+
+export const actorOf = (principal: Principal, remote: string | null): Actor => ({ name: principal.name, role: principal.role, remote });
+
+export class Access {
+  readonly tokens: TokenService;
+  readonly sessions: SessionService;
+  readonly codes: OneTimeCodes;
+  readonly limiter: FailureLimiter;
+  readonly #store: AccessStore;
+  readonly #logger: Logger;
+  readonly #now: () => number;
+  readonly #events: Notifier<AccessEvents>;
+
+  constructor(options: AccessOptions) {
+    this.#store = options.store;
+    this.#now = options.now ?? Date.now;
+    this.#logger = options.logger.child({ component: 'access' });
+    this.#events = new Notifier<AccessEvents>('access', this.#logger);
+    this.tokens = new TokenService(options.store, this.#now);
+    this.sessions = new SessionService(options.store, { ...DEFAULT_SESSION_TIMES, ...options.sessions }, this.#now);
+    this.codes = new OneTimeCodes(this.#now);
+    this.limiter = new FailureLimiter({ now: this.#now, ...options.limiter });
+  }
+
+  on<K extends keyof AccessEvents>(event: K, listener: Listener<AccessEvents[K]>): () => void {
+    return this.#events.on(event, listener);
+  }
+
+  /** The principal an `Authorization: Bearer` secret is, or null. */
+  bearer(secret: string): Principal | null {
+    const token = this.tokens.verify(secret);
+    return token ? { kind: 'token', name: token.name, role: token.role, token } : null;
+  }
+
+  /** The principal a session cookie's id is (the use is recorded), or null. */
+  cookie(id: string): Principal | null {
+    const session = this.sessions.use(id);
+    return session ? { kind: 'session', name: session.principal, role: session.role, session } : null;
+  }
+
+  /** Whether a principal found earlier still holds (its token not revoked or expired, its session not ended). */
+  stillValid(principal: Principal): boolean {
+    return principal.kind === 'token' ? this.tokens.exists(principal.token.name) : this.sessions.valid(principal.session.idHash);
+  }
+
+  createToken(actor: Actor, request: Omit<NewToken, 'createdBy'>, secret?: string): { secret: string; token: TokenRecord } {
+    const made = this.tokens.create({ ...request, createdBy: actor.name }, secret);
+    this.record(actor, 'token.create', made.token.name, 'ok', { role: made.token.role, expiresAt: made.token.expiresAt });
+    return made;
+  }
+
+  /** Deletes a token and ends its sessions and live feeds at once. Throws HttpRequestError 404 for an unknown name. */
+  revokeToken(actor: Actor, name: string): { sessionsEnded: number } {
+    const result = this.tokens.revoke(name);
+    this.record(actor, 'token.revoke', name, 'ok', { sessionsEnded: result.sessionsEnded });
+    this.#events.emit('ended', { token: name });
+    return result;
+  }
+
+  /** Opens a session for someone who proved who they are (a token, single sign-on, a one-time code). */
+  signIn(via: SignInMethod, grant: { principal: string; role: Role; credential?: string; endsBy?: number | null }, remote: string | null): { id: string; session: SessionRecord } {
+    const opened = this.sessions.open({ principal: grant.principal, role: grant.role, via, credential: grant.credential ?? null, remote, endsBy: grant.endsBy ?? null });
+    this.record({ name: grant.principal, role: grant.role, remote }, 'session.sign-in', grant.principal, 'ok', { via });
+    this.#logger.info({ principal: grant.principal, role: grant.role, via, remote }, 'signed in');
+    return opened;
+  }
+
+  signOut(principal: Principal & { kind: 'session' }, remote: string | null): void {
+    this.sessions.end(principal.session.idHash);
+    this.record(actorOf(principal, remote), 'session.sign-out', principal.name, 'ok', { via: principal.session.via });
+    this.#events.emit('ended', { sessionIdHash: principal.session.idHash });
+  }
+
+  /** A refused credential: slows its address, logs it and records it (never what was presented). */
+  refused(remote: string, via: SignInMethod | 'bearer' | 'cookie', reason: string): void {
+    this.limiter.failed(remote);
+    this.#logger.warn({ remote, via, reason }, 'sign-in refused');
+    this.record({ name: 'anonymous', role: null, remote }, 'session.sign-in-failed', null, 'refused', { via, reason });
+  }
+
+  /** Ends expired sessions (and their live feeds); returns how many. */
+  sweep(): number {
+    const n = this.sessions.sweep();
+    if (n > 0) this.#events.emit('ended', {});
+    return n;
+  }
+
+  record(actor: Actor, action: string, target: string | null, outcome: AuditOutcome, detail: AuditDetail = {}): void {
+    this.#store.appendAudit({ at: this.#now(), actor: actor.name, role: actor.role, remote: actor.remote, action, target, outcome, detail });
+  }
+
+  auditLog(query: AuditQuery): AuditEntry[] {
+    return this.#store.audit(query);
+  }
+
+  /** Changes whenever a token or session is deleted here or by another process (the token command) on the store. */
+  revision(): number {
+    return this.#store.revision();
+  }
+
+  /** True when `secret` is the current secret of the named token. */
+  isSecretOf(name: string, secret: string): boolean {
+    const token = this.#store.tokenByHash(hashSecret(secret));
+    return token?.name === name;
+  }
+
+  close(): void {
+    this.#events.clear();
+  }
+}

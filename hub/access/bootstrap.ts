@@ -1,0 +1,38 @@
+// The first admin credential. From a file the operator gives (a Kubernetes Secret): that secret is the `admin`
+// token. Otherwise, when no admin token exists, the hub makes one and writes it, mode 0600, into its data directory.
+import { chmodSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Access } from './access.js';
+
+export const ADMIN_TOKEN_NAME = 'admin';
+export const ADMIN_TOKEN_FILE = 'admin-token';
+const HUB_ACTOR = { name: 'hub', role: null, remote: 'local' } as const;
+
+export type AdminBootstrap =
+  | { made: 'none' }
+  /** The operator's secret is now the `admin` token (`changed`: it replaced another secret or was new). */
+  | { made: 'from-secret'; changed: boolean }
+  /** A new admin token, whose secret is in `file` only. */
+  | { made: 'file'; file: string; name: string };
+
+export function ensureAdmin(access: Access, dataDir: string, operatorSecret: string | undefined): AdminBootstrap {
+  if (operatorSecret !== undefined) {
+    if (access.isSecretOf(ADMIN_TOKEN_NAME, operatorSecret)) return { made: 'from-secret', changed: false };
+    const existing = access.tokens.list().find((t) => t.name === ADMIN_TOKEN_NAME);
+    if (existing) access.revokeToken(HUB_ACTOR, ADMIN_TOKEN_NAME);
+    access.createToken(HUB_ACTOR, { name: ADMIN_TOKEN_NAME, role: 'admin' }, operatorSecret);
+    return { made: 'from-secret', changed: true };
+  }
+  if (access.tokens.list().some((t) => t.role === 'admin' && (t.expiresAt === null || t.expiresAt > Date.now()))) return { made: 'none' };
+  // The name `admin` may be held by an expired or lesser token: the new one gets a name of its own then.
+  const taken = access.tokens.list().some((t) => t.name === ADMIN_TOKEN_NAME);
+  const name = taken ? `${ADMIN_TOKEN_NAME}-${Date.now()}` : ADMIN_TOKEN_NAME;
+  const { secret } = access.createToken(HUB_ACTOR, { name, role: 'admin' });
+  const file = path.join(dataDir, ADMIN_TOKEN_FILE);
+  const partial = `${file}.partial`;
+  writeFileSync(partial, `${secret}\n`, { mode: 0o600 });
+  // The mode given to writeFileSync applies only to a new file: make sure of it.
+  chmodSync(partial, 0o600);
+  renameSync(partial, file);
+  return { made: 'file', file, name };
+}

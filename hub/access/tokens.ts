@@ -1,0 +1,89 @@
+// User API tokens: made with a name and a role, shown once, kept only as a hash, checked on every request.
+import { HttpRequestError } from '../errors.js';
+import type { AccessStore, TokenRecord } from './access-store.js';
+import type { Role } from './roles.js';
+import { hashSecret, newSecret } from './secrets.js';
+
+/** A token's name: what `token list` and the audit log show, and what `token revoke` takes. */
+export const TOKEN_NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+/** Bounds on what is looked up: a token from a Secret may be any 16-512 characters without spaces. */
+const PRESENTED = /^\S{16,512}$/;
+/** Last use is written at most this often per token, so reads do not become writes. */
+const TOUCH_EVERY_MS = 60_000;
+
+export interface NewToken {
+  name: string;
+  role: Role;
+  /** How long it lasts (ms from now); undefined: until revoked. */
+  expiresInMs?: number;
+  createdBy: string;
+}
+
+export class TokenService {
+  readonly #store: AccessStore;
+  readonly #now: () => number;
+  readonly #touched = new Map<string, number>();
+
+  constructor(store: AccessStore, now: () => number) {
+    this.#store = store;
+    this.#now = now;
+  }
+
+  /** Makes a token; its secret is in the result and nowhere else. Throws AccessRequestError (400, 409) naming the problem. */
+  create(request: NewToken, secret = newSecret('t')): { secret: string; token: TokenRecord } {
+    checkName(request.name);
+    if (request.expiresInMs !== undefined && !(request.expiresInMs > 0)) {
+      throw new HttpRequestError('bad_request', `a token's expiry must be in the future, got ${request.expiresInMs} ms`);
+    }
+    const now = this.#now();
+    const token: TokenRecord = {
+      name: request.name,
+      role: request.role,
+      createdAt: now,
+      createdBy: request.createdBy,
+      lastUsedAt: null,
+      expiresAt: request.expiresInMs === undefined ? null : now + request.expiresInMs,
+    };
+    if (!this.#store.insertToken(token, hashSecret(secret))) throw new HttpRequestError('conflict', `a token named '${request.name}' exists already; revoke it first or pick another name`);
+    return { secret, token };
+  }
+
+  list(): TokenRecord[] {
+    return this.#store.tokens();
+  }
+
+  /** Deletes the token and ends the sessions opened with it. Throws AccessRequestError (404) when there is none. */
+  revoke(name: string): { sessionsEnded: number } {
+    checkName(name);
+    const { deleted, sessionsEnded } = this.#store.deleteToken(name);
+    this.#touched.delete(name);
+    if (!deleted) throw new HttpRequestError('not_found', `no token named '${name}'`);
+    return { sessionsEnded };
+  }
+
+  /** The valid, unexpired token `presented` is, or null. Records its use (at most once a minute). */
+  verify(presented: string): TokenRecord | null {
+    if (!PRESENTED.test(presented)) return null;
+    const token = this.#store.tokenByHash(hashSecret(presented));
+    const now = this.#now();
+    if (!token || (token.expiresAt !== null && token.expiresAt <= now)) return null;
+    if (now - (this.#touched.get(token.name) ?? 0) >= TOUCH_EVERY_MS) {
+      this.#touched.set(token.name, now);
+      this.#store.touchToken(token.name, now);
+      token.lastUsedAt = now;
+    }
+    return token;
+  }
+
+  /** True while a token exists under `name` (an open session or live feed checks that its token still does). */
+  exists(name: string): boolean {
+    const token = this.#store.tokenByName(name);
+    return token !== null && (token.expiresAt === null || token.expiresAt > this.#now());
+  }
+}
+
+function checkName(name: string): void {
+  if (!TOKEN_NAME.test(name)) {
+    throw new HttpRequestError('bad_request', `a token name is 1-64 letters, digits and . _ @ - (starting with a letter or digit), got '${name.slice(0, 80)}'`);
+  }
+}

@@ -1,0 +1,98 @@
+// `phoenix-hub token create|list|revoke`: manages users' API tokens in the hub's store, beside a running hub or
+// without one. A revocation ends the token's sessions and live feeds at once (the hub checks every second).
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { userInfo } from 'node:os';
+import path from 'node:path';
+import type { Writable } from 'node:stream';
+import { parseDuration } from '../common/duration.js';
+import { UsageError } from '../common/errors.js';
+import { silentLogger } from '../common/logger.js';
+import { Access, type Actor } from './access/access.js';
+import type { TokenRecord } from './access/access-store.js';
+import { ROLES, type Role } from './access/roles.js';
+import { HttpRequestError } from './errors.js';
+import { openSqliteAccessStore } from './store/sqlite.js';
+
+export interface TokenCliIo {
+  stdout: Writable;
+  env: NodeJS.ProcessEnv;
+  defaultDataDir: string;
+}
+
+const expiry = (value: string): number => {
+  const ms = parseDuration(value);
+  if (ms === null || ms <= 0) throw new InvalidArgumentError(`must be a duration such as 30d or 12h, got '${value}'`);
+  return ms;
+};
+
+const iso = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());
+
+/** Runs `job` on the store's access tables as the command-line user; a refusal (a taken name, an unknown one) is exit 2. */
+function withAccess<T>(dataDir: string, job: (access: Access, actor: Actor) => T): T {
+  const store = openSqliteAccessStore(path.join(dataDir, 'hub.db'));
+  try {
+    const access = new Access({ store: store.access, logger: silentLogger() });
+    return job(access, { name: `cli:${userInfo().username}`, role: null, remote: 'local' });
+  } catch (error) {
+    if (error instanceof HttpRequestError) throw new UsageError(error.message);
+    throw error;
+  } finally {
+    store.close();
+  }
+}
+
+function table(tokens: TokenRecord[]): string {
+  const rows = [['NAME', 'ROLE', 'CREATED', 'CREATED BY', 'LAST USED', 'EXPIRES'], ...tokens.map((t) => [t.name, t.role, iso(t.createdAt), t.createdBy, iso(t.lastUsedAt), iso(t.expiresAt)])];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+/** The `token` command; `schedule` receives what to run once the arguments are parsed (so the CLI owns the exit). */
+export function addTokenCommand(program: Command, io: TokenCliIo, schedule: (job: () => number) => void): void {
+  const token = program.command('token').description('manage the API tokens of users (viewer, experimenter, admin)');
+  const dataDirOption = () => new Option('--data-dir <dir>', 'the hub\'s data directory').default(io.defaultDataDir, '$STATE_DIRECTORY or ~/.local/share/phoenix-hub');
+  token
+    .command('create')
+    .description('make a token; its secret is printed this once and kept only as a hash')
+    .requiredOption('--name <name>', 'what the token is called (token list, the audit log, token revoke)')
+    .addOption(new Option('--role <role>', 'what it may do').choices(ROLES).makeOptionMandatory())
+    .option('--expires <duration>', 'how long it lasts, e.g. 30d (default: until revoked)', expiry)
+    .addOption(dataDirOption())
+    .action((flags: { name: string; role: Role; expires?: number; dataDir: string }) =>
+      schedule(() =>
+        withAccess(flags.dataDir, (access, actor) => {
+          const made = access.createToken(actor, { name: flags.name, role: flags.role, ...(flags.expires ? { expiresInMs: flags.expires } : {}) });
+          io.stdout.write(`token '${made.token.name}' (${made.token.role}, expires ${iso(made.token.expiresAt)}); its secret, shown only now:\n${made.secret}\n`);
+          return 0;
+        }),
+      ),
+    );
+  token
+    .command('list')
+    .description('list the tokens: names, roles, created, last used, expiry (never secrets)')
+    .option('--json', 'as JSON')
+    .addOption(dataDirOption())
+    .action((flags: { json?: boolean; dataDir: string }) =>
+      schedule(() =>
+        withAccess(flags.dataDir, (access) => {
+          const tokens = access.tokens.list();
+          io.stdout.write(flags.json ? `${JSON.stringify(tokens, null, 2)}\n` : table(tokens));
+          return 0;
+        }),
+      ),
+    );
+  token
+    .command('revoke')
+    .description('delete a token; its page sessions and live feeds end at once')
+    .argument('<name>', 'the token\'s name')
+    .addOption(dataDirOption())
+    .action((name: string, flags: { dataDir: string }) =>
+      schedule(() =>
+        withAccess(flags.dataDir, (access, actor) => {
+          const { sessionsEnded } = access.revokeToken(actor, name);
+          io.stdout.write(`revoked '${name}' (${sessionsEnded} page session${sessionsEnded === 1 ? '' : 's'} ended)\n`);
+          return 0;
+        }),
+      ),
+    );
+}
