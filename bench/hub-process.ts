@@ -9,6 +9,8 @@ import { autoPort } from '../agent/supervisor/ports.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const BENCH_TOKEN = 'bench-token-0123456789abcdef';
+/** The hub's admin token (--admin-token-file): the API reads below are made with it, as a dashboard would. */
+const BENCH_ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
 
 export interface HubProcess {
   child: ChildProcess;
@@ -28,7 +30,7 @@ export function percentile(values: readonly number[], p: number): number | null 
 /** Milliseconds for one GET, body read; throws on an HTTP error. */
 export async function timeGet(url: string): Promise<number> {
   const started = performance.now();
-  const res = await fetch(url);
+  const res = await fetch(url, { headers: { authorization: `Bearer ${BENCH_ADMIN_TOKEN}` } });
   await res.arrayBuffer();
   if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
   return performance.now() - started;
@@ -38,10 +40,12 @@ export async function timeGet(url: string): Promise<number> {
 export async function startHubProcess(dir: string, dataDir: string): Promise<HubProcess> {
   const tokens = path.join(dir, 'tokens');
   await writeFile(tokens, `${BENCH_TOKEN}\n`);
+  const admin = path.join(dir, 'admin-token');
+  await writeFile(admin, `${BENCH_ADMIN_TOKEN}\n`, { mode: 0o600 });
   const port = await autoPort();
   const child = spawn(
     process.execPath,
-    [path.join(here, '..', 'hub', 'bin.js'), '--port', String(port), '--data-dir', dataDir, '--token-file', tokens, '--log-level', 'warn'],
+    [path.join(here, '..', 'hub', 'bin.js'), '--port', String(port), '--data-dir', dataDir, '--token-file', tokens, '--admin-token-file', admin, '--log-level', 'warn'],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
   const exited = once(child, 'exit');

@@ -61,3 +61,13 @@ export function showValue(value: unknown, max = 80): string {
   }
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
+
+/** The value at `at` (a schema issue's path) inside `root`, to show in a message; undefined where the path ends early. */
+export function valueAt(root: unknown, at: readonly PropertyKey[]): unknown {
+  let node: unknown = root;
+  for (const key of at) {
+    if (typeof node !== 'object' || node === null) return undefined;
+    node = (node as Record<PropertyKey, unknown>)[key];
+  }
+  return node;
+}

@@ -5,7 +5,7 @@ import path from 'node:path';
 import cron from 'node-cron';
 import type { z } from 'zod';
 import { readYamlMapping } from '../../common/yaml-file.js';
-import { ConfigError, showValue } from '../../common/errors.js';
+import { ConfigError, showValue, valueAt } from '../../common/errors.js';
 import { configSchema, BUILTIN_VARIANTS, type ParsedConfig } from './schema.js';
 import { pipelinesDir } from '../paths.js';
 
@@ -166,11 +166,3 @@ function formatIssue(source: string, issue: z.core.$ZodIssue, raw: unknown): str
   return `${source}: ${field} ${issue.message}, got ${got}`;
 }
 
-function valueAt(root: unknown, at: readonly PropertyKey[]): unknown {
-  let node: unknown = root;
-  for (const key of at) {
-    if (typeof node !== 'object' || node === null) return undefined;
-    node = (node as Record<PropertyKey, unknown>)[key];
-  }
-  return node;
-}

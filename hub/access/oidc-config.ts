@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { ConfigError, showValue } from '../../common/errors.js';
+import { ConfigError, showValue, valueAt } from '../../common/errors.js';
 import type { Role } from './roles.js';
 
 /** The path the provider sends people back to; a configured `redirectUrl` must end in it. */
@@ -138,11 +138,3 @@ function describeIssue(source: string, issue: z.core.$ZodIssue, raw: unknown): s
   return `${source}: ${field} ${issue.message}, got ${showValue(valueAt(raw, issue.path))}`;
 }
 
-function valueAt(root: unknown, at: readonly PropertyKey[]): unknown {
-  let node = root;
-  for (const key of at) {
-    if (typeof node !== 'object' || node === null) return undefined;
-    node = (node as Record<PropertyKey, unknown>)[key];
-  }
-  return node;
-}

@@ -2,13 +2,15 @@
 // (strict: unknown fields are errors), and the objects carrying what the agent and hub need.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
 import { helmBinary, KUBERNETES_VERSION, kubernetesSpecDir } from '../../packaging/helm/tools.js';
 import { ManifestValidator, specFileFor } from '../../packaging/helm/k8s-schema.js';
 import { resolveConfig } from '../../agent/config/load.js';
+import { resolveHubConfig } from '../../hub/config.js';
 
 const CHART = fileURLToPath(new URL('../../packaging/helm/phoenix', import.meta.url));
 const PIPELINES = fileURLToPath(new URL('../../pipelines', import.meta.url));
@@ -105,6 +107,54 @@ t.test('the hub: one writer on its volume, token from the Secret, non-root, prob
   t.ok(find(docs, 'PersistentVolumeClaim', '-hub'), 'a volume for the store');
   t.equal(find(docs, 'Service', '-hub').spec.ports[0].port, 8080);
   t.equal(find(docs, 'Secret', '-token').stringData.token, TOKEN);
+});
+
+t.test('the hub\'s access: a config the hub accepts, the admin token and the OIDC client secret from Secrets', async (t) => {
+  const plain = render(`token.value=${TOKEN}`);
+  const plainArgs: string[] = find(plain.docs, 'Deployment', '-hub').spec.template.spec.containers[0].args;
+  t.notOk(plainArgs.includes('--admin-token-file'), 'no admin Secret: the hub writes its first admin token into its volume');
+  const plainConfig = parse(find(plain.docs, 'ConfigMap', '-hub').data['hub.yaml']) as Record<string, unknown>;
+  t.same(resolveHubConfig(plainConfig, 'hub.yaml', {}), { sessions: { idleMs: 30 * 60_000, absoluteMs: 12 * 3_600_000 }, oidc: null }, 'sessions as the values say, no single sign-on');
+
+  const { docs, code, stderr } = render(
+    `token.value=${TOKEN}`,
+    'hub.access.adminTokenSecret=phoenix-admin',
+    'hub.access.oidc.enabled=true',
+    'hub.access.oidc.issuer=https://login.example.com/realms/ops',
+    'hub.access.oidc.clientId=phoenix',
+    'hub.access.oidc.clientSecretSecret=phoenix-oidc',
+    'hub.access.oidc.redirectUrl=https://phoenix.example.com/auth/oidc/callback',
+    'hub.access.oidc.roles.admin={phoenix-admins}',
+    'hub.access.oidc.roles.viewer={ops,sre}',
+  );
+  t.equal(code, 0, stderr);
+  const pod = find(docs, 'Deployment', '-hub').spec.template.spec;
+  const args: string[] = pod.containers[0].args;
+  t.equal(args[args.indexOf('--admin-token-file') + 1], '/etc/phoenix/admin/token');
+  t.equal(args[args.indexOf('--config') + 1], '/etc/phoenix/hub-config/hub.yaml');
+  const mounts = Object.fromEntries(pod.containers[0].volumeMounts.map((m: Doc) => [m.name, m.mountPath]));
+  const volumes = Object.fromEntries(pod.volumes.map((v: Doc) => [v.name, v.secret?.secretName ?? v.configMap?.name]));
+  t.match(mounts, { 'admin-token': '/etc/phoenix/admin', 'oidc-client-secret': '/etc/phoenix/oidc', config: '/etc/phoenix/hub-config' });
+  t.match(volumes, { 'admin-token': 'phoenix-admin', 'oidc-client-secret': 'phoenix-oidc', config: 'phx-phoenix-hub' });
+  // The hub's own parser reads the rendered hub.yaml, with the client secret at the mounted Secret's path.
+  const dir = mkdtempSync(path.join(tmpdir(), 'phx-helm-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const secretFile = path.join(dir, 'client-secret');
+  writeFileSync(secretFile, 'helm-client-secret\n');
+  const rendered = parse(find(docs, 'ConfigMap', '-hub').data['hub.yaml']) as { oidc: Record<string, unknown> };
+  t.equal(rendered.oidc.clientSecretFile, '/etc/phoenix/oidc/client-secret', 'the secret is read from the mounted Secret');
+  const config = resolveHubConfig({ ...rendered, oidc: { ...rendered.oidc, clientSecretFile: secretFile } }, 'hub.yaml', {});
+  t.match(config.oidc, {
+    issuer: 'https://login.example.com/realms/ops', clientId: 'phoenix', clientSecret: 'helm-client-secret',
+    redirectUrl: 'https://phoenix.example.com/auth/oidc/callback', roleClaim: 'groups', roles: { admin: ['phoenix-admins'], viewer: ['ops', 'sre'] },
+  });
+  t.same(validator.validate(docs), [], 'valid against the Kubernetes API schemas');
+
+  t.match(render(`token.value=${TOKEN}`, 'hub.access.oidc.enabled=true').stderr, /hub\.access\.oidc\.enabled needs issuer, clientId and clientSecretSecret/);
+  t.match(
+    render(`token.value=${TOKEN}`, 'hub.access.oidc.enabled=true', 'hub.access.oidc.issuer=https://x.example', 'hub.access.oidc.clientId=c', 'hub.access.oidc.clientSecretSecret=s').stderr,
+    /hub\.access\.oidc\.roles must map at least one claim value/,
+  );
 });
 
 t.test('bad values fail the rendering with a message', async (t) => {
