@@ -7,7 +7,7 @@ import { ACCESS_DDL } from './sqlite-access-schema.js';
 
 export const SCHEMA_VERSION = 3;
 /** The oldest schema this hub upgrades in place: 2 → 3 adds the access tables (credentials, sessions, audit). */
-const OLDEST_UPGRADABLE = 2;
+export const OLDEST_UPGRADABLE = 2;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS agents (

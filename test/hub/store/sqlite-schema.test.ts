@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { StoreOpenError } from '../../../hub/errors.js';
-import { applySchema, SCHEMA_VERSION } from '../../../hub/store/sqlite-schema.js';
+import { applySchema, OLDEST_UPGRADABLE, SCHEMA_VERSION } from '../../../hub/store/sqlite-schema.js';
 import { TOTALS_COLUMNS } from '../../../hub/store/totals.js';
 
-const TABLES = ['agents', 'anchors', 'critical_changes', 'fleet_rollups', 'latest', 'meta', 'rollups', 'samples'];
+const TABLES = ['agents', 'anchors', 'api_tokens', 'audit', 'critical_changes', 'fleet_rollups', 'latest', 'meta', 'rollups', 'samples', 'sessions'];
 
 /** A database file in a fresh temp dir, closed and removed in teardown. */
 async function openTemp(t: Test): Promise<{ db: Database.Database; file: string }> {
@@ -31,7 +31,7 @@ t.test('a new file gets every table and index, and the schema version', async (t
   const { db, file } = await openTemp(t);
   applySchema(db, file);
   t.same(names(db, 'table'), TABLES);
-  t.same(names(db, 'index'), ['agents_host', 'rollups_key', 'samples_key']);
+  t.same(names(db, 'index'), ['agents_host', 'audit_at', 'rollups_key', 'samples_key', 'sessions_credential']);
   t.equal(version(db), SCHEMA_VERSION);
   // The statements read and write the running totals in these three tables by the totals' column list.
   for (const table of ['samples', 'rollups', 'anchors']) {
@@ -65,7 +65,7 @@ t.test('a file without tables is new, whatever its user_version says', async (t)
 
 t.test('another schema is refused with a StoreOpenError naming the file, and the file is left as it was', async (t) => {
   const cases = [
-    { label: 'an older (development) schema', v: SCHEMA_VERSION - 1, message: /schema \d+ was written by a development build .*move the file aside/ },
+    { label: 'an older (development) schema', v: OLDEST_UPGRADABLE - 1, message: /schema \d+ was written by a development build .*move the file aside/ },
     { label: 'a newer schema', v: SCHEMA_VERSION + 7, message: new RegExp(`schema ${SCHEMA_VERSION + 7} is newer than this hub \\(${SCHEMA_VERSION}\\); run a newer hub`) },
     { label: "another program's database (no version)", v: 0, message: /schema 0 was written by a development build/ },
   ];
@@ -81,4 +81,17 @@ t.test('another schema is refused with a StoreOpenError naming the file, and the
     t.same(names(db, 'table'), ['samples'], `${c.label}: no table was added`);
     t.equal(version(db), c.v, `${c.label}: the version is unchanged`);
   }
+});
+
+t.test('a store of schema 2 (before the access tables) is upgraded in place: its rows kept, the new tables added', async (t) => {
+  const { db, file } = await openTemp(t);
+  // Schema 2 as it was: the store's tables without the access ones (applied, then those dropped).
+  applySchema(db, file);
+  for (const table of ['api_tokens', 'sessions', 'audit']) db.exec(`DROP TABLE ${table}`);
+  db.pragma('user_version = 2');
+  db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('raw_floor', 42);
+  applySchema(db, file);
+  t.equal(version(db), SCHEMA_VERSION, `now schema ${SCHEMA_VERSION}`);
+  t.same(names(db, 'table'), TABLES, 'with the access tables');
+  t.same(db.prepare('SELECT key, value FROM meta').all(), [{ key: 'raw_floor', value: 42 }], 'what it held is kept');
 });
