@@ -16,7 +16,7 @@ const TYPES: Record<string, string> = {
 };
 
 /** The page's script, as ES modules: app.js and what it imports. */
-const PAGE_MODULES = ['app.js', 'api.js', 'charts.js', 'dom.js', 'fleet.js'];
+const PAGE_MODULES = ['app.js', 'admin.js', 'api.js', 'charts.js', 'dom.js', 'fleet.js', 'hosts.js', 'live.js', 'session.js'];
 
 /** URL path -> file. A fixed table: nothing outside it can be asked for. */
 function files(): Record<string, string> {

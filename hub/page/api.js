@@ -1,4 +1,5 @@
-// The page's reads of the hub's API: the one place its answers are taken to be what hub/http/types.ts says.
+// The page's calls to the hub's API: the one place its answers are taken to be what hub/http/types.ts says. Writes
+// carry the session's CSRF token; a 401 on a call made signed in means the session ended, and is told to the page.
 // @ts-check
 
 /**
@@ -6,29 +7,94 @@
  * @typedef {import('../http/types.js').ComparisonResponse} ComparisonResponse
  * @typedef {import('../http/types.js').FleetHistoryResponse} FleetHistoryResponse
  * @typedef {import('../http/types.js').HostResponse} HostResponse
+ * @typedef {import('../http/types.js').AuthMethodsResponse} AuthMethodsResponse
+ * @typedef {import('../http/types.js').SessionResponse} SessionResponse
+ * @typedef {import('../http/types.js').SignedOutResponse} SignedOutResponse
+ * @typedef {import('../http/types.js').TokenListResponse} TokenListResponse
+ * @typedef {import('../http/types.js').TokenCreatedResponse} TokenCreatedResponse
+ * @typedef {import('../http/types.js').TokenRevokedResponse} TokenRevokedResponse
+ * @typedef {import('../http/types.js').AuditResponse} AuditResponse
  * @typedef {import('../http/types.js').ErrorResponse} ErrorResponse
+ * @typedef {import('../access/roles.js').Role} Role
  */
 
-/**
- * The one place the hub's answers are taken to be what hub/http/types.ts says; everything after is checked.
- * @param {string} path
- * @returns {Promise<unknown>}
- */
-async function getJson(path) {
-  const res = await fetch(path, { headers: { accept: 'application/json' } });
-  const body = await res.json();
-  if (!res.ok) throw new Error(/** @type {ErrorResponse} */ (body).message || `HTTP ${res.status}`);
-  return body;
+/** An answer other than 2xx: its status and the hub's message. */
+export class ApiError extends Error {
+  /** @param {number} status @param {string} message */
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
 }
 
+/** The session's CSRF token (null signed out), sent as x-csrf-token with every write. @type {string | null} */
+let csrfToken = null;
+/** Told when a call made signed in answers 401. */
+let sessionEnded = () => {};
+
+/**
+ * @param {'GET' | 'POST' | 'DELETE'} method
+ * @param {string} path
+ * @param {unknown} [body] sent as JSON
+ * @returns {Promise<unknown>}
+ */
+async function call(method, path, body) {
+  /** @type {Record<string, string>} */
+  const headers = { accept: 'application/json' };
+  if (method !== 'GET' && csrfToken !== null) headers['x-csrf-token'] = csrfToken;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(path, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  const answer = /** @type {unknown} */ (await res.json().catch(() => null));
+  if (!res.ok) throw new ApiError(res.status, /** @type {ErrorResponse | null} */ (answer)?.message || `HTTP ${res.status}`);
+  return answer;
+}
+
+/** A call made signed in: its 401 says the session ended (signed out elsewhere, revoked, expired). @type {typeof call} */
+async function signedIn(method, path, body) {
+  try {
+    return await call(method, path, body);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) sessionEnded();
+    throw error;
+  }
+}
+
+const q = encodeURIComponent;
+
 export const api = {
+  /** @param {() => void} listener called for each 401 of a call made signed in */
+  onSessionEnded: (listener) => void (sessionEnded = listener),
+  /** @param {SessionResponse | null} session the one signed in, whose CSRF token writes send; null when signed out */
+  useSession: (session) => void (csrfToken = session?.csrfToken ?? null),
+
+  /** @returns {Promise<AuthMethodsResponse>} */
+  methods: () => /** @type {Promise<AuthMethodsResponse>} */ (call('GET', '/api/v1/auth/methods')),
+  /** Who is signed in, or null when no one is. @returns {Promise<SessionResponse | null>} */
+  session: () =>
+    /** @type {Promise<SessionResponse>} */ (call('GET', '/api/v1/session')).catch((error) => {
+      if (error instanceof ApiError && error.status === 401) return null;
+      throw error;
+    }),
+  /** @param {string} token @returns {Promise<SessionResponse>} */
+  signIn: (token) => /** @type {Promise<SessionResponse>} */ (call('POST', '/api/v1/session', { token })),
+  /** @returns {Promise<SignedOutResponse>} */
+  signOut: () => /** @type {Promise<SignedOutResponse>} */ (signedIn('DELETE', '/api/v1/session')),
+
   /** @returns {Promise<FleetResponse>} */
-  fleet: () => /** @type {Promise<FleetResponse>} */ (getJson('/api/v1/fleet')),
+  fleet: () => /** @type {Promise<FleetResponse>} */ (signedIn('GET', '/api/v1/fleet')),
   /** @param {string} window @param {string} groupBy @returns {Promise<ComparisonResponse>} */
-  comparison: (window, groupBy) =>
-    /** @type {Promise<ComparisonResponse>} */ (getJson(`/api/v1/comparison?window=${encodeURIComponent(window)}&groupBy=${encodeURIComponent(groupBy)}`)),
+  comparison: (window, groupBy) => /** @type {Promise<ComparisonResponse>} */ (signedIn('GET', `/api/v1/comparison?window=${q(window)}&groupBy=${q(groupBy)}`)),
   /** @param {string} window @returns {Promise<FleetHistoryResponse>} */
-  fleetHistory: (window) => /** @type {Promise<FleetHistoryResponse>} */ (getJson(`/api/v1/fleet/history?window=${encodeURIComponent(window)}`)),
+  fleetHistory: (window) => /** @type {Promise<FleetHistoryResponse>} */ (signedIn('GET', `/api/v1/fleet/history?window=${q(window)}`)),
   /** @param {string} hostId @param {string} window @returns {Promise<HostResponse>} */
-  host: (hostId, window) => /** @type {Promise<HostResponse>} */ (getJson(`/api/v1/hosts/${encodeURIComponent(hostId)}?window=${encodeURIComponent(window)}`)),
+  host: (hostId, window) => /** @type {Promise<HostResponse>} */ (signedIn('GET', `/api/v1/hosts/${q(hostId)}?window=${q(window)}`)),
+
+  /** @returns {Promise<TokenListResponse>} */
+  tokens: () => /** @type {Promise<TokenListResponse>} */ (signedIn('GET', '/api/v1/tokens')),
+  /** @param {{ name: string, role: Role, expires?: string }} request @returns {Promise<TokenCreatedResponse>} */
+  createToken: (request) => /** @type {Promise<TokenCreatedResponse>} */ (signedIn('POST', '/api/v1/tokens', request)),
+  /** @param {string} name @returns {Promise<TokenRevokedResponse>} */
+  revokeToken: (name) => /** @type {Promise<TokenRevokedResponse>} */ (signedIn('DELETE', `/api/v1/tokens/${q(name)}`)),
+  /** Newest first; `before` is the previous page's `next`. @param {number | null} before @returns {Promise<AuditResponse>} */
+  audit: (before) => /** @type {Promise<AuditResponse>} */ (signedIn('GET', `/api/v1/audit?limit=50${before === null ? '' : `&before=${before}`}`)),
 };

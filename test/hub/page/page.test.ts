@@ -6,6 +6,7 @@ import { chmod, copyFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CONTENT_SECURITY_POLICY } from '../../../hub/http/static.js';
 import { openBrowser } from '../../helpers/browser.js';
+import { signInUrl } from '../../helpers/hub-api.js';
 import { waitFor } from '../../helpers/process.js';
 import { startHubAndAgent } from '../../helpers/hub-and-agent.js';
 
@@ -16,7 +17,7 @@ const HOST = '<img src=x onerror="window.__xss=2">page-host';
 // below turns into a tripwire.
 const PROCESS = '<svg onload=x>';
 
-t.test('a real agent reports; the page shows the host with both variants and updates live', { timeout: 180_000 }, async (t) => {
+t.test('a real agent reports; a signed-in page shows the host with both variants and updates live', { timeout: 180_000 }, async (t) => {
   // A running process by that name (a copy of sleep), made critical so the report names it.
   const named = path.join(t.testdir(), PROCESS);
   await copyFile('/usr/bin/sleep', named);
@@ -33,7 +34,9 @@ t.test('a real agent reports; the page shows the host with both variants and upd
   });
 
   const { page, errors } = await openBrowser(t);
-  const response = await page.goto(`${hub.url}/`);
+  // The one-time code link (as `npm start` prints) opens a session and redirects to the page.
+  const response = await page.goto(signInUrl(hub));
+  t.equal(response?.url(), `${hub.url}/`, 'the sign-in link lands on the page');
   t.equal(response?.headers()['content-security-policy'], CONTENT_SECURITY_POLICY, 'the page is served with a CSP');
   await page.evaluate('window.__marker = 42'); // browser-side expressions are strings: the tests have no DOM types
   await page.evaluate("Object.defineProperty(window, 'x', { get() { window.__xss = 3; return 0; } })");
@@ -52,6 +55,7 @@ t.test('a real agent reports; the page shows the host with both variants and upd
   t.ok(Number(first[3]!.replace(/,/g, '')) > Number(first[4]!.replace(/,/g, '')), `baseline series ${first[3]} > optimized-a ${first[4]}`);
   t.match(await page.locator('[data-verdict]').first().textContent(), /^optimized-a cuts series \d+%/);
   t.equal(await page.locator('[data-card="hosts"] .value').textContent(), '1');
+  t.equal(await page.locator('#whoami').textContent(), 'tester-viewer (viewer)', 'who is signed in, with the role');
 
   // Live: the next report changes the page without a reload.
   const before = await page.evaluate('document.body.dataset.updated');
