@@ -220,13 +220,18 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     revalidateLive();
   }, options.heartbeatMs ?? 15_000);
   // A token revoked by the token command (another process) shows as a new revision of the access tables.
+  // Checked every second, with the live feeds whose sessions may have expired by time.
   let accessRevision = access.revision();
   const revocations = setInterval(() => {
     try {
       const revision = access.revision();
-      if (revision === accessRevision) return;
-      accessRevision = revision;
-      revalidateLive();
+      if (revision !== accessRevision) {
+        accessRevision = revision;
+        revalidateLive();
+        return;
+      }
+      // Sessions (and tokens) also end by time: those that may have are read again, so a feed closes within a second.
+      live.revalidate((p) => !access.mayHaveExpired(p) || access.stillValid(p));
     } catch (error) {
       logger.error({ err: error }, 'checking for revoked credentials failed');
     }

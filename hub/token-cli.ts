@@ -50,7 +50,10 @@ function table(tokens: TokenRecord[]): string {
 /** The `token` command; `schedule` receives what to run once the arguments are parsed (so the CLI owns the exit). */
 export function addTokenCommand(program: Command, io: TokenCliIo, schedule: (job: () => number) => void): void {
   const token = program.command('token').description('manage the API tokens of users (viewer, experimenter, admin)');
-  const dataDirOption = () => new Option('--data-dir <dir>', 'the hub\'s data directory').default(io.defaultDataDir, '$STATE_DIRECTORY or ~/.local/share/phoenix-hub');
+  const dataDirOption = () => new Option('--data-dir <dir>', 'the hub\'s data directory (default: $STATE_DIRECTORY or ~/.local/share/phoenix-hub)');
+  // The program has a --data-dir of its own, which commander gives `--data-dir` to wherever it stands on the line
+  // (`token revoke alice --data-dir D` too): take the subcommand's, else the program's, else the default.
+  const dataDirOf = (flags: { dataDir?: string }) => flags.dataDir ?? program.opts<{ dataDir?: string }>().dataDir ?? io.defaultDataDir;
   token
     .command('create')
     .description('make a token; its secret is printed this once and kept only as a hash')
@@ -58,9 +61,9 @@ export function addTokenCommand(program: Command, io: TokenCliIo, schedule: (job
     .addOption(new Option('--role <role>', 'what it may do').choices(ROLES).makeOptionMandatory())
     .option('--expires <duration>', 'how long it lasts, e.g. 30d (default: until revoked)', expiry)
     .addOption(dataDirOption())
-    .action((flags: { name: string; role: Role; expires?: number; dataDir: string }) =>
+    .action((flags: { name: string; role: Role; expires?: number; dataDir?: string }) =>
       schedule(() =>
-        withAccess(flags.dataDir, (access, actor) => {
+        withAccess(dataDirOf(flags), (access, actor) => {
           const made = access.createToken(actor, { name: flags.name, role: flags.role, ...(flags.expires ? { expiresInMs: flags.expires } : {}) });
           io.stdout.write(`token '${made.token.name}' (${made.token.role}, expires ${iso(made.token.expiresAt)}); its secret, shown only now:\n${made.secret}\n`);
           return 0;
@@ -72,9 +75,9 @@ export function addTokenCommand(program: Command, io: TokenCliIo, schedule: (job
     .description('list the tokens: names, roles, created, last used, expiry (never secrets)')
     .option('--json', 'as JSON')
     .addOption(dataDirOption())
-    .action((flags: { json?: boolean; dataDir: string }) =>
+    .action((flags: { json?: boolean; dataDir?: string }) =>
       schedule(() =>
-        withAccess(flags.dataDir, (access) => {
+        withAccess(dataDirOf(flags), (access) => {
           const tokens = access.tokens.list();
           io.stdout.write(flags.json ? `${JSON.stringify(tokens, null, 2)}\n` : table(tokens));
           return 0;
@@ -86,9 +89,9 @@ export function addTokenCommand(program: Command, io: TokenCliIo, schedule: (job
     .description('delete a token; its page sessions and live feeds end at once')
     .argument('<name>', 'the token\'s name')
     .addOption(dataDirOption())
-    .action((name: string, flags: { dataDir: string }) =>
+    .action((name: string, flags: { dataDir?: string }) =>
       schedule(() =>
-        withAccess(flags.dataDir, (access, actor) => {
+        withAccess(dataDirOf(flags), (access, actor) => {
           const { sessionsEnded } = access.revokeToken(actor, name);
           io.stdout.write(`revoked '${name}' (${sessionsEnded} page session${sessionsEnded === 1 ? '' : 's'} ended)\n`);
           return 0;

@@ -75,9 +75,21 @@ export class Access {
     return session ? { kind: 'session', name: session.principal, role: session.role, session } : null;
   }
 
-  /** Whether a principal found earlier still holds (its token not revoked or expired, its session not ended). */
+  /**
+   * Whether a principal found earlier still holds (its token not revoked or expired, its session not ended). A
+   * session's last use is read anew, so `mayHaveExpired` goes by the page's latest request.
+   */
   stillValid(principal: Principal): boolean {
-    return principal.kind === 'token' ? this.tokens.exists(principal.token.name) : this.sessions.valid(principal.session.idHash);
+    if (principal.kind === 'token') return this.tokens.exists(principal.token.name);
+    const current = this.sessions.current(principal.session.idHash);
+    if (current) principal.session.lastSeenAt = current.lastSeenAt;
+    return current !== null;
+  }
+
+  /** Whether a principal may have expired by time (no store read): a session past its end or idle timeout as last read. */
+  mayHaveExpired(principal: Principal): boolean {
+    if (principal.kind === 'token') return principal.token.expiresAt !== null && principal.token.expiresAt <= this.#now();
+    return this.sessions.mayHaveExpired(principal.session);
   }
 
   createToken(actor: Actor, request: Omit<NewToken, 'createdBy'>, secret?: string): { secret: string; token: TokenRecord } {

@@ -69,9 +69,15 @@ export class SessionService {
     return session;
   }
 
-  /** True while the session exists and has not expired (a live feed's periodic check; does not count as use). */
-  valid(idHash: string): boolean {
-    return this.#current(idHash) !== null;
+  /** The session while it exists and has not expired (a live feed's periodic check; does not count as use). */
+  current(idHash: string): SessionRecord | null {
+    return this.#current(idHash);
+  }
+
+  /** Whether a session as last read may have expired by now (its absolute end, or idle since its last use read). */
+  mayHaveExpired(session: SessionRecord): boolean {
+    const now = this.#now();
+    return session.expiresAt <= now || now - session.lastSeenAt >= this.times.idleMs;
   }
 
   /** Ends a session; false when it had ended already. */
