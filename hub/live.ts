@@ -11,6 +11,8 @@ export const LIVE_PATH = '/api/v1/live';
 export const LIVE_SIGNED_OUT = 4401;
 /** Pages connected at once; one more is refused with HTTP 503 before the upgrade. */
 export const MAX_LIVE_CLIENTS = 500;
+/** Pages one principal (a token, a session) may have connected at once, so that one credential cannot take every place. */
+export const MAX_LIVE_PER_PRINCIPAL = 10;
 const BATCH_MS = 250;
 const MAX_BUFFERED = 256 * 1024;
 
@@ -45,6 +47,12 @@ export class LiveFeed {
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, principal: Principal): void {
     if (this.#clients.size >= MAX_LIVE_CLIENTS) {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      return;
+    }
+    let mine = 0;
+    for (const other of this.#clients.values()) if (samePrincipal(other, principal)) mine += 1;
+    if (mine >= MAX_LIVE_PER_PRINCIPAL) {
+      socket.end('HTTP/1.1 429 Too Many Requests\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
       return;
     }
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
@@ -114,6 +122,9 @@ export class LiveFeed {
     this.#wss.close();
   }
 }
+
+const samePrincipal = (a: Principal, b: Principal) =>
+  a.kind === 'token' ? b.kind === 'token' && a.token.name === b.token.name : b.kind === 'session' && a.session.idHash === b.session.idHash;
 
 /** The one way a live message is written, so each is checked against the page's LiveMessage type. */
 function encode(message: LiveMessage): string {

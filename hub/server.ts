@@ -21,7 +21,7 @@ import { Access, type AccessOptions } from './access/access.js';
 import { ensureAdmin, type AdminBootstrap } from './access/bootstrap.js';
 import type { OidcSignIn } from './access/oidc.js';
 import { PendingSignIns } from './access/pending-sign-ins.js';
-import { authorize, identify, sameOrigin } from './http/gate.js';
+import { authorize, identify, sameOrigin, sessionCookieName } from './http/gate.js';
 import { HttpRequestError } from './errors.js';
 import { OIDC_CALLBACK_PATH } from './access/oidc-config.js';
 
@@ -76,6 +76,11 @@ export interface Hub {
   access: Access;
   /** What the first start did about an admin credential (a file it wrote, or the operator's secret). */
   adminBootstrap: AdminBootstrap;
+  /**
+   * How the page's session cookie is set: `secure` when the page is served over https, by the hub or by a proxy in
+   * front of it (the single sign-on callback URL is https); `session` its name (`__Host-` prefixed then).
+   */
+  cookies: { secure: boolean; session: string };
   /** Single sign-on, when configured: the provider, the sign-ins under way, the callback URL. */
   oidc: { relyingParty: OidcSignIn; pending: PendingSignIns; redirectUrl: string } | null;
   /** Subscribes to the hub's events (HubEvents); returns the unsubscribe. */
@@ -123,6 +128,8 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   if (adminBootstrap.made === 'file') {
     logger.warn({ file: adminBootstrap.file, token: adminBootstrap.name }, 'no admin credential: made one; its secret is in this file (mode 0600), not in any log');
   }
+  const secureCookies = options.tls !== undefined || (options.oidc?.redirectUrl?.startsWith('https:') ?? false);
+  const cookies = { secure: secureCookies, session: sessionCookieName(secureCookies) };
   const live = new LiveFeed(logger);
   const revalidateLive = () => live.revalidate((p) => access.stillValid(p));
   access.on('ended', revalidateLive);
@@ -180,11 +187,13 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       try {
         // A page's socket: its Origin must be the hub (a browser always sends it), its session (or token) may read.
         if (sameOrigin(req) === false) throw new HttpRequestError('forbidden', 'the live feed is only for the hub\'s own page');
-        const principal = authorize(identify(access, req), 'read');
+        const principal = authorize(identify(access, req, cookies.session), 'read');
         live.upgrade(req, socket, head, principal);
       } catch (error) {
-        if (!(error instanceof HttpRequestError)) throw error;
-        socket.end(`HTTP/1.1 ${error.status} ${error.kind}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+        // A refusal is its status; anything else (the store busy or full) a 500, logged: never thrown out of the event.
+        if (!(error instanceof HttpRequestError)) logger.error({ err: error, path: pathname }, 'live feed upgrade failed');
+        const [status, text] = error instanceof HttpRequestError ? [error.status, error.kind] : [500, 'internal'];
+        socket.end(`HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
       }
       return;
     }
@@ -257,6 +266,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     fleetView,
     access,
     adminBootstrap,
+    cookies,
     oidc: options.oidc
       ? { relyingParty: options.oidc.relyingParty, pending: new PendingSignIns(), redirectUrl: options.oidc.redirectUrl ?? `${scheme}://${shownHost}:${port}${OIDC_CALLBACK_PATH}` }
       : null,

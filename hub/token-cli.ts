@@ -10,6 +10,7 @@ import { silentLogger } from '../common/logger.js';
 import { Access, type Actor } from './access/access.js';
 import type { TokenRecord } from './access/access-store.js';
 import { ROLES, type Role } from './access/roles.js';
+import { MAX_EXPIRY_MS } from './access/tokens.js';
 import { HttpRequestError } from './errors.js';
 import { openSqliteAccessStore } from './store/sqlite.js';
 
@@ -21,7 +22,7 @@ export interface TokenCliIo {
 
 const expiry = (value: string): number => {
   const ms = parseDuration(value);
-  if (ms === null || ms <= 0) throw new InvalidArgumentError(`must be a duration such as 30d or 12h, got '${value}'`);
+  if (ms === null || ms <= 0 || ms > MAX_EXPIRY_MS) throw new InvalidArgumentError(`must be a duration such as 30d or 12h, at most 3650d, got '${value}'`);
   return ms;
 };
 

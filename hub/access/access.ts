@@ -42,7 +42,12 @@ export class Access {
   readonly tokens: TokenService;
   readonly sessions: SessionService;
   readonly codes: OneTimeCodes;
+  /** Failed bearer tokens and token sign-ins, per address. */
   readonly limiter: FailureLimiter;
+  /** Failed one-time codes and single sign-on callbacks (plain GETs any page can provoke), per address, apart. */
+  readonly navigationLimiter: FailureLimiter;
+  /** Single sign-ons started, per address (each holds a place among those under way). */
+  readonly startLimiter: FailureLimiter;
   readonly #store: AccessStore;
   readonly #logger: Logger;
   readonly #now: () => number;
@@ -57,6 +62,8 @@ export class Access {
     this.sessions = new SessionService(options.store, { ...DEFAULT_SESSION_TIMES, ...options.sessions }, this.#now);
     this.codes = new OneTimeCodes(this.#now);
     this.limiter = new FailureLimiter({ now: this.#now, ...options.limiter });
+    this.navigationLimiter = new FailureLimiter({ now: this.#now, ...options.limiter });
+    this.startLimiter = new FailureLimiter({ now: this.#now, burst: 10, perSecond: 1 });
   }
 
   on<K extends keyof AccessEvents>(event: K, listener: Listener<AccessEvents[K]>): () => void {
@@ -80,7 +87,7 @@ export class Access {
    * session's last use is read anew, so `mayHaveExpired` goes by the page's latest request.
    */
   stillValid(principal: Principal): boolean {
-    if (principal.kind === 'token') return this.tokens.exists(principal.token.name);
+    if (principal.kind === 'token') return this.tokens.holds(principal.token);
     const current = this.sessions.current(principal.session.idHash);
     if (current) principal.session.lastSeenAt = current.lastSeenAt;
     return current !== null;
@@ -120,9 +127,9 @@ export class Access {
     this.#events.emit('ended', { sessionIdHash: principal.session.idHash });
   }
 
-  /** A refused credential: slows its address, logs it and records it (never what was presented). */
-  refused(remote: string, via: SignInMethod | 'bearer' | 'cookie', reason: string): void {
-    this.limiter.failed(remote);
+  /** A refused credential: slows its address (in `bucket`), logs it and records it (never what was presented). */
+  refused(remote: string, via: SignInMethod | 'bearer' | 'cookie', reason: string, bucket: FailureLimiter = this.limiter): void {
+    bucket.failed(remote);
     this.#logger.warn({ remote, via, reason }, 'sign-in refused');
     this.record({ name: 'anonymous', role: null, remote }, 'session.sign-in-failed', null, 'refused', { via, reason });
   }

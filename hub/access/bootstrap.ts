@@ -1,6 +1,6 @@
 // The first admin credential. From a file the operator gives (a Kubernetes Secret): that secret is the `admin`
 // token. Otherwise, when no admin token exists, the hub makes one and writes it, mode 0600, into its data directory.
-import { chmodSync, renameSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Access } from './access.js';
 
@@ -30,9 +30,9 @@ export function ensureAdmin(access: Access, dataDir: string, operatorSecret: str
   const { secret } = access.createToken(HUB_ACTOR, { name, role: 'admin' });
   const file = path.join(dataDir, ADMIN_TOKEN_FILE);
   const partial = `${file}.partial`;
-  writeFileSync(partial, `${secret}\n`, { mode: 0o600 });
-  // The mode given to writeFileSync applies only to a new file: make sure of it.
-  chmodSync(partial, 0o600);
+  // A new file, made 0600 before the secret is in it (a leftover .partial of looser mode is removed first).
+  rmSync(partial, { force: true });
+  writeFileSync(partial, `${secret}\n`, { mode: 0o600, flag: 'wx' });
   renameSync(partial, file);
   return { made: 'file', file, name };
 }

@@ -8,6 +8,8 @@ import { hashSecret, newSecret } from './secrets.js';
 export const TOKEN_NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 /** Bounds on what is looked up: a token from a Secret may be any 16-512 characters without spaces. */
 const PRESENTED = /^\S{16,512}$/;
+/** The furthest expiry a token may have: 10 years (beyond, leave it unset: until revoked). */
+export const MAX_EXPIRY_MS = 3650 * 86_400_000;
 /** Last use is written at most this often per token, so reads do not become writes. */
 const TOUCH_EVERY_MS = 60_000;
 
@@ -32,8 +34,8 @@ export class TokenService {
   /** Makes a token; its secret is in the result and nowhere else. Throws AccessRequestError (400, 409) naming the problem. */
   create(request: NewToken, secret = newSecret('t')): { secret: string; token: TokenRecord } {
     checkName(request.name);
-    if (request.expiresInMs !== undefined && !(request.expiresInMs > 0)) {
-      throw new HttpRequestError('bad_request', `a token's expiry must be in the future, got ${request.expiresInMs} ms`);
+    if (request.expiresInMs !== undefined && !(request.expiresInMs > 0 && request.expiresInMs <= MAX_EXPIRY_MS)) {
+      throw new HttpRequestError('bad_request', `a token's expiry must be in the future and at most 10 years away (3650d), got ${request.expiresInMs} ms`);
     }
     const now = this.#now();
     const token: TokenRecord = {
@@ -75,10 +77,13 @@ export class TokenService {
     return token;
   }
 
-  /** True while a token exists under `name` (an open session or live feed checks that its token still does). */
-  exists(name: string): boolean {
-    const token = this.#store.tokenByName(name);
-    return token !== null && (token.expiresAt === null || token.expiresAt > this.#now());
+  /**
+   * True while this very token exists and has not expired (an open live feed checks it): a token made again under the
+   * same name is another token, and does not keep the old one's feeds open.
+   */
+  holds(token: TokenRecord): boolean {
+    const current = this.#store.tokenByName(token.name);
+    return current !== null && current.createdAt === token.createdAt && current.createdBy === token.createdBy && (current.expiresAt === null || current.expiresAt > this.#now());
   }
 }
 

@@ -6,7 +6,7 @@ import { isRole, ROLES, allows, type Permission } from '../access/roles.js';
 import { parseDuration } from '../../common/duration.js';
 import { HttpRequestError } from '../errors.js';
 import { fields, readJson, stringField } from './body.js';
-import { SESSION_COOKIE, sameOrigin, setCookie } from './gate.js';
+import { cookieValue, sameOrigin, setCookie } from './gate.js';
 import { intParam, onlyParams } from './query.js';
 import type { RouteContext } from './routes.js';
 import type {
@@ -42,7 +42,7 @@ export function whoAmI(c: RouteContext): SessionResponse {
 
 /** The session cookie for `id`, or the one that deletes it. */
 export function sessionCookie(c: RouteContext, id: string | null): string {
-  return setCookie(SESSION_COOKIE, id ?? '', { secure: c.hub.url.startsWith('https:'), maxAgeS: id ? Math.floor(c.hub.access.sessions.times.absoluteMs / 1000) : 0 });
+  return setCookie(c.hub.cookies.session, id ?? '', { secure: c.hub.cookies.secure, maxAgeS: id ? Math.floor(c.hub.access.sessions.times.absoluteMs / 1000) : 0 });
 }
 
 /** POST /api/v1/session {token}: the page's sign-in with an API token; a session cookie on success. */
@@ -58,6 +58,10 @@ export async function signIn(c: RouteContext): Promise<SessionResponse> {
     c.hub.access.refused(c.remote, 'token', 'unknown or expired token');
     throw new HttpRequestError('unauthorized', 'that token is not valid (unknown, revoked or expired)');
   }
+  // A browser signing in again leaves no session of its own behind.
+  const previous = cookieValue(c.req, c.hub.cookies.session);
+  const earlier = previous === undefined ? null : c.hub.access.cookie(previous);
+  if (earlier?.kind === 'session') c.hub.access.signOut(earlier, c.remote);
   const { id, session } = c.hub.access.signIn('token', { principal: principal.name, role: principal.role, credential: principal.token.name, endsBy: principal.token.expiresAt }, c.remote);
   c.res.setHeader('set-cookie', sessionCookie(c, id));
   return sessionInfo({ kind: 'session', name: session.principal, role: session.role, session }, c.hub.access.sessions.times.idleMs);

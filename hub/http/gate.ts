@@ -7,6 +7,11 @@ import { allows, type Permission } from '../access/roles.js';
 import { HttpRequestError } from '../errors.js';
 
 export const SESSION_COOKIE = 'phx_session';
+/** Under TLS the session cookie carries the __Host- prefix: no other host (a sibling subdomain) can set or shadow it. */
+export const SECURE_SESSION_COOKIE = '__Host-phx_session';
+
+/** The session cookie's name for a hub whose page is served over https (at the hub or a proxy in front) or not. */
+export const sessionCookieName = (secure: boolean) => (secure ? SECURE_SESSION_COOKIE : SESSION_COOKIE);
 export const CSRF_HEADER = 'x-csrf-token';
 
 /** The client's address, as the limiter and the audit log know it. */
@@ -52,24 +57,26 @@ export function sameOrigin(req: IncomingMessage): boolean | null {
 }
 
 /**
- * Who the request is: null when it presents no credential. A bearer token that is not valid is refused (401),
- * counted against the address, as is any credential from an address that has failed too often (429).
+ * Who the request is: null when it presents no credential. A bearer token that is not valid is refused (401) and
+ * counted against the address; an address that has failed too often gets 429 for any bearer token before it is
+ * looked at (so guessing learns nothing). A session cookie is never counted or slowed: its id is 256 random bits,
+ * and a page elsewhere must not be able to lock a signed-in user out by making their browser fail on purpose.
  */
-export function identify(access: Access, req: IncomingMessage): Principal | null {
+export function identify(access: Access, req: IncomingMessage, cookieName: string): Principal | null {
   const authorization = req.headers.authorization;
-  const cookie = cookieValue(req, SESSION_COOKIE);
-  if (authorization === undefined && cookie === undefined) return null;
-  const remote = clientAddress(req);
-  const wait = access.limiter.waitFor(remote);
-  if (wait > 0) throw new HttpRequestError('too_many_requests', `too many failed sign-ins from ${remote}; try again in ${wait} s`, { retryAfterS: wait });
   if (authorization !== undefined) {
+    const remote = clientAddress(req);
+    const wait = access.limiter.waitFor(remote);
+    if (wait > 0) throw new HttpRequestError('too_many_requests', `too many failed sign-ins from ${remote}; try again in ${wait} s`, { retryAfterS: wait });
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     const principal = match ? access.bearer(match[1]!) : null;
     if (principal) return principal;
     access.refused(remote, 'bearer', match ? 'unknown or expired token' : 'not a bearer token');
     throw new HttpRequestError('unauthorized', match ? 'the bearer token is not valid (unknown, revoked or expired)' : "the Authorization header must be 'Bearer <token>'");
   }
-  const principal = access.cookie(cookie!);
+  const cookie = cookieValue(req, cookieName);
+  if (cookie === undefined) return null;
+  const principal = access.cookie(cookie);
   // An ended or unknown session: sign in again (a stale cookie is no attack; a forged one finds nothing either).
   if (!principal) throw new HttpRequestError('unauthorized', 'the session has ended; sign in again');
   return principal;

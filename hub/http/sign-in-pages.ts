@@ -19,9 +19,13 @@ function redirect(res: ServerResponse, location: string, cookies: string[] = [])
   return undefined;
 }
 
-/** Refusals the limiter has slowed are answered as one; the page says "try again later". */
+/**
+ * These sign-ins are plain GETs, which a page elsewhere can make a browser send: their failures count in a bucket of
+ * their own (so they cannot slow the address's token sign-ins or API calls), and once it is empty they are answered
+ * "try again later" without being looked at, logged or recorded again.
+ */
 function slowed(c: RouteContext): boolean {
-  return c.hub.access.limiter.waitFor(c.remote) > 0;
+  return c.hub.access.navigationLimiter.waitFor(c.remote) > 0;
 }
 
 /** GET /signin?code=…: a one-time code (printed by `npm start`) opens a session once, within its 10 minutes. */
@@ -30,7 +34,7 @@ export function signInWithCode(c: RouteContext): undefined {
   if (slowed(c)) return redirect(c.res, '/?signin=slowed');
   const grant = c.hub.access.codes.redeem(c.url.searchParams.get('code') ?? '');
   if (!grant) {
-    c.hub.access.refused(c.remote, 'code', 'unknown, used or expired one-time code');
+    c.hub.access.refused(c.remote, 'code', 'unknown, used or expired one-time code', c.hub.access.navigationLimiter);
     return redirect(c.res, '/?signin=code');
   }
   const { id } = c.hub.access.signIn('code', grant, c.remote);
@@ -46,23 +50,27 @@ function relyingParty(c: RouteContext) {
 export function oidcLogin(c: RouteContext): undefined {
   onlyParams(c.url, []);
   const oidc = relyingParty(c);
+  // Each start holds a place in the pending list: one address may start a few at once, then one a second.
+  const wait = c.hub.access.startLimiter.waitFor(c.remote);
+  if (wait > 0) throw new HttpRequestError('too_many_requests', `too many sign-ins started from ${c.remote}; try again in ${wait} s`, { retryAfterS: wait });
+  c.hub.access.startLimiter.failed(c.remote);
   const { url, pending } = oidc.relyingParty.begin(oidc.redirectUrl);
   oidc.pending.keep(pending);
-  const secure = oidc.redirectUrl.startsWith('https:');
+  const secure = c.hub.cookies.secure;
   return redirect(c.res, url.href, [setCookie(OIDC_COOKIE, pending.state, { secure, maxAgeS: 600, sameSite: 'Lax', path: '/auth/oidc' })]);
 }
 
 /** GET /auth/oidc/callback: the provider's answer; a session with the role the person's claim maps to. */
 export async function oidcCallback(c: RouteContext): Promise<undefined> {
   const oidc = relyingParty(c);
-  const secure = oidc.redirectUrl.startsWith('https:');
+  const secure = c.hub.cookies.secure;
   const clear = setCookie(OIDC_COOKIE, '', { secure, maxAgeS: 0, sameSite: 'Lax', path: '/auth/oidc' });
   if (slowed(c)) return redirect(c.res, '/?signin=slowed', [clear]);
   // The state must be the one this browser began with (its cookie) and one the hub began (its pending list).
   const state = c.url.searchParams.get('state') ?? '';
   const pending = cookieValue(c.req, OIDC_COOKIE) === state ? oidc.pending.take(state) : null;
   if (!pending) {
-    c.hub.access.refused(c.remote, 'oidc', 'state_mismatch');
+    c.hub.access.refused(c.remote, 'oidc', 'state_mismatch', c.hub.access.navigationLimiter);
     return redirect(c.res, '/?signin=state_mismatch', [clear]);
   }
   try {
@@ -71,7 +79,7 @@ export async function oidcCallback(c: RouteContext): Promise<undefined> {
     return redirect(c.res, '/', [clear, sessionCookie(c, id)]);
   } catch (error) {
     if (!(error instanceof OidcError)) throw error;
-    c.hub.access.refused(c.remote, 'oidc', error.reason ?? 'exchange_failed');
+    c.hub.access.refused(c.remote, 'oidc', error.reason ?? 'exchange_failed', c.hub.access.navigationLimiter);
     return redirect(c.res, `/?signin=${error.reason ?? 'exchange_failed'}`, [clear]);
   }
 }

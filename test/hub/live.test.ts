@@ -7,17 +7,17 @@ import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
 import { silentLogger } from '../../common/logger.js';
 import type { LiveMessage } from '../../hub/http/types.js';
-import { LIVE_PATH, LiveFeed, MAX_LIVE_CLIENTS } from '../../hub/live.js';
+import { LIVE_PATH, LiveFeed, MAX_LIVE_CLIENTS, MAX_LIVE_PER_PRINCIPAL } from '../../hub/live.js';
 import { waitFor } from '../helpers/process.js';
 import type { Principal } from '../../hub/access/access.js';
 
-/** Who the test's pages are (the hub's gate has let them in; these tests are about the feed itself). */
-const VIEWER: Principal = {
+/** A page's principal (the hub's gate has let it in; these tests are about the feed itself): a token named `name`. */
+const viewer = (name: string): Principal => ({
   kind: 'token',
-  name: 'page',
+  name,
   role: 'viewer',
-  token: { name: 'page', role: 'viewer', createdAt: 0, createdBy: 'test', lastUsedAt: null, expiresAt: null },
-};
+  token: { name, role: 'viewer', createdAt: 0, createdBy: 'test', lastUsedAt: null, expiresAt: null },
+});
 
 interface Page {
   ws: WebSocket;
@@ -31,8 +31,11 @@ interface Page {
 async function liveServer(t: Test): Promise<{ feed: LiveFeed; url: string }> {
   const feed = new LiveFeed(silentLogger());
   const server = createServer((_req, res) => res.writeHead(404).end());
+  let pages = 0;
   server.on('upgrade', (req, socket, head) => {
-    if (req.url === LIVE_PATH) feed.upgrade(req, socket, head, VIEWER);
+    // `?as=NAME` opens the page as that principal; otherwise each page is a principal of its own.
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname === LIVE_PATH) feed.upgrade(req, socket, head, viewer(url.searchParams.get('as') ?? `page-${(pages += 1)}`));
     else socket.destroy();
   });
   server.listen(0, '127.0.0.1');
@@ -146,6 +149,22 @@ t.test(`at most ${MAX_LIVE_CLIENTS} pages: one more is refused with 503; a freed
   await waitFor('a place freed', () => feed.clients === MAX_LIVE_CLIENTS - 1);
   const late = await openPage(t, url);
   t.same(late.messages, [{ type: 'hello', clients: MAX_LIVE_CLIENTS }], 'the freed place is taken');
+});
+
+t.test(`at most ${MAX_LIVE_PER_PRINCIPAL} pages per principal: one more is refused with 429; others are not affected`, async (t) => {
+  const { feed, url } = await liveServer(t);
+  for (let i = 0; i < MAX_LIVE_PER_PRINCIPAL; i++) await openPage(t, `${url}?as=greedy`);
+  const refused = new WebSocket(`${url}?as=greedy`);
+  refused.on('error', () => undefined);
+  const outcome = await Promise.race([
+    once(refused, 'unexpected-response').then(([, response]) => (response as { statusCode: number }).statusCode),
+    once(refused, 'open').then(() => 'connected'),
+  ]);
+  refused.terminate();
+  t.equal(outcome, 429, `page ${MAX_LIVE_PER_PRINCIPAL + 1} of one principal is refused before the upgrade`);
+  const other = await openPage(t, `${url}?as=someone-else`);
+  t.same(other.messages, [{ type: 'hello', clients: MAX_LIVE_PER_PRINCIPAL + 1 }], 'another principal still gets a place');
+  t.equal(feed.clients, MAX_LIVE_PER_PRINCIPAL + 1);
 });
 
 t.test('close() closes every page with 1001 and sends no pending batch', async (t) => {

@@ -107,7 +107,8 @@ t.test('bad flags and refusals exit 2 naming the value, and change nothing', asy
   t.equal((await run(dir, ['token', 'create', '--role', 'viewer', '--name', 'alice', '--data-dir', dir])).code, 0);
   const cases: [string[], RegExp][] = [
     [['create', '--role', 'root', '--name', 'x'], /argument 'root' is invalid\. Allowed choices are viewer, experimenter, admin/],
-    [['create', '--role', 'viewer', '--name', 'x', '--expires', 'soon'], /must be a duration such as 30d or 12h, got 'soon'/],
+    [['create', '--role', 'viewer', '--name', 'x', '--expires', 'soon'], /must be a duration such as 30d or 12h, at most 3650d, got 'soon'/],
+    [['create', '--role', 'viewer', '--name', 'x', '--expires', '99999999999999999d'], /at most 3650d, got '99999999999999999d'/],
     [['create', '--role', 'viewer', '--name', 'x', '--expires', '0s'], /got '0s'/],
     [['create', '--role', 'viewer', '--name', 'bad name!'], /a token name is 1-64 letters.*got 'bad name!'/],
     [['create', '--role', 'viewer', '--name', 'alice'], /a token named 'alice' exists already/],

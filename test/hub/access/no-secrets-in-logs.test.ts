@@ -79,7 +79,8 @@ t.test('everything the hub logs during sign-ins, token changes and live feeds ho
   t.equal((await call(hub, 'DELETE', '/api/v1/session', { cookie: byCode, origin: hub.url, 'x-csrf-token': codeCsrf })).status, 200);
   t.equal((await call(hub, 'GET', '/api/v1/audit', pageHeaders(hub, admin))).status, 200);
 
-  // The failures last: five (the limiter's burst) are evaluated, counted and logged; the sixth is a 429.
+  // The failures last: five (the limiter's burst) are evaluated, counted and logged; the sixth is a 429. A forged
+  // cookie and a used code are refused without counting against the address's token attempts.
   t.equal((await (await openSocket(hub.agentUrl, keep('a wrong agent token', 'wrong-agent-token-0123456789'))).closed).code, 4401);
   for (const wrong of [newSecret('t'), 'not-a-token-but-long-enough-0123']) {
     t.equal((await call(hub, 'POST', '/api/v1/session', { origin: hub.url }, { token: keep(`a wrong sign-in ${wrong.slice(0, 4)}`, wrong) })).status, 401);
@@ -87,6 +88,7 @@ t.test('everything the hub logs during sign-ins, token changes and live feeds ho
   t.equal((await call(hub, 'GET', '/api/v1/fleet', bearer(keep('a wrong bearer', newSecret('t'))))).status, 401);
   t.equal((await call(hub, 'GET', '/api/v1/fleet', { cookie: `phx_session=${keep('a forged cookie', newSecret('s'))}` })).status, 401);
   t.equal((await call(hub, 'GET', '/api/v1/fleet', bearer(dave))).status, 401);
+  t.equal((await call(hub, 'GET', '/api/v1/fleet', { authorization: `Basic ${keep('a basic credential', Buffer.from('admin:hunter2-long-enough').toString('base64'))}` })).status, 401);
   t.equal((await visit()).headers.get('location'), '/?signin=code', 'the code used again');
   t.equal((await call(hub, 'GET', '/api/v1/fleet', bearer(keep('a limited bearer', newSecret('t'))))).status, 429, 'the sixth');
 

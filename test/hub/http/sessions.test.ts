@@ -69,8 +69,11 @@ t.test('over https the session cookie is also Secure', async (t) => {
   const [res] = (await once(req, 'response')) as [import('node:http').IncomingMessage];
   res.resume();
   t.equal(res.statusCode, 200);
-  const cookie = (res.headers['set-cookie'] ?? []).find((c) => c.startsWith('phx_session='));
+  // Named with the __Host- prefix: no other host (a sibling subdomain) can set or shadow it.
+  const cookie = (res.headers['set-cookie'] ?? []).find((c) => c.startsWith('__Host-phx_session='));
   t.ok(cookie?.split('; ').includes('Secure'), `Secure: ${cookie?.replace(/=phx_s_[^;]+/, '=<id>')}`);
+  t.ok(cookie?.split('; ').includes('Path=/'), 'for the whole hub, as the prefix requires');
+  t.notOk((res.headers['set-cookie'] ?? []).some((c) => c.startsWith('phx_session=')), 'and no unprefixed one');
   t.ok(cookie?.split('; ').includes('HttpOnly'));
 });
 
