@@ -4,6 +4,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Access, Principal } from '../access/access.js';
 import { allows, type Permission } from '../access/roles.js';
+import { bearerToken } from '../auth.js';
 import { HttpRequestError } from '../errors.js';
 
 export const SESSION_COOKIE = 'phx_session';
@@ -68,11 +69,11 @@ export function identify(access: Access, req: IncomingMessage, cookieName: strin
     const remote = clientAddress(req);
     const wait = access.limiter.waitFor(remote);
     if (wait > 0) throw new HttpRequestError('too_many_requests', `too many failed sign-ins from ${remote}; try again in ${wait} s`, { retryAfterS: wait });
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-    const principal = match ? access.bearer(match[1]!) : null;
+    const secret = bearerToken(authorization);
+    const principal = secret === undefined ? null : access.bearer(secret);
     if (principal) return principal;
-    access.refused(remote, 'bearer', match ? 'unknown or expired token' : 'not a bearer token');
-    throw new HttpRequestError('unauthorized', match ? 'the bearer token is not valid (unknown, revoked or expired)' : "the Authorization header must be 'Bearer <token>'");
+    access.refused(remote, 'bearer', secret ? 'unknown or expired token' : 'not a bearer token');
+    throw new HttpRequestError('unauthorized', secret ? 'the bearer token is not valid (unknown, revoked or expired)' : "the Authorization header must be 'Bearer <token>'");
   }
   const cookie = cookieValue(req, cookieName);
   if (cookie === undefined) return null;
