@@ -3,11 +3,11 @@ import { readFileSync, existsSync } from 'node:fs';
 import { hostname, homedir } from 'node:os';
 import path from 'node:path';
 import cron from 'node-cron';
-import type { z } from 'zod';
 import { readYamlMapping } from '../../common/yaml-file.js';
-import { ConfigError, showValue, valueAt } from '../../common/errors.js';
+import { ConfigError, showValue } from '../../common/errors.js';
+import { formatIssue } from '../../common/schema-issue.js';
 import { configSchema, BUILTIN_VARIANTS, type ParsedConfig } from './schema.js';
-import { pipelinesDir } from '../paths.js';
+import { pipelinesDir } from '../../common/paths.js';
 
 export interface VariantSpec {
   name: string;
@@ -29,6 +29,7 @@ export interface HubSettings {
   insecureSkipVerify: boolean;
   agentId: string | undefined;
   outboxMaxBytes: number;
+  acceptExperiments: boolean;
 }
 
 export interface AgentConfig extends Omit<ParsedConfig, 'host' | 'experiment' | 'stateDir' | 'hub'> {
@@ -125,6 +126,7 @@ function resolveHub(hub: NonNullable<ParsedConfig['hub']>, source: string, baseD
     insecureSkipVerify: hub.insecureSkipVerify,
     agentId: hub.agentId,
     outboxMaxBytes: hub.outboxMaxBytes,
+    acceptExperiments: hub.acceptExperiments,
   };
 }
 
@@ -153,16 +155,5 @@ export function defaultStateDir(env: NodeJS.ProcessEnv): string {
   if (env.STATE_DIRECTORY) return env.STATE_DIRECTORY.split(':')[0]!;
   if (env.XDG_STATE_HOME) return path.join(env.XDG_STATE_HOME, 'phoenix');
   return path.join(env.HOME ?? homedir(), '.local', 'state', 'phoenix');
-}
-
-function formatIssue(source: string, issue: z.core.$ZodIssue, raw: unknown): string {
-  const field = issue.path.map(String).join('.') || '(top level)';
-  if (issue.code === 'unrecognized_keys') {
-    const prefix = issue.path.length > 0 ? `${field}.` : '';
-    return `${source}: unknown field ${issue.keys.map((k) => `'${prefix}${k}'`).join(', ')}`;
-  }
-  const value = issue.path.length > 0 ? valueAt(raw, issue.path) : raw;
-  const got = value === undefined ? 'nothing' : showValue(value);
-  return `${source}: ${field} ${issue.message}, got ${got}`;
 }
 

@@ -1,82 +1,12 @@
 // The agent's config file shape: one zod schema, defaults included, each rule with a message for users.
 import { z } from 'zod';
-import { parseDuration } from '../../common/duration.js';
+import { durationField as duration } from '../../common/duration-schema.js';
+import { criticalPattern, DEFAULT_CRITICAL_PATTERNS } from '../../protocol/critical-patterns.js';
 import { ownRecord } from '../../protocol/own-record.js';
-
-/** Processes whose absence from a pipeline's output is a loss. Anchored: each must match the whole name. */
-export const DEFAULT_CRITICAL_PATTERNS: readonly string[] = [
-  'sshd',
-  'systemd',
-  'systemd-journald',
-  'systemd-logind',
-  'systemd-networkd',
-  'systemd-resolved',
-  'kubelet',
-  'kube-proxy',
-  'kube-apiserver',
-  'kube-controller-manager',
-  'kube-scheduler',
-  'etcd',
-  'containerd',
-  'containerd-shim(-runc-v2)?',
-  'dockerd',
-  'crio',
-  'cron',
-  'crond',
-  'chronyd',
-  'postgres',
-  'mysqld',
-  'mongod',
-  'redis-server',
-  'nginx',
-  'haproxy',
-  'envoy',
-];
 
 export const BUILTIN_VARIANTS = ['baseline', 'optimized-a', 'optimized-b'] as const;
 
 const VARIANT_NAME = /^[a-z][a-z0-9-]{0,31}$/;
-// RE2 (the collector) and JavaScript (Phoenix) must read a pattern alike: no lookaround, no backreferences.
-const NON_PORTABLE_REGEX = /\(\?<?[=!]|\\[1-9]|\\k</;
-// Patterns are rendered into collector YAML and OTTL string literals; these characters would need
-// quoting rules of their own there (use \s or \x23 to match a space or '#').
-const UNSAFE_IN_PIPELINE = /[\s"'`#]/;
-
-function duration(what: string, minMs: number, maxMs: number) {
-  return z.string({ error: `must be a duration such as '15s' or '2m' (${what})` }).transform((text, ctx) => {
-    const ms = parseDuration(text);
-    if (ms === null) {
-      ctx.addIssue({ code: 'custom', message: `must be a duration such as '15s' or '2m' (${what})` });
-      return z.NEVER;
-    }
-    if (ms < minMs || ms > maxMs) {
-      ctx.addIssue({ code: 'custom', message: `must be between ${minMs} ms and ${maxMs} ms (${what})` });
-      return z.NEVER;
-    }
-    return ms;
-  });
-}
-
-const criticalPattern = z
-  .string({ error: 'must be a regular expression string' })
-  .min(1, { error: 'must not be empty' })
-  .max(256, { error: 'must be at most 256 characters' })
-  .superRefine((pattern, ctx) => {
-    if (UNSAFE_IN_PIPELINE.test(pattern)) {
-      ctx.addIssue({ code: 'custom', message: "must not contain spaces, quotes, backticks or '#' (write \\s or \\x23 instead)" });
-      return;
-    }
-    if (NON_PORTABLE_REGEX.test(pattern)) {
-      ctx.addIssue({ code: 'custom', message: 'uses lookaround or a backreference, which the collector (RE2) does not support' });
-      return;
-    }
-    try {
-      new RegExp(`^(?:${pattern})$`);
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', message: `is not a valid regular expression (${(error as Error).message})` });
-    }
-  });
-
 const variantName = z.string().regex(VARIANT_NAME, { error: 'must be a lowercase name of 1-32 letters, digits and dashes' });
 
 const variantSpec = z.union(
@@ -179,6 +109,8 @@ export const configSchema = z
         insecureSkipVerify: z.boolean().default(false),
         agentId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/, { error: 'must be 1-128 of A-Z a-z 0-9 _ . : -' }).optional(),
         outboxMaxBytes: z.number().int().min(64 * 1024, { error: 'must be at least 64 KiB (65536)' }).default(64 * 1024 * 1024),
+        /** Run the experiments the hub assigns (each pushed pipeline checked against the policy first). */
+        acceptExperiments: z.boolean({ error: 'must be true or false' }).default(true),
       })
       .strict()
       .optional(),

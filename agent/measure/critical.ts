@@ -1,5 +1,5 @@
 // Decides which of the host's processes are critical, and which of those a variant's output still shows.
-import { criticalRegex } from '../pipeline/render.js';
+import { criticalRegex } from '../../protocol/pipeline/render.js';
 import type { ProcessIdentity } from './process-identity.js';
 
 /** The labels the Prometheus exporter makes of the process resource attributes. */

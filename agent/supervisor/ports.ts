@@ -4,7 +4,7 @@ import { randomInt } from 'node:crypto';
 import { createServer } from 'node:net';
 import { PortInUseError } from '../errors.js';
 import { ListenError } from '../../common/errors.js';
-import type { VariantPorts } from '../pipeline/render.js';
+import type { VariantPorts } from '../../protocol/pipeline/render.js';
 
 export const PORT_ROLES = { exporter: 'Prometheus exporter', telemetry: 'internal telemetry', health: 'health check' } as const;
 

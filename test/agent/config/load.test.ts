@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig, resolveConfig } from '../../../agent/config/load.js';
 import { parseDuration, formatDuration } from '../../../common/duration.js';
-import { DEFAULT_CRITICAL_PATTERNS } from '../../../agent/config/schema.js';
+import { DEFAULT_CRITICAL_PATTERNS } from '../../../protocol/critical-patterns.js';
 import { ConfigError } from '../../../common/errors.js';
 
 t.test('durations', async (t) => {

@@ -1,7 +1,10 @@
 import t from 'tap';
-import { criticalRegex, renderPipeline, placeholderValues, type PipelineParameters } from '../../../agent/pipeline/render.js';
-import { PipelineTemplateError } from '../../../agent/errors.js';
+import { criticalRegex, renderPipeline, placeholderValues, type PipelineParameters } from '../../../protocol/pipeline/render.js';
+import { PipelineTemplateError } from '../../../protocol/pipeline/errors.js';
 import { parse } from 'yaml';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { pipelinesDir } from '../../../common/paths.js';
 
 const params: PipelineParameters = {
   ports: { exporter: 19100, telemetry: 19101, health: 19102 },
@@ -41,4 +44,16 @@ t.test('renders and reports unknown or missing placeholders with the template na
   t.throws(() => renderPipeline(`${REQUIRED}\ny: {{nope}}`, params, 'tpl.yaml'), PipelineTemplateError);
   t.throws(() => renderPipeline(`${REQUIRED}\ny: {{nope}}`, params, 'tpl.yaml'), /tpl\.yaml:7: unknown placeholder \{\{nope\}\}/);
   t.throws(() => renderPipeline('p: {{exporter_port}}', params, 'tpl.yaml'), /tpl\.yaml: the template must use \{\{telemetry_port\}\}, \{\{health_port\}\}/);
+});
+
+t.test('rendering keeps line numbers: a placeholder never adds a line', async (t) => {
+  // The policy and the collector name lines of the rendered config; they must be the template's lines.
+  const multiline = { ...params, instanceId: 'a\r\nb\rc', criticalPatterns: ['x\ny', 'z\r'] };
+  const lines = (text: string) => text.split(/\r\n?|\n/).length;
+  for (const name of ['baseline.yaml', 'optimized-a.yaml', 'optimized-b.yaml']) {
+    const template = readFileSync(path.join(pipelinesDir(), name), 'utf8');
+    for (const p of [params, multiline]) {
+      t.equal(lines(renderPipeline(template, p, name)), lines(template), `${name}: same number of lines`);
+    }
+  }
 });

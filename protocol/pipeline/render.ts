@@ -1,5 +1,5 @@
 // Renders a pipeline template: fills {{placeholders}} with values escaped for where they stand.
-import { PipelineTemplateError } from '../errors.js';
+import { PipelineTemplateError } from './errors.js';
 import { formatDuration } from '../../common/duration.js';
 
 export interface VariantPorts {
@@ -33,8 +33,10 @@ export function criticalRegex(patterns: readonly string[]): string {
 const escapeDollar = (text: string) => text.replace(/\$/g, '$$$$');
 // A YAML double-quoted scalar: JSON's string syntax is a subset of it.
 const yamlString = (text: string) => escapeDollar(JSON.stringify(text));
-// An OTTL string literal standing in a plain YAML scalar (patterns hold no quotes, spaces or '#').
-const ottlString = (text: string) => escapeDollar(`"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`);
+// An OTTL string literal standing in a plain YAML scalar (patterns hold no quotes, spaces or '#'); a line break is
+// escaped all the same, so that a rendered config keeps its template's line numbers.
+const ottlString = (text: string) =>
+  escapeDollar(`"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n').replace(/\r/g, '\\r')}"`);
 
 export function placeholderValues(p: PipelineParameters): Record<string, string> {
   const regex = criticalRegex(p.criticalPatterns);
