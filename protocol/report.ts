@@ -1,6 +1,7 @@
 // The agent's report, defined once: a zod schema (the hub validates what agents send) and its types.
 import { z } from 'zod';
 import { ownRecord } from './own-record.js';
+import { reportExperimentSchema } from './assignment.js';
 
 export const REPORT_SCHEMA_VERSION = 1;
 
@@ -77,6 +78,8 @@ export const agentReportSchema = z.object({
   variants: z.tuple([variantReportSchema, variantReportSchema]),
   comparison: comparisonSchema,
   pricing: pricingModelSchema,
+  /** The experiment whose assignment the pair ran (protocol v2); absent or null: the agent's own pair. */
+  experiment: reportExperimentSchema.nullable().optional(),
 });
 
 export type CollectorStateName = z.infer<typeof collectorStateSchema>;

@@ -2,6 +2,7 @@
 import type { Database } from 'better-sqlite3';
 import type { Hello } from '../../protocol/messages.js';
 import { IngestBatch } from './ingest-batch.js';
+import type { FiguresWriter } from './sqlite-experiments.js';
 import type { LivePositions } from './positions.js';
 import { toAgent, type Statements } from './sqlite-statements.js';
 import { MARK_KEYS, type Marks } from './tiers.js';
@@ -13,8 +14,19 @@ export interface SqliteIngest {
   storeReports(items: readonly IncomingReport[]): StoreOutcome[];
 }
 
-/** `live` and `marks.dirtyFine` advance only after a batch commits; `onAgentsChanged` hears of every hello. */
-export function sqliteIngest(db: Database, stmt: Statements, live: LivePositions, marks: Marks, fineBucketMs: number, onAgentsChanged: () => void): SqliteIngest {
+/**
+ * `live` and `marks.dirtyFine` advance only after a batch commits; `onAgentsChanged` hears of every hello; `figures`
+ * adds each stored report an experiment tagged to that experiment's figures, in the same transaction.
+ */
+export function sqliteIngest(
+  db: Database,
+  stmt: Statements,
+  live: LivePositions,
+  marks: Marks,
+  fineBucketMs: number,
+  onAgentsChanged: () => void,
+  figures: FiguresWriter,
+): SqliteIngest {
   const storeMany = db.transaction((items: readonly IncomingReport[], batch: IngestBatch) => {
     const outcomes: StoreOutcome[] = [];
     for (const { agentId, message, receivedAt } of items) {
@@ -28,6 +40,7 @@ export function sqliteIngest(db: Database, stmt: Statements, live: LivePositions
         stmt.sample.run({ ts, agentId, side: p.side, seq: message.seq, variant: p.variant, pairedWith: p.pairedWith, ...values, ...toRow(p.totals) });
         if (changed) stmt.change.run(agentId, p.side, ts, changed.retention, changed.missing);
       }
+      figures.add(agentId, ts, message.report);
       stmt.latest.run(agentId, message.seq, receivedAt, JSON.stringify(message.report));
       stmt.advance.run(message.seq, receivedAt, agentId);
       outcomes.push('stored');

@@ -4,9 +4,13 @@ import type { Database } from 'better-sqlite3';
 import { StoreOpenError } from '../errors.js';
 import { TOTALS_DDL } from './totals.js';
 import { ACCESS_DDL } from './sqlite-access-schema.js';
+import { EXPERIMENTS_DDL } from './sqlite-experiments-schema.js';
 
-export const SCHEMA_VERSION = 3;
-/** The oldest schema this hub upgrades in place: 2 → 3 adds the access tables (credentials, sessions, audit). */
+export const SCHEMA_VERSION = 4;
+/**
+ * The oldest schema this hub upgrades in place: 2 → 3 adds the access tables (credentials, sessions, audit), 3 → 4 the
+ * experiment tables (pipeline catalog, experiments, their hosts, events and figures); each only adds tables.
+ */
 export const OLDEST_UPGRADABLE = 2;
 
 const DDL = `
@@ -57,6 +61,7 @@ CREATE TABLE IF NOT EXISTS critical_changes (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 ${ACCESS_DDL}
+${EXPERIMENTS_DDL}
 `;
 
 /** Creates the tables, or checks that an existing file holds this schema (or one it upgrades: the new tables are added). */

@@ -4,6 +4,7 @@
 // This file only assembles the parts: statements, ingest, window reads and maintenance live beside it.
 import type { AccessStore } from '../access/access-store.js';
 import { sqliteAccess } from './sqlite-access.js';
+import { sqliteExperiments, sqliteFiguresWriter } from './sqlite-experiments.js';
 import { openDatabase } from './sqlite-open.js';
 import { sqliteIngest } from './sqlite-ingest.js';
 import { sqliteMaintenance } from './sqlite-maintenance.js';
@@ -37,9 +38,10 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   let agentCache: Map<string, AgentRecord> | null = null;
   const agentMap = () => (agentCache ??= new Map(stmt.allAgents.all().map((r) => [r.agent_id, toAgent(r)])));
 
-  const ingest = sqliteIngest(db, stmt, live, marks, tiers.fine, () => (agentCache = null));
+  const ingest = sqliteIngest(db, stmt, live, marks, tiers.fine, () => (agentCache = null), sqliteFiguresWriter(db));
   const reads = windowReads(reader, tiers, marks, live, agentMap);
   const access = sqliteAccess(db);
+  const experiments = sqliteExperiments(db);
   const maintain = sqliteMaintenance(db, stmt, tiers, marks, access);
 
   let closed = false;
@@ -57,6 +59,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     fleetHistory: reads.fleetHistory,
     maintain,
     access,
+    experiments,
     close() {
       if (closed) return;
       closed = true;

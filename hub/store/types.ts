@@ -1,5 +1,6 @@
 // The hub's storage contract: what ingest and the comparison need, so a server database can be added later.
 import type { AccessStore } from '../access/access-store.js';
+import type { ExperimentStore } from '../experiments/experiment-store.js';
 import type { Hello, ReportMessage } from '../../protocol/messages.js';
 import type { AgentReport } from '../../protocol/report.js';
 
@@ -101,5 +102,7 @@ export interface Store {
   maintain(now: number): { rolledUp: number; deletedRaw: number; deletedRollups: number };
   /** Credentials, sessions and the audit log (pruned with the coarse history by `maintain`). */
   access: AccessStore;
+  /** The pipeline catalog, the experiments and their figures (which `storeReports` keeps for tagged reports). */
+  experiments: ExperimentStore;
   close(): void;
 }

@@ -1,6 +1,6 @@
 // The SQLite AccessStore on a real file: tokens unique by name, a token's deletion taking its sessions in one
 // transaction (and bumping the revision another process watches), session expiry, audit paging and pruning (by
-// maintenance, with the coarse history); a schema-2 file upgraded to 3 in place, a schema-4 file refused.
+// maintenance, with the coarse history); a schema-2 file upgraded in place, a file of a newer schema refused.
 import t, { type Test } from 'tap';
 import Database from 'better-sqlite3';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { AuditEntry, SessionRecord, TokenRecord } from '../../../hub/access/access-store.js';
 import { StoreOpenError } from '../../../hub/errors.js';
+import { SCHEMA_VERSION } from '../../../hub/store/sqlite-schema.js';
 import { openSqliteAccessStore, openSqliteStore } from '../../../hub/store/sqlite.js';
 import type { Store } from '../../../hub/store/types.js';
 import { helloFor } from '../../helpers/ws-client.js';
@@ -143,14 +144,16 @@ t.test('maintenance prunes audit entries older than the coarse history, keeps th
   t.same(store.access.audit({ limit: 10 }).map((e) => Math.round((NOW - e.at) / DAY)), [1, 9], 'the entries of 30 and 11 days are gone');
 });
 
-t.test('a schema-2 store is upgraded to 3 in place: its rows kept, the access tables added', async (t) => {
+t.test('a schema-2 store is upgraded in place: its rows kept, the access (and experiment) tables added', async (t) => {
   const file = await storeFile(t);
-  // Schema 3 is schema 2 and the access tables: a schema-2 file is a new store without them, at user_version 2.
+  // Schema 2 is a new store without the access tables (3) and the experiment tables (4), at user_version 2.
   const v2 = openSqliteStore({ file });
   v2.upsertAgent(helloFor('agent-1', 'host-1', { env: 'prod' }), NOW);
   v2.close();
   const raw = new Database(file);
-  raw.exec('DROP TABLE api_tokens; DROP TABLE sessions; DROP TABLE audit;');
+  for (const table of ['api_tokens', 'sessions', 'audit', 'pipelines', 'experiments', 'experiment_hosts', 'experiment_events', 'experiment_figures']) {
+    raw.exec(`DROP TABLE ${table}`);
+  }
   raw.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('raw_floor', 42);
   raw.pragma('user_version = 2');
   const tables = () => (raw.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
@@ -164,24 +167,25 @@ t.test('a schema-2 store is upgraded to 3 in place: its rows kept, the access ta
   t.equal(upgraded.access.revision(), 0);
   const check = new Database(file, { readonly: true });
   t.teardown(() => check.close());
-  t.equal(check.pragma('user_version', { simple: true }), 3);
+  t.equal(check.pragma('user_version', { simple: true }), SCHEMA_VERSION);
   t.same(check.prepare('SELECT value FROM meta WHERE key = ?').get('raw_floor'), { value: 42 }, 'meta rows kept');
   t.ok(['api_tokens', 'sessions', 'audit'].every((name) => check.prepare("SELECT 1 FROM sqlite_master WHERE name = ?").get(name)), 'the access tables exist');
 });
 
-t.test('a schema-4 store is refused with a StoreOpenError naming both versions, and left as it was', async (t) => {
+t.test('a store of a newer schema is refused with a StoreOpenError naming both versions, and left as it was', async (t) => {
   const file = await storeFile(t);
+  const NEWER = SCHEMA_VERSION + 1;
   const raw = new Database(file);
   raw.exec('CREATE TABLE samples (ts INTEGER); CREATE TABLE future (x INTEGER)');
-  raw.pragma('user_version = 4');
+  raw.pragma(`user_version = ${NEWER}`);
   raw.close();
   for (const open of [() => openSqliteStore({ file }), () => openSqliteAccessStore(file)]) {
     const error = t.throws(open, StoreOpenError) as StoreOpenError;
     t.equal(error.code, 'PHX_STORE_OPEN');
-    t.match(error.message, `${file}: store schema 4 is newer than this hub (3); run a newer hub`);
+    t.match(error.message, `${file}: store schema ${NEWER} is newer than this hub (${SCHEMA_VERSION}); run a newer hub`);
   }
   const check = new Database(file, { readonly: true });
   t.teardown(() => check.close());
-  t.equal(check.pragma('user_version', { simple: true }), 4);
+  t.equal(check.pragma('user_version', { simple: true }), NEWER);
   t.equal(check.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'api_tokens'").pluck().get(), 0, 'no table was added');
 });

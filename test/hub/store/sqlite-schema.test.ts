@@ -8,7 +8,10 @@ import { StoreOpenError } from '../../../hub/errors.js';
 import { applySchema, OLDEST_UPGRADABLE, SCHEMA_VERSION } from '../../../hub/store/sqlite-schema.js';
 import { TOTALS_COLUMNS } from '../../../hub/store/totals.js';
 
-const TABLES = ['agents', 'anchors', 'api_tokens', 'audit', 'critical_changes', 'fleet_rollups', 'latest', 'meta', 'rollups', 'samples', 'sessions'];
+/** The tables each schema added: 2 the store's own, 3 the access ones, 4 the experiments'. */
+const ACCESS_TABLES = ['api_tokens', 'audit', 'sessions'];
+const EXPERIMENT_TABLES = ['experiment_events', 'experiment_figures', 'experiment_hosts', 'experiments', 'pipelines'];
+const TABLES = ['agents', 'anchors', 'critical_changes', 'fleet_rollups', 'latest', 'meta', 'rollups', 'samples', ...ACCESS_TABLES, ...EXPERIMENT_TABLES].sort();
 
 /** A database file in a fresh temp dir, closed and removed in teardown. */
 async function openTemp(t: Test): Promise<{ db: Database.Database; file: string }> {
@@ -31,7 +34,10 @@ t.test('a new file gets every table and index, and the schema version', async (t
   const { db, file } = await openTemp(t);
   applySchema(db, file);
   t.same(names(db, 'table'), TABLES);
-  t.same(names(db, 'index'), ['agents_host', 'audit_at', 'rollups_key', 'samples_key', 'sessions_credential']);
+  t.same(names(db, 'index'), [
+    'agents_host', 'audit_at', 'experiment_events_key', 'experiment_hosts_order', 'experiments_baseline', 'experiments_candidate', 'experiments_state',
+    'rollups_key', 'samples_key', 'sessions_credential',
+  ]);
   t.equal(version(db), SCHEMA_VERSION);
   // The statements read and write the running totals in these three tables by the totals' column list.
   for (const table of ['samples', 'rollups', 'anchors']) {
@@ -83,15 +89,36 @@ t.test('another schema is refused with a StoreOpenError naming the file, and the
   }
 });
 
+/** An older schema as it was: this one's tables without those added since (applied, then those dropped). */
+function olderSchema(db: Database.Database, file: string, v: number, dropped: readonly string[]): void {
+  applySchema(db, file);
+  for (const table of dropped) db.exec(`DROP TABLE ${table}`);
+  db.pragma(`user_version = ${v}`);
+}
+
 t.test('a store of schema 2 (before the access tables) is upgraded in place: its rows kept, the new tables added', async (t) => {
   const { db, file } = await openTemp(t);
-  // Schema 2 as it was: the store's tables without the access ones (applied, then those dropped).
-  applySchema(db, file);
-  for (const table of ['api_tokens', 'sessions', 'audit']) db.exec(`DROP TABLE ${table}`);
-  db.pragma('user_version = 2');
+  olderSchema(db, file, 2, [...ACCESS_TABLES, ...EXPERIMENT_TABLES]);
   db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('raw_floor', 42);
   applySchema(db, file);
   t.equal(version(db), SCHEMA_VERSION, `now schema ${SCHEMA_VERSION}`);
-  t.same(names(db, 'table'), TABLES, 'with the access tables');
+  t.same(names(db, 'table'), TABLES, 'with the access and experiment tables');
   t.same(db.prepare('SELECT key, value FROM meta').all(), [{ key: 'raw_floor', value: 42 }], 'what it held is kept');
+});
+
+t.test('a store of schema 3 (before the experiment tables) is upgraded in place: its rows kept, the new tables added', async (t) => {
+  const { db, file } = await openTemp(t);
+  olderSchema(db, file, 3, EXPERIMENT_TABLES);
+  t.same(names(db, 'table'), [...TABLES].filter((name) => !EXPERIMENT_TABLES.includes(name)), "schema 3's tables");
+  db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('raw_floor', 42);
+  db.prepare("INSERT INTO api_tokens (name, role, hash, created_at, created_by) VALUES ('alice', 'admin', 'h', 1, 'cli:root')").run();
+  db.prepare("INSERT INTO agents (agent_id, host_id, host_kind, labels, agent_version, variants, first_seen, last_seen, stream_id) VALUES ('a1', 'h1', 'vm', '{}', '0.1.0', '[]', 1, 2, 's')").run();
+  applySchema(db, file);
+  t.equal(version(db), 4, 'now schema 4');
+  t.same(names(db, 'table'), TABLES, 'with the experiment tables');
+  t.same(db.prepare('SELECT key, value FROM meta').all(), [{ key: 'raw_floor', value: 42 }], 'meta rows kept');
+  t.same(db.prepare('SELECT name, hash FROM api_tokens').all(), [{ name: 'alice', hash: 'h' }], 'tokens kept');
+  t.same(db.prepare('SELECT agent_id, last_seen FROM agents').all(), [{ agent_id: 'a1', last_seen: 2 }], 'agents kept');
+  db.prepare("INSERT INTO pipelines (name, sha256, content, uploaded_by, uploaded_at) VALUES ('p', 's', 'x', 'alice', 1)").run();
+  t.equal(db.prepare('SELECT count(*) FROM pipelines').pluck().get(), 1, 'the new tables take rows');
 });
