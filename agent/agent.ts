@@ -16,6 +16,7 @@ import { HubClient } from './hub-client/client.js';
 import { Outbox } from './hub-client/outbox.js';
 import { outboxDir } from './paths.js';
 import { summarizeReport } from './report/summary.js';
+import { AssignmentRunner } from './assignment/runner.js';
 
 export interface AgentDeps {
   logger: Logger;
@@ -55,7 +56,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   const events = new Notifier<AgentEvents>('agent', logger);
   const daemon = new AgentDaemon(config, { logger, collectorBinary: deps.collectorBinary, ...(deps.spawn ? { spawn: deps.spawn } : {}) });
   let otlp: OtlpResultsExporter | null = null;
-  let hub: { outbox: Outbox; client: HubClient } | null = null;
+  let hub: { outbox: Outbox; client: HubClient; runner: AssignmentRunner } | null = null;
   let health: HealthServer | null = null;
   let lastReportAt: string | null = null;
 
@@ -65,11 +66,14 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     collectors: daemon.experiment?.statuses() ?? [],
     lastReportAt,
     hub: hub ? { state: hub.client.state, pending: hub.outbox.size, dropped: hub.outbox.dropped, acknowledged: hub.client.acknowledged } : null,
+    experiment: { running: daemon.experiment?.pair.experiment ?? null, last: hub?.runner.hello().current ?? null },
   });
 
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> =>
     (closing ??= closeAll('agent', [
+      // First: a switch of pairs under way finishes before the daemon stops the collectors.
+      hub && { name: 'assignments', close: () => hub!.runner.close() },
       { name: 'collectors', close: () => daemon.close() },
       hub && { name: 'hub connection', close: () => hub!.client.close() },
       otlp && { name: 'OTLP export', close: () => otlp!.close() },
@@ -93,10 +97,11 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
       const { OtlpResultsExporter } = await import('./export/otlp.js');
       otlp = new OtlpResultsExporter({ endpoint: config.otlp.endpoint, intervalMs: config.otlp.interval, logger, version: phoenixVersion() });
     }
-    if (config.hub) hub = await connectHub(config, logger);
+    if (config.hub) hub = await connectHub(config, logger, daemon, deps.collectorBinary);
     if (config.health) health = await startHealthServer({ host: config.health.host, port: config.health.port, status, logger });
     hub?.client.start();
     await daemon.start();
+    hub?.runner.start();
   } catch (error) {
     await close().catch((closeError: unknown) => logger.error({ err: closeError }, 'closing after a failed start failed too'));
     throw error;
@@ -110,10 +115,16 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   };
 }
 
-/** The outbox (durable, in the state dir) and the connection that drains it to the hub. */
-async function connectHub(config: AgentConfig, logger: Logger): Promise<{ outbox: Outbox; client: HubClient }> {
+/** The outbox (durable, in the state dir), the connection that drains it to the hub, and what runs the hub's assignments. */
+async function connectHub(
+  config: AgentConfig,
+  logger: Logger,
+  daemon: AgentDaemon,
+  collectorBinary: string,
+): Promise<{ outbox: Outbox; client: HubClient; runner: AssignmentRunner }> {
   const settings = config.hub!;
   const outbox = new Outbox({ dir: outboxDir(config), logger, maxBytes: settings.outboxMaxBytes });
+  const runner = new AssignmentRunner({ config, daemon, collectorBinary, logger, send: (status) => client.sendStatus(status) });
   const client = new HubClient({
     url: settings.url,
     token: settings.token,
@@ -129,6 +140,9 @@ async function connectHub(config: AgentConfig, logger: Logger): Promise<{ outbox
       agentVersion: phoenixVersion(),
       variants: await variantIdentities(config),
     },
+    experiments: () => runner.hello(),
   });
-  return { outbox, client };
+  client.on('assign', (assignment) => runner.assign(assignment));
+  client.on('withdraw', (experimentId, reason) => runner.withdraw(experimentId, reason));
+  return { outbox, client, runner };
 }

@@ -8,13 +8,6 @@ export class CollectorNotFoundError extends PhoenixError {
   }
 }
 
-/** A pipeline template could not be rendered (unknown placeholder, unreadable file). */
-export class PipelineTemplateError extends PhoenixError {
-  constructor(message: string, options: PhoenixErrorOptions = {}) {
-    super('PHX_PIPELINE_TEMPLATE', message, 2, options);
-  }
-}
-
 /** A port a variant (or the agent's health endpoint) needs is already bound by something else. */
 export class PortInUseError extends PhoenixError {
   readonly port: number;
@@ -46,5 +39,28 @@ export class CollectorStartError extends PhoenixError {
 export class TimeoutError extends PhoenixError {
   constructor(message: string) {
     super('PHX_TIMEOUT', message, 1);
+  }
+}
+
+/** An assignment from the hub that this agent will not run as sent (a template whose sha256 differs, a bad pattern). */
+export class AssignmentError extends PhoenixError {
+  constructor(message: string, options: PhoenixErrorOptions = {}) {
+    super('PHX_ASSIGNMENT_INVALID', message, 2, options);
+  }
+}
+
+/** A collector binary did not list its components (`<collector> components` failed or printed no YAML list). */
+export class CollectorComponentsError extends PhoenixError {
+  constructor(binary: string, message: string, options: PhoenixErrorOptions = {}) {
+    super('PHX_COLLECTOR_COMPONENTS', `${binary} components: ${message}`, 1, options);
+  }
+}
+
+/** The collector's own `validate` refused a rendered config; the message is the collector's. */
+export class CollectorConfigError extends PhoenixError {
+  readonly variant: string;
+  constructor(variant: string, message: string) {
+    super('PHX_COLLECTOR_INVALID', `variant '${variant}': the collector refused its config: ${message}`, 2);
+    this.variant = variant;
   }
 }

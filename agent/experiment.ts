@@ -1,17 +1,18 @@
 // One A/B experiment on this host: two supervised collectors, their rendered pipelines, and a measurement round.
 import { createHash } from 'node:crypto';
 import { Agent } from 'node:http';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { spawn as nodeSpawn } from 'node:child_process';
-import type { AgentConfig, VariantSpec } from './config/load.js';
-import { PipelineTemplateError, TimeoutError } from './errors.js';
+import type { AgentConfig } from './config/load.js';
+import { TimeoutError } from './errors.js';
 import type { Logger } from '../common/logger.js';
 import { closeAll, closeAllAtOnce } from '../common/close-all.js';
 import { phoenixVersion } from '../common/paths.js';
 import { pidFilePath, runtimeDir } from './paths.js';
-import { renderPipeline, type PipelineParameters, type VariantPorts } from './pipeline/render.js';
+import { renderPipeline, type PipelineParameters, type VariantPorts } from '../protocol/pipeline/render.js';
+import { ownPair, type PairPlan, type VariantPlan } from './pair-plan.js';
 import { CollectorProcess, type CollectorStatus } from './supervisor/collector-process.js';
 import { PidFile } from './supervisor/pidfile.js';
 import { assertPortsFree, fixedPorts, freePorts } from './supervisor/ports.js';
@@ -25,7 +26,8 @@ import { monthlyCost, pricingModel } from './report/cost.js';
 import { REPORT_SCHEMA_VERSION, type AgentReport, type VariantReport } from '../protocol/report.js';
 
 export interface RenderedVariant {
-  spec: VariantSpec;
+  name: string;
+  plan: VariantPlan;
   ports: VariantPorts;
   instanceId: string;
   config: string;
@@ -40,27 +42,28 @@ export interface ExperimentDeps {
   spawn?: typeof nodeSpawn;
 }
 
+export interface CreateOptions {
+  /** What the pair runs (default: the agent's own pair, from its config). */
+  pair?: PairPlan;
+  /** The pair's configs as renderVariants made them (and a caller checked them); else rendered now. */
+  rendered?: readonly [RenderedVariant, RenderedVariant];
+  /** Names the rendered files (`<variant>.<tag>.yaml`), so a new pair never writes over the running one's. */
+  fileTag?: string;
+}
+
 const hash16 = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);
 
-function pipelineParameters(config: AgentConfig, ports: VariantPorts, instanceId: string): PipelineParameters {
+function pipelineParameters(config: AgentConfig, pair: PairPlan, variant: VariantPlan, ports: VariantPorts, instanceId: string): PipelineParameters {
   return {
     ports,
     instanceId,
-    collectionIntervalMs: config.pipeline.collectionInterval,
-    metricExpirationMs: config.pipeline.metricExpiration,
+    collectionIntervalMs: pair.collectionIntervalMs,
+    metricExpirationMs: pair.metricExpirationMs,
     rootPath: config.pipeline.rootPath,
-    criticalPatterns: config.critical.patterns,
-    cpuThreshold: config.pipeline.cpuThreshold,
-    memoryThresholdBytes: config.pipeline.memoryThresholdBytes,
+    criticalPatterns: pair.criticalPatterns,
+    cpuThreshold: variant.cpuThreshold,
+    memoryThresholdBytes: variant.memoryThresholdBytes,
   };
-}
-
-async function readTemplate(spec: VariantSpec): Promise<string> {
-  try {
-    return await readFile(spec.templatePath, 'utf8');
-  } catch (error) {
-    throw new PipelineTemplateError(`variant '${spec.name}': cannot read pipeline template ${spec.templatePath}`, { cause: error });
-  }
 }
 
 /** Identifies what a variant runs: its template and parameters, but not the ports or instance id of one run. */
@@ -69,27 +72,23 @@ function pipelineHash(template: string, params: PipelineParameters): string {
   return hash16(`${template}\0${JSON.stringify(rest)}`);
 }
 
-/** The two variants' names and config hashes, as the hub's hello announces them. */
-export async function variantIdentities(config: AgentConfig): Promise<{ name: string; configHash: string }[]> {
+/** The two variants' names and config hashes of a pair (the agent's own by default), as the hello announces them. */
+export async function variantIdentities(config: AgentConfig, pair?: PairPlan): Promise<{ name: string; configHash: string }[]> {
+  const plan = pair ?? (await ownPair(config));
   const unused: VariantPorts = { exporter: 0, telemetry: 0, health: 0 };
-  return Promise.all(
-    config.experiment.variants.map(async (spec) => ({
-      name: spec.name,
-      configHash: pipelineHash(await readTemplate(spec), pipelineParameters(config, unused, '')),
-    })),
-  );
+  return plan.variants.map((v) => ({ name: v.name, configHash: pipelineHash(v.template, pipelineParameters(config, plan, v, unused, '')) }));
 }
 
 /** Assigns ports and renders both variants' collector configs (no files written, no ports checked). */
-export async function renderVariants(config: AgentConfig): Promise<[RenderedVariant, RenderedVariant]> {
+export async function renderVariants(config: AgentConfig, pair?: PairPlan): Promise<[RenderedVariant, RenderedVariant]> {
+  const plan = pair ?? (await ownPair(config));
   const rendered: RenderedVariant[] = [];
-  for (const [index, spec] of config.experiment.variants.entries()) {
+  for (const [index, variant] of plan.variants.entries()) {
     const ports = config.ports.base === 0 ? await freePorts() : fixedPorts(config.ports.base, index);
-    const instanceId = `${config.host.id}/${spec.name}`;
-    const template = await readTemplate(spec);
-    const params = pipelineParameters(config, ports, instanceId);
-    const text = renderPipeline(template, params, spec.templatePath);
-    rendered.push({ spec, ports, instanceId, config: text, configHash: pipelineHash(template, params) });
+    const instanceId = `${config.host.id}/${variant.name}`;
+    const params = pipelineParameters(config, plan, variant, ports, instanceId);
+    const text = renderPipeline(variant.template, params, variant.source);
+    rendered.push({ name: variant.name, plan: variant, ports, instanceId, config: text, configHash: pipelineHash(variant.template, params) });
   }
   return rendered as [RenderedVariant, RenderedVariant];
 }
@@ -105,6 +104,7 @@ interface VariantRuntime extends RenderedVariant {
  */
 export class Experiment {
   readonly config: AgentConfig;
+  readonly pair: PairPlan;
   readonly variants: readonly [VariantRuntime, VariantRuntime];
   readonly #logger: Logger;
   readonly #matcher: CriticalMatcher;
@@ -114,30 +114,32 @@ export class Experiment {
   readonly #http = new Agent({ keepAlive: true, maxSockets: 1 });
   #closing: Promise<void> | null = null;
 
-  private constructor(config: AgentConfig, variants: [VariantRuntime, VariantRuntime], logger: Logger) {
+  private constructor(config: AgentConfig, pair: PairPlan, variants: [VariantRuntime, VariantRuntime], logger: Logger) {
     this.config = config;
+    this.pair = pair;
     this.variants = variants;
     this.#logger = logger;
-    this.#matcher = new CriticalMatcher(config.critical.patterns);
+    this.#matcher = new CriticalMatcher(pair.criticalPatterns);
     this.#sampler = new ResourceSampler(Math.max(120_000, config.interval * 3));
     this.#hostProcesses = hostProcessReader(procRootOf(config));
     // pidusage measures CPU from one call to the next: prime it whenever a collector (re)starts.
     for (const v of variants) v.collector.on('ready', (pid) => void this.#sampler.sample(pid));
   }
 
-  static async create(config: AgentConfig, deps: ExperimentDeps): Promise<Experiment> {
-    const rendered = await renderVariants(config);
+  static async create(config: AgentConfig, deps: ExperimentDeps, options: CreateOptions = {}): Promise<Experiment> {
+    const pair = options.pair ?? (await ownPair(config));
+    const rendered = options.rendered ?? (await renderVariants(config, pair));
     const dir = runtimeDir(config);
     await mkdir(dir, { recursive: true });
     const pidFile = new PidFile(pidFilePath(config), deps.logger);
     const variants = [] as unknown as [VariantRuntime, VariantRuntime];
     for (const variant of rendered) {
-      await assertPortsFree(variant.spec.name, variant.ports);
-      const configPath = path.join(dir, `${variant.spec.name}.yaml`);
+      await assertPortsFree(variant.name, variant.ports);
+      const configPath = path.join(dir, options.fileTag ? `${variant.name}.${options.fileTag}.yaml` : `${variant.name}.yaml`);
       await rm(configPath, { force: true });
       await writeFile(configPath, variant.config, { mode: 0o600 });
       const collector = new CollectorProcess({
-        variant: variant.spec.name,
+        variant: variant.name,
         binary: deps.collectorBinary,
         args: ['--config', configPath],
         healthPort: variant.ports.health,
@@ -147,12 +149,12 @@ export class Experiment {
         ...(deps.spawn ? { spawn: deps.spawn } : {}),
       });
       collector.on('spawned', (pid) =>
-        pidFile.add({ variant: variant.spec.name, pid, binary: deps.collectorBinary, agentPid: process.pid, startedAt: new Date().toISOString() }),
+        pidFile.add({ variant: variant.name, pid, binary: deps.collectorBinary, agentPid: process.pid, startedAt: new Date().toISOString() }),
       );
       collector.on('exited', (pid) => pidFile.remove(pid));
       variants.push({ ...variant, configPath, collector });
     }
-    return new Experiment(config, variants, deps.logger);
+    return new Experiment(config, pair, variants, deps.logger);
   }
 
   start(): void {
@@ -183,7 +185,7 @@ export class Experiment {
       if (pending.size === 0) break;
       if (Date.now() > deadline) {
         throw new TimeoutError(
-          `no metrics from ${[...pending].map((v) => `'${v.spec.name}'`).join(' and ')} within ${timeoutMs} ms`,
+          `no metrics from ${[...pending].map((v) => `'${v.name}'`).join(' and ')} within ${timeoutMs} ms`,
         );
       }
       await delay(pollMs);
@@ -199,12 +201,12 @@ export class Experiment {
       this.#measureVariant(this.variants[1]),
     ]);
     // A process younger than a collection interval (plus slack) may not have been scraped yet.
-    const seenBefore = Date.now() - this.config.pipeline.collectionInterval - 2000;
+    const seenBefore = Date.now() - this.pair.collectionIntervalMs - 2000;
     const running = this.#matcher.running(host.processes.filter((p) => p.startedAt === null || p.startedAt <= seenBefore));
     const pricing = pricingModel(
       this.config.pricing.perThousandSeriesMonth,
       this.config.pricing.perMillionSamples,
-      this.config.pipeline.collectionInterval,
+      this.pair.collectionIntervalMs,
     );
     const variants = [a, b].map((m) => {
       const retention = m.labelValues ? this.#matcher.retention(running, m.labelValues) : null;
@@ -221,10 +223,11 @@ export class Experiment {
       generatedAt: new Date().toISOString(),
       agent: { version: phoenixVersion(), pid: process.pid },
       host: { id: this.config.host.id, kind: this.config.host.kind, labels: this.config.host.labels, processCount: host.count },
-      critical: { patterns: [...this.config.critical.patterns], running },
+      critical: { patterns: [...this.pair.criticalPatterns], running },
       variants,
       comparison: compareVariants(variants[0], variants[1]),
       pricing,
+      ...(this.pair.experiment ? { experiment: this.pair.experiment } : {}),
     };
   }
 
@@ -236,13 +239,13 @@ export class Experiment {
       status.pid === null ? null : this.#sampler.sample(status.pid),
     ]);
     if (output.ok || telemetry.ok) v.collector.noteAnswered(status.pid);
-    if (!output.ok) this.#logger.warn({ variant: v.spec.name, error: output.error }, 'scrape failed');
+    if (!output.ok) this.#logger.warn({ variant: v.name, error: output.error }, 'scrape failed');
     else if (output.stats.errors > 0) {
-      this.#logger.warn({ variant: v.spec.name, malformedLines: output.stats.errors, first: output.stats.firstError }, 'malformed exposition lines');
+      this.#logger.warn({ variant: v.name, malformedLines: output.stats.errors, first: output.stats.firstError }, 'malformed exposition lines');
     }
     const stats = output.ok ? output.stats : null;
     const report: Omit<VariantReport, 'criticalRetention' | 'criticalMissing' | 'estimatedMonthlyCostUsd'> = {
-      name: v.spec.name,
+      name: v.name,
       configHash: v.configHash,
       pid: status.pid,
       state: status.state,
@@ -264,7 +267,7 @@ export class Experiment {
   close(): Promise<void> {
     return (this.#closing ??= closeAll('experiment', [
       // Both collectors stop at once: each may take its whole grace period.
-      { name: 'collectors', close: () => closeAllAtOnce('collectors', this.variants.map((v) => ({ name: v.spec.name, close: () => v.collector.stop() }))) },
+      { name: 'collectors', close: () => closeAllAtOnce('collectors', this.variants.map((v) => ({ name: v.name, close: () => v.collector.stop() }))) },
       { name: 'resource sampler', close: () => this.#sampler.close() },
       { name: 'scrape connections', close: () => this.#http.destroy() },
     ]));

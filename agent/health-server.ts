@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { PortInUseError } from './errors.js';
 import { ListenError } from '../common/errors.js';
+import type { AssignmentStatus } from '../protocol/assignment.js';
 import type { Logger } from '../common/logger.js';
 import type { CollectorStatus } from './supervisor/collector-process.js';
 
@@ -13,6 +14,8 @@ export interface AgentStatus {
   collectors: CollectorStatus[];
   lastReportAt: string | null;
   hub: { state: string; pending: number; dropped: number; acknowledged: number } | null;
+  /** The hub's experiment whose pair runs now (null: the agent's own pair), and the latest word on an assignment. */
+  experiment: { running: { id: string; revision: number } | null; last: AssignmentStatus | null };
 }
 
 export interface Readiness {

@@ -1,12 +1,6 @@
-// Where the agent finds its built-in pipeline templates and keeps its state (pid file, rendered configs, outbox).
+// Where the agent keeps its state (pid file, rendered configs, outbox).
 import path from 'node:path';
-import { packageRoot } from '../common/paths.js';
 import type { AgentConfig } from './config/load.js';
-
-/** The built-in variants' templates: $PHOENIX_PIPELINES_DIR (e.g. a Kubernetes ConfigMap), else Phoenix's own. */
-export function pipelinesDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.PHOENIX_PIPELINES_DIR || path.join(packageRoot(), 'pipelines');
-}
 
 /** The collectors this agent started (see supervisor/pidfile.ts). */
 export function pidFilePath(config: AgentConfig): string {

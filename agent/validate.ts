@@ -32,12 +32,12 @@ export async function validatePipelines(config: AgentConfig, binary: string, log
   try {
     const results: ValidationResult[] = [];
     for (const variant of rendered) {
-      const file = path.join(dir, `${variant.spec.name}.yaml`);
+      const file = path.join(dir, `${variant.name}.yaml`);
       await writeFile(file, variant.config);
       const { code, output } = await collectorValidate(binary, file);
       const error = code === 0 ? null : collectorError(output) || `collector validate exited with ${code}`;
-      logger.debug({ variant: variant.spec.name, code }, 'validated');
-      results.push({ variant: variant.spec.name, templatePath: variant.spec.templatePath, ok: code === 0, error });
+      logger.debug({ variant: variant.name, code }, 'validated');
+      results.push({ variant: variant.name, templatePath: variant.plan.source, ok: code === 0, error });
     }
     return results;
   } finally {
@@ -46,7 +46,7 @@ export async function validatePipelines(config: AgentConfig, binary: string, log
 }
 
 /** The collector's error, from its "Error:" line to the end, on one line and bounded. */
-function collectorError(output: string): string {
+export function collectorError(output: string): string {
   const lines = output.split('\n').map((l) => l.trim()).filter(Boolean);
   const start = lines.findIndex((l) => /^Error:/.test(l));
   const text = (start >= 0 ? lines.slice(start) : lines.slice(-1)).join(' ');

@@ -39,3 +39,8 @@ export function phoenixVersion(): string {
 export function collectorManifestPath(): string {
   return path.join(packageRoot(), 'packaging', 'otelcol', 'manifest.yaml');
 }
+
+/** The built-in pipeline templates: $PHOENIX_PIPELINES_DIR (e.g. a Kubernetes ConfigMap), else Phoenix's own. */
+export function pipelinesDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.PHOENIX_PIPELINES_DIR || path.join(packageRoot(), 'pipelines');
+}

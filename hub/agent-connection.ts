@@ -1,7 +1,16 @@
 // One agent's WebSocket: authenticate, expect hello, then store each report durably and acknowledge it.
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket, RawData } from 'ws';
-import { CloseCode, PROTOCOL_VERSION, parseAgentMessage, type CloseCodeName, type Hello, type ReportMessage } from '../protocol/messages.js';
+import {
+  CloseCode,
+  parseAgentMessage,
+  type CloseCodeName,
+  type Hello,
+  type HubMessage,
+  type ProtocolVersion,
+  type ReportMessage,
+} from '../protocol/messages.js';
+import type { Assignment } from '../protocol/assignment.js';
 import type { Logger } from '../common/logger.js';
 import { bearerToken, type TokenSet } from './auth.js';
 import type { IngestQueue } from './ingest-queue.js';
@@ -35,9 +44,14 @@ export interface AgentConnectionContext {
   rateBurst: number;
   /** A client that does not read its acks is dropped when this much is queued for it. */
   maxBufferedBytes: number;
-  /** Where a newly stored report is announced. */
+  /** Where a newly stored report, and an agent's word on an assignment, are announced. */
   events: Notifier<HubEvents>;
+  /** The protocol versions this hub speaks (all of PROTOCOL_VERSIONS, unless a test makes it an older hub). */
+  versions: readonly ProtocolVersion[];
 }
+
+/** Every message this hub sends, at the version the connection speaks. */
+type Outgoing = HubMessage extends infer M ? (M extends HubMessage ? Omit<M, 'v'> : never) : never;
 
 export class AgentConnection {
   readonly ws: WebSocket;
@@ -45,6 +59,8 @@ export class AgentConnection {
   readonly #ctx: AgentConnectionContext;
   #log: Logger;
   #hello: Hello | null = null;
+  /** The connection's version: its hello's; before the hello, the newest this hub speaks. */
+  #version: ProtocolVersion;
   #helloTimer: NodeJS.Timeout | null;
   #tokens: number;
   #refilledAt = Date.now();
@@ -58,6 +74,7 @@ export class AgentConnection {
     this.#ctx = ctx;
     this.remote = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
     this.#log = ctx.logger.child({ connection: this.remote });
+    this.#version = Math.max(...ctx.versions) as ProtocolVersion;
     this.#tokens = ctx.rateBurst;
     this.#helloTimer = setTimeout(() => this.refuse('helloTimeout', `no hello within ${ctx.helloTimeoutMs} ms`), ctx.helloTimeoutMs);
     ws.on('close', () => this.#onClose());
@@ -75,11 +92,33 @@ export class AgentConnection {
     return this.#hello?.agentId ?? null;
   }
 
+  /** The hello the agent said (null before it). */
+  get hello(): Hello | null {
+    return this.#hello;
+  }
+
+  /** The agent speaks version 2 and said it takes experiments: the hub may send it assignments. */
+  get manageable(): boolean {
+    return this.#hello !== null && this.#version >= 2 && this.#hello.experiments?.accepts === true;
+  }
+
+  /** Sends an assignment (false when the connection is closed or cannot carry one: a version-1 agent). */
+  assign(assignment: Assignment): boolean {
+    if (this.#closed || this.#version < 2) return false;
+    return this.#send({ type: 'assign', assignment });
+  }
+
+  /** Tells the agent to go back to its own pair (false when the connection cannot carry it). */
+  withdraw(experimentId: string, reason: string): boolean {
+    if (this.#closed || this.#version < 2) return false;
+    return this.#send({ type: 'withdraw', experimentId, reason });
+  }
+
   /** Closes with a specific code, after logging why. */
   refuse(code: CloseCodeName, reason: string): void {
     if (this.#closed) return;
     this.#log.warn({ closeCode: CloseCode[code], reason, agentId: this.agentId }, `refusing agent connection: ${code}`);
-    this.#send({ type: 'error', v: PROTOCOL_VERSION, code, message: reason });
+    this.#send({ type: 'error', code, message: reason });
     this.#closeWith(CloseCode[code], `${code}: ${reason}`);
   }
 
@@ -114,7 +153,7 @@ export class AgentConnection {
     if (this.#closed) return;
     if (!this.#take()) return this.refuse('rateLimited', `more than ${this.#ctx.ratePerSecond} messages a second`);
     if (isBinary) return this.refuse('malformed', 'binary frames are not part of the protocol');
-    const parsed = parseAgentMessage(data.toString());
+    const parsed = parseAgentMessage(data.toString(), this.#hello ? [this.#version] : this.#ctx.versions);
     if (!parsed.ok) return this.refuse(parsed.code, parsed.reason);
     const message = parsed.message;
     if (message.type === 'hello') {
@@ -122,7 +161,11 @@ export class AgentConnection {
       this.#onHello(message);
       return;
     }
-    if (!this.#hello) return this.refuse('unexpected', 'report before hello');
+    if (!this.#hello) return this.refuse('unexpected', `${message.type} before hello`);
+    if (message.type === 'status') {
+      this.#ctx.events.emit('status', this.#hello.agentId, message.status);
+      return;
+    }
     if (message.report.host.id !== this.#hello.hostId) {
       return this.refuse('malformed', `report for host '${message.report.host.id.slice(0, 64)}' on a connection that said hello as '${this.#hello.hostId}'`);
     }
@@ -141,13 +184,18 @@ export class AgentConnection {
       return this.refuse('storage', 'the hub cannot store data right now; try again later');
     }
     this.#hello = hello;
+    this.#version = hello.v as ProtocolVersion;
     const previous = this.#ctx.byAgentId.get(hello.agentId);
     if (previous && previous !== this) previous.refuse('replaced', 'a newer connection for this agent id');
     this.#ctx.byAgentId.set(hello.agentId, this);
     if (outcome.sequenceRestarted) {
       this.#log.warn({ streamId: hello.streamId }, 'agent started a new sequence (its state was lost); counting its reports from 1 again');
     }
-    this.#log.info({ lastSeq: outcome.agent.lastSeq, variants: hello.variants.map((v) => v.name) }, 'agent connected');
+    this.#log.info(
+      { lastSeq: outcome.agent.lastSeq, variants: hello.variants.map((v) => v.name), protocol: hello.v, manageable: this.manageable },
+      'agent connected',
+    );
+    this.#ctx.events.emit('hello', hello.agentId, this);
   }
 
   #onReport(message: ReportMessage): void {
@@ -156,7 +204,7 @@ export class AgentConnection {
       (outcome) => {
         // Listeners hear of every stored report, also one whose connection closed while it was being stored.
         if (outcome === 'stored') this.#ctx.events.emit('report', agentId, message);
-        if (!this.#closed) this.#send({ type: 'ack', v: PROTOCOL_VERSION, seq: message.seq });
+        if (!this.#closed) this.#send({ type: 'ack', seq: message.seq });
       },
       // Acks are cumulative: once one report is not stored, no later one may be acknowledged on this
       // connection. Closing it makes the agent reconnect and send everything from the first unstored report.
@@ -164,16 +212,17 @@ export class AgentConnection {
     );
   }
 
-  #send(message: object): void {
-    if (this.ws.readyState !== this.ws.OPEN) return;
+  #send(message: Outgoing): boolean {
+    if (this.ws.readyState !== this.ws.OPEN) return false;
     if (this.ws.bufferedAmount > this.#ctx.maxBufferedBytes) {
       // It reads nothing, so nothing more is queued for it: the close frame goes after what it has not read, and
       // #closeWith ends the socket 2 s later whether or not the frame got through.
       this.#log.warn({ closeCode: CloseCode.notReading, buffered: this.ws.bufferedAmount, agentId: this.agentId }, 'refusing agent connection: notReading');
       this.#closeWith(CloseCode.notReading, `notReading: more than ${this.#ctx.maxBufferedBytes} bytes queued`);
-      return;
+      return false;
     }
-    this.ws.send(JSON.stringify(message));
+    this.ws.send(JSON.stringify({ ...message, v: this.#version }));
+    return true;
   }
 
   #take(): boolean {

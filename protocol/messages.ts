@@ -1,8 +1,13 @@
-// The agent↔hub WebSocket protocol, version 1: messages, validation, limits and close codes (docs/protocol.md).
+// The agent↔hub WebSocket protocol, versions 1 and 2: messages, validation, limits and close codes (docs/protocol.md).
 import { z } from 'zod';
 import { agentReportSchema, hostKindSchema, labelsSchema } from './report.js';
+import { assignmentSchema, assignmentStatusSchema, experimentIdSchema, helloExperimentsSchema } from './assignment.js';
 
-export const PROTOCOL_VERSION = 1;
+/** The newest version this code speaks. Version 2 adds experiments: assign, withdraw, status, and the hello's part. */
+export const PROTOCOL_VERSION = 2;
+/** Every version this code speaks; a connection speaks the one its hello names, in every message. */
+export const PROTOCOL_VERSIONS: readonly ProtocolVersion[] = [1, 2];
+export type ProtocolVersion = 1 | 2;
 /** The WebSocket path agents connect to. */
 export const AGENT_PATH = '/ws/agent';
 /** Largest message either side accepts; a report is a few KiB. */
@@ -56,6 +61,8 @@ export const helloSchema = z.object({
   variants: z
     .array(z.object({ name: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/), configHash: z.string().regex(/^[0-9a-f]{16}$/) }))
     .length(2),
+  /** Version 2: whether this agent takes experiments from the hub, and where it stands with one. */
+  experiments: helloExperimentsSchema.optional(),
 });
 
 export const reportMessageSchema = z.object({
@@ -69,18 +76,34 @@ export const reportMessageSchema = z.object({
 
 export const ackSchema = z.object({ type: z.literal('ack'), v: z.number().int(), seq: z.number().int().min(1) });
 export const errorMessageSchema = z.object({ type: z.literal('error'), v: z.number().int(), code: z.string().max(64), message: z.string().max(1024) });
+/** Version 2, hub → agent: run this experiment's pair (or, for a newer revision, its changed terms). */
+export const assignMessageSchema = z.object({ type: z.literal('assign'), v: z.literal(2), assignment: assignmentSchema });
+/** Version 2, hub → agent: go back to your own pair. */
+export const withdrawMessageSchema = z.object({
+  type: z.literal('withdraw'),
+  v: z.literal(2),
+  experimentId: experimentIdSchema,
+  reason: z.string().max(512),
+});
+/** Version 2, agent → hub: where it stands with an assignment. */
+export const statusMessageSchema = z.object({ type: z.literal('status'), v: z.literal(2), status: assignmentStatusSchema });
 
 export type Hello = z.infer<typeof helloSchema>;
 export type ReportMessage = z.infer<typeof reportMessageSchema>;
 export type Ack = z.infer<typeof ackSchema>;
 export type ErrorMessage = z.infer<typeof errorMessageSchema>;
-export type AgentMessage = Hello | ReportMessage;
-export type HubMessage = Ack | ErrorMessage;
+export type AssignMessage = z.infer<typeof assignMessageSchema>;
+export type WithdrawMessage = z.infer<typeof withdrawMessageSchema>;
+export type StatusMessage = z.infer<typeof statusMessageSchema>;
+export type AgentMessage = Hello | ReportMessage | StatusMessage;
+export type HubMessage = Ack | ErrorMessage | AssignMessage | WithdrawMessage;
 
 export type ParseResult<T> = { ok: true; message: T } | { ok: false; code: CloseCodeName; reason: string };
 
-const agentMessages = { hello: helloSchema, report: reportMessageSchema } as const;
-const hubMessages = { ack: ackSchema, error: errorMessageSchema } as const;
+const agentMessages = { hello: helloSchema, report: reportMessageSchema, status: statusMessageSchema } as const;
+const hubMessages = { ack: ackSchema, error: errorMessageSchema, assign: assignMessageSchema, withdraw: withdrawMessageSchema } as const;
+/** The messages a version-1 connection may carry: the others are unknown there. */
+const V1_TYPES: ReadonlySet<string> = new Set(['hello', 'report', 'ack', 'error']);
 
 /** A short, safe description of a value a peer sent: never stringifies it whole (it may be nested thousands deep). */
 function describe(value: unknown): string {
@@ -90,9 +113,9 @@ function describe(value: unknown): string {
   return Array.isArray(value) ? 'an array' : 'an object';
 }
 
-function parse<T>(data: string, schemas: Record<string, z.ZodType>): ParseResult<T> {
+function parse<T>(data: string, schemas: Record<string, z.ZodType>, versions: readonly number[]): ParseResult<T> {
   try {
-    return parseOrThrow<T>(data, schemas);
+    return parseOrThrow<T>(data, schemas, versions);
   } catch (error) {
     // Validation is meant never to throw; should a library still do so (a stack overflow on a pathological value),
     // the message is refused as malformed rather than taking the connection's owner down with it.
@@ -100,7 +123,7 @@ function parse<T>(data: string, schemas: Record<string, z.ZodType>): ParseResult
   }
 }
 
-function parseOrThrow<T>(data: string, schemas: Record<string, z.ZodType>): ParseResult<T> {
+function parseOrThrow<T>(data: string, schemas: Record<string, z.ZodType>, versions: readonly number[]): ParseResult<T> {
   let value: unknown;
   try {
     value = JSON.parse(data);
@@ -109,10 +132,11 @@ function parseOrThrow<T>(data: string, schemas: Record<string, z.ZodType>): Pars
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, code: 'malformed', reason: 'not a JSON object' };
   const { type, v } = value as { type?: unknown; v?: unknown };
-  if (v !== PROTOCOL_VERSION) {
-    return { ok: false, code: 'unsupportedVersion', reason: `protocol version ${describe(v)}; this side speaks ${PROTOCOL_VERSION}` };
+  if (typeof v !== 'number' || !versions.includes(v)) {
+    return { ok: false, code: 'unsupportedVersion', reason: `protocol version ${describe(v)}; this side speaks ${versions.join(' and ')}` };
   }
-  const schema = typeof type === 'string' && Object.hasOwn(schemas, type) ? schemas[type] : undefined;
+  const known = typeof type === 'string' && Object.hasOwn(schemas, type) && (v !== 1 || V1_TYPES.has(type));
+  const schema = known ? schemas[type as string] : undefined;
   if (schema === undefined) return { ok: false, code: 'unexpected', reason: `unknown message type ${describe(type)}` };
   const result = schema.safeParse(value);
   if (!result.success) {
@@ -122,12 +146,15 @@ function parseOrThrow<T>(data: string, schemas: Record<string, z.ZodType>): Pars
   return { ok: true, message: result.data as T };
 }
 
-/** Validates a message from an agent (the hub's side). Never throws. */
-export function parseAgentMessage(data: string): ParseResult<AgentMessage> {
-  return parse<AgentMessage>(data, agentMessages);
+/**
+ * Validates a message from an agent (the hub's side). Never throws. `versions`: what the connection accepts — every
+ * version before its hello, then the hello's alone.
+ */
+export function parseAgentMessage(data: string, versions: readonly number[] = PROTOCOL_VERSIONS): ParseResult<AgentMessage> {
+  return parse<AgentMessage>(data, agentMessages, versions);
 }
 
-/** Validates a message from the hub (the agent's side). Never throws. */
-export function parseHubMessage(data: string): ParseResult<HubMessage> {
-  return parse<HubMessage>(data, hubMessages);
+/** Validates a message from the hub (the agent's side): of the version the agent's hello named. Never throws. */
+export function parseHubMessage(data: string, versions: readonly number[] = PROTOCOL_VERSIONS): ParseResult<HubMessage> {
+  return parse<HubMessage>(data, hubMessages, versions);
 }

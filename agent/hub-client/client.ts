@@ -3,14 +3,24 @@ import WebSocket from 'ws';
 import type { Logger } from '../../common/logger.js';
 import { CallingRuleError } from '../../common/errors.js';
 import { Backoff } from '../supervisor/backoff.js';
-import { CloseCode, PROTOCOL_VERSION, parseHubMessage, type Hello } from '../../protocol/messages.js';
+import { CloseCode, PROTOCOL_VERSION, parseHubMessage, type Hello, type ProtocolVersion } from '../../protocol/messages.js';
+import type { Assignment, AssignmentStatus, HelloExperiments } from '../../protocol/assignment.js';
+import { Notifier, type Listener } from '../../common/notifier.js';
 import type { Outbox } from './outbox.js';
+
+/** What the hub asks of this agent (protocol version 2). */
+export interface HubClientEvents {
+  assign: [assignment: Assignment];
+  withdraw: [experimentId: string, reason: string];
+}
 
 export interface HubClientOptions {
   url: string;
   token: string;
   /** The hello to send; the stream id comes from the outbox. */
-  hello: Omit<Hello, 'type' | 'v' | 'streamId'>;
+  hello: Omit<Hello, 'type' | 'v' | 'streamId' | 'experiments'>;
+  /** The hello's experiment part, read at each connection (where the agent stands changes). */
+  experiments?: () => HelloExperiments;
   outbox: Outbox;
   logger: Logger;
   /** PEM CA bundle to verify a wss:// hub with (else the system's). */
@@ -28,10 +38,16 @@ export type HubClientState = 'connecting' | 'connected' | 'backoff' | 'closed';
 
 /**
  * Calling rules: `start()` once; `notify()` after each `outbox.append()`; `close()` once (resolves when
- * the socket is closed and no timer is left). `state` and `acknowledged` tell where it is.
+ * the socket is closed and no timer is left). `state`, `version` and `acknowledged` tell where it is.
+ * Versions: each connection says hello at version 2; a hub that refuses it (4426: a version-1 hub) is spoken
+ * to at version 1 on the next connection, and at 2 again after any other disconnect (the hub may be upgraded).
+ * Events (HubClientEvents): an assignment or a withdrawal from the hub, already validated.
  */
 export class HubClient {
-  readonly #o: Required<Omit<HubClientOptions, 'ca' | 'insecureSkipVerify' | 'backoff'>> & Pick<HubClientOptions, 'ca' | 'insecureSkipVerify'>;
+  readonly #o: Required<Omit<HubClientOptions, 'ca' | 'insecureSkipVerify' | 'backoff' | 'experiments'>> &
+    Pick<HubClientOptions, 'ca' | 'insecureSkipVerify' | 'experiments'>;
+  readonly #events: Notifier<HubClientEvents>;
+  #version: ProtocolVersion = PROTOCOL_VERSION;
   readonly #backoff: Backoff;
   readonly #log: Logger;
   #ws: WebSocket | null = null;
@@ -48,10 +64,28 @@ export class HubClient {
     this.#o = { pingIntervalMs: 10_000, pongTimeoutMs: 10_000, maxInFlight: 32, ...options };
     this.#backoff = options.backoff ?? new Backoff();
     this.#log = options.logger.child({ component: 'hub-client', hub: options.url });
+    this.#events = new Notifier('hub client', this.#log);
   }
 
   get state(): HubClientState {
     return this.#state;
+  }
+
+  /** The protocol version of the current (or next) connection. */
+  get version(): ProtocolVersion {
+    return this.#version;
+  }
+
+  on<K extends keyof HubClientEvents>(event: K, listener: Listener<HubClientEvents[K]>): () => void {
+    return this.#events.on(event, listener);
+  }
+
+  /** Tells the hub where this agent stands with an assignment; false when not connected at version 2 (the next hello says it). */
+  sendStatus(status: AssignmentStatus): boolean {
+    const ws = this.#ws;
+    if (this.#state !== 'connected' || this.#version < 2 || !ws || ws.readyState !== WebSocket.OPEN) return false;
+    ws.send(JSON.stringify({ type: 'status', v: 2, status }));
+    return true;
   }
 
   start(): void {
@@ -84,9 +118,10 @@ export class HubClient {
     this.#ws = ws;
     ws.on('open', () => {
       this.#lastSent = 0;
-      ws.send(JSON.stringify({ type: 'hello', v: PROTOCOL_VERSION, ...this.#o.hello, streamId: this.#o.outbox.streamId }));
+      const experiments = this.#version >= 2 && this.#o.experiments ? { experiments: this.#o.experiments() } : {};
+      ws.send(JSON.stringify({ type: 'hello', v: this.#version, ...this.#o.hello, streamId: this.#o.outbox.streamId, ...experiments }));
       this.#setState('connected');
-      this.#log.info({ pending: this.#o.outbox.size }, 'connected to the hub');
+      this.#log.info({ pending: this.#o.outbox.size, protocol: this.#version }, 'connected to the hub');
       this.#startPing(ws);
       this.#pump();
     });
@@ -104,7 +139,7 @@ export class HubClient {
   }
 
   #onMessage(text: string): void {
-    const parsed = parseHubMessage(text);
+    const parsed = parseHubMessage(text, [this.#version]);
     if (!parsed.ok) {
       this.#log.warn({ reason: parsed.reason }, 'malformed message from the hub; reconnecting');
       this.#ws?.terminate();
@@ -116,6 +151,10 @@ export class HubClient {
       this.#o.outbox.ack(message.seq);
       this.acknowledged = Math.max(this.acknowledged, message.seq);
       this.#pump();
+    } else if (message.type === 'assign') {
+      this.#events.emit('assign', message.assignment);
+    } else if (message.type === 'withdraw') {
+      this.#events.emit('withdraw', message.experimentId, message.reason);
     } else {
       this.#log.warn({ code: message.code, message: message.message }, 'the hub reported an error');
     }
@@ -129,7 +168,8 @@ export class HubClient {
     const room = this.#o.maxInFlight - inFlight;
     if (room <= 0) return;
     for (const message of this.#o.outbox.pending(this.#lastSent, room)) {
-      ws.send(JSON.stringify(message));
+      // The outbox may hold reports made while another version was spoken: each goes at this connection's.
+      ws.send(JSON.stringify(message.v === this.#version ? message : { ...message, v: this.#version }));
       this.#lastSent = message.seq;
     }
   }
@@ -161,7 +201,14 @@ export class HubClient {
       this.#setState('closed');
       return;
     }
-    const refused = code === CloseCode.unauthorized || code === CloseCode.unsupportedVersion;
+    // Refused for good (logged as an error): a wrong token, or a hub that speaks not even version 1.
+    const refused = code === CloseCode.unauthorized || (code === CloseCode.unsupportedVersion && this.#version === 1);
+    if (code === CloseCode.unsupportedVersion && this.#version > 1) {
+      this.#version = 1;
+      this.#log.warn({ code, reason }, 'the hub speaks an older protocol; speaking version 1 to it (no experiments)');
+    } else if (code !== CloseCode.unsupportedVersion) {
+      this.#version = PROTOCOL_VERSION;
+    }
     const wait = this.#backoff.next();
     (refused ? this.#log.error.bind(this.#log) : this.#log.warn.bind(this.#log))(
       { code, reason, retryInMs: wait, pending: this.#o.outbox.size },
@@ -190,5 +237,6 @@ export class HubClient {
     }
     this.#ws = null;
     this.#setState('closed');
+    this.#events.clear();
   }
 }

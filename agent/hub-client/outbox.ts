@@ -1,5 +1,6 @@
 // The agent's durable outbox: reports wait on disk, in sequence order, until the hub acknowledges them.
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { writeDurably } from '../durable-write.js';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Logger } from '../../common/logger.js';
@@ -25,19 +26,6 @@ interface Entry {
 
 const FILE = /^(\d{16})\.json$/;
 const fileName = (seq: number) => `${String(seq).padStart(16, '0')}.json`;
-
-/** Writes `text` to `file` through a temp file, fsynced, then renamed: a crash leaves the old or the new file. */
-function writeDurably(file: string, text: string): void {
-  const temp = `${file}.tmp`;
-  const fd = openSync(temp, 'w', 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(temp, file);
-}
 
 /**
  * Calling rules: `append()` each report; `pending()` lists what to send, oldest first; `ack(seq)`

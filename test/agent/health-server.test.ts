@@ -21,6 +21,7 @@ const status = (state: AgentStatus['state'], ...collectors: CollectorStatus[]): 
   collectors,
   lastReportAt: null,
   hub: null,
+  experiment: { running: null, last: null },
 });
 
 t.test('readiness: running collectors, a scheduled wait, a crash loop, stopping', async (t) => {

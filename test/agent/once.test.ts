@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
-import { pipelinesDir } from '../../agent/paths.js';
+import { pipelinesDir } from '../../common/paths.js';
 import { startSimulator } from '../../tools/simulator/simulator.js';
 import { silentLogger } from '../../common/logger.js';
 import type { AgentReport } from '../../protocol/report.js';

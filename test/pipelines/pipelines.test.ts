@@ -34,7 +34,7 @@ t.test('both variants of a pair share collection interval and metric expiration,
   for (const v of [a, b]) {
     t.match(v.config, /collection_interval: 7s/);
     t.match(v.config, /metric_expiration: 45s/);
-    t.match(v.config, new RegExp(`value: "[^"]*/${v.spec.name}"`), 'own service.instance.id');
+    t.match(v.config, new RegExp(`value: "[^"]*/${v.name}"`), 'own service.instance.id');
   }
   t.same(a.ports, { exporter: 19100, telemetry: 19101, health: 19102 });
   t.same(b.ports, { exporter: 19110, telemetry: 19111, health: 19112 });
