@@ -12,6 +12,7 @@ import { OidcSignIn } from './access/oidc.js';
 import { TokenSet } from './auth.js';
 import { loadHubConfig } from './config.js';
 import { addTokenCommand } from './token-cli.js';
+import { addExperimentCommands } from './experiment-cli.js';
 import { hubRoutes } from './http/routes.js';
 import { startHub, type Hub } from './server.js';
 
@@ -58,7 +59,7 @@ function readFlagFile(flag: string, file: string): Buffer {
   }
 }
 
-/** Runs until `io.shutdown` aborts (or a `token` command is done); returns the exit code (0 ok, 1 failure, 2 bad flags). Never throws. */
+/** Runs until `io.shutdown` aborts (or a `token`, `experiment` or `pipeline` command is done); returns the exit code (0 ok, 1 failure, 2 bad flags). Never throws. */
 export async function main(argv: readonly string[], io: HubCliIo): Promise<number> {
   let job: (() => number | Promise<number>) | null = null;
   const program = new Command('phoenix-hub')
@@ -79,6 +80,7 @@ export async function main(argv: readonly string[], io: HubCliIo): Promise<numbe
       job = () => serve(program.opts<HubFlags>(), io);
     });
   addTokenCommand(program, { stdout: io.stdout, env: io.env, defaultDataDir: defaultDataDir(io.env) }, (tokenJob) => (job = tokenJob));
+  addExperimentCommands(program, { stdout: io.stdout, env: io.env }, (apiJob) => (job = apiJob));
   try {
     program.parse([...argv], { from: 'user' });
     return await job!();

@@ -9,10 +9,11 @@ import { Notifier, type Listener } from '../common/notifier.js';
 import { requestUrl, sendJson } from './http/respond.js';
 import { ListenError } from '../common/errors.js';
 import { closeAll } from '../common/close-all.js';
-import { AGENT_PATH, CloseCode, MAX_MESSAGE_BYTES, type ReportMessage } from '../protocol/messages.js';
+import { AGENT_PATH, CloseCode, MAX_MESSAGE_BYTES, PROTOCOL_VERSIONS, type ProtocolVersion, type ReportMessage } from '../protocol/messages.js';
+import type { AssignmentStatus } from '../protocol/assignment.js';
 import { AgentConnection } from './agent-connection.js';
 import { FleetView } from './fleet-view.js';
-import { LIVE_PATH, LiveFeed } from './live.js';
+import { LiveFeed } from './live.js';
 import type { TokenSet } from './auth.js';
 import { IngestQueue } from './ingest-queue.js';
 import { openSqliteStore } from './store/sqlite.js';
@@ -21,9 +22,12 @@ import { Access, type AccessOptions } from './access/access.js';
 import { ensureAdmin, type AdminBootstrap } from './access/bootstrap.js';
 import type { OidcSignIn } from './access/oidc.js';
 import { PendingSignIns } from './access/pending-sign-ins.js';
-import { authorize, identify, sameOrigin, sessionCookieName } from './http/gate.js';
-import { HttpRequestError } from './errors.js';
+import { sessionCookieName } from './http/gate.js';
 import { OIDC_CALLBACK_PATH } from './access/oidc-config.js';
+import { PipelineCatalog } from './experiments/catalog.js';
+import { ExperimentEngine } from './experiments/engine.js';
+import { startHubTimers } from './hub-timers.js';
+import { upgradeHandler } from './upgrade.js';
 
 export interface HubOptions {
   host?: string;
@@ -50,6 +54,13 @@ export interface HubOptions {
   adminSecret?: string;
   /** Single sign-on: the discovered provider, and the callback URL registered with it (default: the hub's URL). */
   oidc?: { relyingParty: OidcSignIn; redirectUrl?: string };
+  /** The protocol versions to speak (default all this code knows; [1] makes it behave as a version-1 hub, for tests). */
+  protocolVersions?: readonly ProtocolVersion[];
+  /**
+   * An agent that runs an experiment this hub is not running is told to withdraw it (default true). false leaves
+   * such an agent alone: for tests that send an agent assignments by hand.
+   */
+  withdrawUnknownExperiments?: boolean;
   /** Extra HTTP routes (the API and the page); return false to fall through to 404. */
   routes?: (hub: Hub, req: IncomingMessage, res: ServerResponse, url: URL) => boolean | Promise<boolean>;
 }
@@ -58,6 +69,10 @@ export interface HubOptions {
 export interface HubEvents {
   /** A report was newly stored (not a duplicate); also for one whose connection closed while it was stored. */
   report: [agentId: string, message: ReportMessage];
+  /** An agent said hello on a connection (version 2: with where it stands with experiments). */
+  hello: [agentId: string, connection: AgentConnection];
+  /** An agent's word on an assignment (version 2). */
+  status: [agentId: string, status: AssignmentStatus];
 }
 
 export interface Hub {
@@ -74,6 +89,10 @@ export interface Hub {
   fleetView: FleetView;
   /** Users' credentials, sessions and the audit log. */
   access: Access;
+  /** The pipeline templates experiments may use: the built-ins and the uploaded ones. */
+  catalog: PipelineCatalog;
+  /** The experiments: created, rolled out, judged and ended here. */
+  experiments: ExperimentEngine;
   /** What the first start did about an admin credential (a file it wrote, or the operator's secret). */
   adminBootstrap: AdminBootstrap;
   /**
@@ -116,11 +135,16 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     rateBurst: options.rateBurst ?? 200,
     maxBufferedBytes: options.maxBufferedBytes ?? 1024 * 1024,
     events,
+    versions: options.protocolVersions ?? PROTOCOL_VERSIONS,
   };
   const access = new Access({ ...options.access, store: store.access, logger });
   let adminBootstrap: AdminBootstrap;
+  let catalog: PipelineCatalog;
+  let experiments: ExperimentEngine;
   try {
     adminBootstrap = ensureAdmin(access, options.dataDir, options.adminSecret);
+    catalog = new PipelineCatalog(store.experiments);
+    experiments = new ExperimentEngine({ store, catalog, connections: byAgentId, access, logger, withdrawUnknown: options.withdrawUnknownExperiments ?? true });
   } catch (error) {
     store.close();
     throw error;
@@ -136,6 +160,9 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const fleetView = new FleetView(store);
   events.on('report', (agentId, message) => fleetView.reportStored(agentId, message.report));
   events.on('report', (agentId, message) => live.reportStored(agentId, message.report.host.id, message.seq));
+  events.on('report', (agentId, message) => experiments.onReport(agentId, message));
+  events.on('hello', (agentId, connection) => experiments.onHello(agentId, connection));
+  events.on('status', (agentId, status) => experiments.onStatus(agentId, status));
   wss.on('connection', (ws, req) => {
     const connection = new AgentConnection(ws, req, context);
     allConnections.add(connection);
@@ -162,43 +189,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
-  server.on('upgrade', (req, socket: Socket, head) => {
-    socket.on('error', (error) => logger.debug({ err: error }, 'upgrade socket error'));
-    const pathname = requestUrl(req)?.pathname;
-    if (pathname === undefined) {
-      socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-      return;
-    }
-    if (pathname === AGENT_PATH) {
-      wss.handleUpgrade(req, socket, head, (ws) => {
-        let pending = 0;
-        for (const c of allConnections) if (c.pending) pending += 1;
-        if (pending >= maxPendingAgents) {
-          logger.warn({ pending, remote: req.socket.remoteAddress }, 'too many agent connections waiting for hello; refusing one');
-          ws.close(CloseCode.tryAgainLater, 'too many connections waiting for hello; try again later');
-          setTimeout(() => ws.terminate(), 2000).unref();
-          return;
-        }
-        wss.emit('connection', ws, req);
-      });
-      return;
-    }
-    if (pathname === LIVE_PATH) {
-      try {
-        // A page's socket: its Origin must be the hub (a browser always sends it), its session (or token) may read.
-        if (sameOrigin(req) === false) throw new HttpRequestError('forbidden', 'the live feed is only for the hub\'s own page');
-        const principal = authorize(identify(access, req, cookies.session), 'read');
-        live.upgrade(req, socket, head, principal);
-      } catch (error) {
-        // A refusal is its status; anything else (the store busy or full) a 500, logged: never thrown out of the event.
-        if (!(error instanceof HttpRequestError)) logger.error({ err: error, path: pathname }, 'live feed upgrade failed');
-        const [status, text] = error instanceof HttpRequestError ? [error.status, error.kind] : [500, 'internal'];
-        socket.end(`HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
-      }
-      return;
-    }
-    socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-  });
+  server.on('upgrade', upgradeHandler({ logger, wss, connections: allConnections, maxPendingAgents, live, access, sessionCookie: cookies.session }));
 
   try {
     await new Promise<void>((resolve, reject) => {
@@ -222,38 +213,17 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
   const scheme = options.tls ? 'https' : 'http';
 
-  const heartbeat = setInterval(() => {
-    for (const c of allConnections) c.heartbeat();
-    live.heartbeat();
-    // Sessions expire by time too, not only by sign-out.
-    revalidateLive();
-  }, options.heartbeatMs ?? 15_000);
-  // A token revoked by the token command (another process) shows as a new revision of the access tables.
-  // Checked every second, with the live feeds whose sessions may have expired by time.
-  let accessRevision = access.revision();
-  const revocations = setInterval(() => {
-    try {
-      const revision = access.revision();
-      if (revision !== accessRevision) {
-        accessRevision = revision;
-        revalidateLive();
-        return;
-      }
-      // Sessions (and tokens) also end by time: those that may have are read again, so a feed closes within a second.
-      live.revalidate((p) => !access.mayHaveExpired(p) || access.stillValid(p));
-    } catch (error) {
-      logger.error({ err: error }, 'checking for revoked credentials failed');
-    }
-  }, 1000);
-  const maintenance = setInterval(() => {
-    try {
-      const result = store.maintain(Date.now());
-      if (result.rolledUp + result.deletedRaw + result.deletedRollups > 0) logger.debug(result, 'store maintenance');
-      access.sweep();
-    } catch (error) {
-      logger.error({ err: error }, 'store maintenance failed');
-    }
-  }, options.maintenanceMs ?? 60_000);
+  const timers = startHubTimers({
+    connections: allConnections,
+    live,
+    access,
+    store,
+    experiments,
+    logger,
+    revalidateLive,
+    heartbeatMs: options.heartbeatMs ?? 15_000,
+    maintenanceMs: options.maintenanceMs ?? 60_000,
+  });
 
   let closing: Promise<void> | null = null;
   hub = {
@@ -266,6 +236,8 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     fleetView,
     access,
     adminBootstrap,
+    catalog,
+    experiments,
     cookies,
     oidc: options.oidc
       ? { relyingParty: options.oidc.relyingParty, pending: new PendingSignIns(), redirectUrl: options.oidc.redirectUrl ?? `${scheme}://${shownHost}:${port}${OIDC_CALLBACK_PATH}` }
@@ -274,9 +246,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     close() {
       closing ??= (async () => {
         ready = false;
-        clearInterval(heartbeat);
-        clearInterval(maintenance);
-        clearInterval(revocations);
+        timers.close();
         // Phase 1: stop accepting, let connections go.
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         for (const c of allConnections) c.ws.close(CloseCode.goingAway, 'hub shutting down');

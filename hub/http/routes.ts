@@ -8,10 +8,12 @@ import { sendJson } from './respond.js';
 import { BadRequestError, HttpRequestError } from '../errors.js';
 import * as api from './api.js';
 import * as accessApi from './access-api.js';
+import * as experimentApi from './experiment-api.js';
 import { authorize, checkWrite, clientAddress, identify } from './gate.js';
 import { oidcCallback, oidcLogin, signInWithCode } from './sign-in-pages.js';
 import { servePage } from './static.js';
 import type { ApiResponse } from './types.js';
+import type { PipelineResponse } from './experiment-types.js';
 
 /** What a handler is given: the request, and who it is (null only on the open routes). */
 export interface RouteContext {
@@ -32,7 +34,8 @@ interface Route {
   needs: Permission | 'open';
   /** Answers with a body (sent as 200, or `status`), or answers itself (a redirect) and returns undefined. */
   handle: (ctx: RouteContext) => ApiResponse | undefined | Promise<ApiResponse | undefined>;
-  status?: number;
+  /** The success status (default 200), or how to tell it from the body. */
+  status?: number | ((body: ApiResponse) => number);
   /** What the path's parameter is, for the message when it cannot be decoded. */
   param?: string;
 }
@@ -50,6 +53,15 @@ const ROUTES: Route[] = [
   { method: 'POST', path: '/api/v1/tokens', needs: 'admin', handle: accessApi.createToken, status: 201 },
   { method: 'DELETE', path: /^\/api\/v1\/tokens\/([^/]+)$/, param: 'token name', needs: 'admin', handle: accessApi.revokeToken },
   { method: 'GET', path: '/api/v1/audit', needs: 'admin', handle: accessApi.audit },
+  { method: 'GET', path: '/api/v1/pipelines', needs: 'read', handle: experimentApi.listPipelines },
+  { method: 'POST', path: '/api/v1/pipelines', needs: 'experiment', handle: experimentApi.uploadPipeline, status: (b) => ((b as PipelineResponse).created ? 201 : 200) },
+  { method: 'GET', path: /^\/api\/v1\/pipelines\/([^/]+)$/, param: 'template name', needs: 'read', handle: experimentApi.showPipeline },
+  { method: 'DELETE', path: /^\/api\/v1\/pipelines\/([^/]+)$/, param: 'template name', needs: 'experiment', handle: experimentApi.deletePipeline },
+  { method: 'GET', path: '/api/v1/experiments', needs: 'read', handle: experimentApi.listExperiments },
+  { method: 'POST', path: '/api/v1/experiments', needs: 'experiment', handle: experimentApi.createExperiment, status: 201 },
+  { method: 'GET', path: /^\/api\/v1\/experiments\/([^/]+)$/, param: 'experiment id', needs: 'read', handle: experimentApi.showExperiment },
+  { method: 'POST', path: /^\/api\/v1\/experiments\/([^/]+)\/start$/, param: 'experiment id', needs: 'experiment', handle: experimentApi.startExperiment },
+  { method: 'POST', path: /^\/api\/v1\/experiments\/([^/]+)\/stop$/, param: 'experiment id', needs: 'experiment', handle: experimentApi.stopExperiment },
   { method: 'GET', path: '/signin', needs: 'open', handle: signInWithCode },
   { method: 'GET', path: '/auth/oidc/login', needs: 'open', handle: oidcLogin },
   { method: 'GET', path: '/auth/oidc/callback', needs: 'open', handle: oidcCallback },
@@ -89,7 +101,7 @@ export async function hubRoutes(hub: Hub, req: IncomingMessage, res: ServerRespo
     if (route.needs !== 'open') authorize(principal, route.needs);
     if (principal && method !== 'GET') checkWrite(req, principal);
     const body = await route.handle({ hub, req, res, url, param: decodeParam(param, route.param), principal, remote: clientAddress(req) });
-    if (body !== undefined) sendJson(res, route.status ?? 200, body);
+    if (body !== undefined) sendJson(res, typeof route.status === 'function' ? route.status(body) : (route.status ?? 200), body);
     return true;
   } catch (error) {
     if (!(error instanceof HttpRequestError)) throw error;

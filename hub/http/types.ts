@@ -8,6 +8,11 @@ import type { ComparisonGroup } from '../compare.js';
 import type { HostReportSummary } from '../fleet-view.js';
 import type { AgentRecord, FleetHistoryPoint, HistoryPoint } from '../store/types.js';
 import type { AgentReport } from '../../protocol/report.js';
+import type {
+  ExperimentListResponse, ExperimentResponse, PipelineDeletedResponse, PipelineListResponse, PipelineResponse,
+} from './experiment-types.js';
+
+export type * from './experiment-types.js';
 
 /** A time as `Date.prototype.toISOString()` writes it (UTC, milliseconds). */
 export type IsoTime = string;
@@ -157,7 +162,12 @@ export type ApiResponse =
   | TokenListResponse
   | TokenCreatedResponse
   | TokenRevokedResponse
-  | AuditResponse;
+  | AuditResponse
+  | PipelineListResponse
+  | PipelineResponse
+  | PipelineDeletedResponse
+  | ExperimentListResponse
+  | ExperimentResponse;
 
 /** What went wrong, for programs; `message` says it for people, naming the bad value. */
 export type ErrorKind = HttpErrorKind | 'method_not_allowed' | 'internal';

@@ -1,0 +1,248 @@
+// Runs the experiments: creates them from a definition, rolls each out in waves to the hosts it targets, follows
+// the agents' statuses and tagged reports, trips the guardrails, and ends each (completed, stopped, aborted).
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../../common/logger.js';
+import type { AssignmentStatus } from '../../protocol/assignment.js';
+import type { ReportMessage } from '../../protocol/messages.js';
+import type { Access, Actor } from '../access/access.js';
+import type { AgentConnection } from '../agent-connection.js';
+import { BadRequestError, HttpRequestError, NotFoundError } from '../errors.js';
+import type { Store } from '../store/types.js';
+import type { ExperimentDetail, ExperimentSummary } from '../http/experiment-types.js';
+import type { StoredDefinition } from './assignment.js';
+import type { PipelineCatalog } from './catalog.js';
+import type { ExperimentHostRecord, ExperimentRecord, HostState } from './experiment-store.js';
+import type { GuardrailTrip } from './guardrails.js';
+import { orderHosts } from './rollout.js';
+import { ExperimentRun } from './run.js';
+import { canonicalSpecJson, ExperimentSpecError, parseExperimentSpec, parseExperimentText, type ExperimentSpec } from './spec.js';
+import { matchesTarget } from './target.js';
+import { experimentDetail, experimentSummary } from './views.js';
+
+export interface EngineOptions {
+  store: Store;
+  catalog: PipelineCatalog;
+  /** The hub's agent connections by agent id. */
+  connections: ReadonlyMap<string, AgentConnection>;
+  access: Access;
+  logger: Logger;
+  /** Tell an agent that runs an experiment the engine is not running to withdraw it. */
+  withdrawUnknown: boolean;
+}
+
+/** Who the engine's own decisions are recorded as, in the audit log and the events. */
+const ENGINE: Actor = { name: 'phoenix', role: null, remote: 'hub' };
+
+/**
+ * Calling rules: construct once the store is open (running experiments are resumed from it); `tick(now)` about every
+ * second; `onHello`, `onStatus`, `onReport` as the hub hears of them; the rest any time. Writes are refused with
+ * HttpRequestError (400 a bad definition, 404 an unknown id, 409 a wrong state or an overlapping target).
+ */
+export class ExperimentEngine {
+  readonly #o: EngineOptions;
+  readonly #log: Logger;
+  readonly #running = new Map<string, ExperimentRun>();
+
+  constructor(options: EngineOptions) {
+    this.#o = options;
+    this.#log = options.logger.child({ component: 'experiments' });
+    for (const record of options.store.experiments.experimentsIn(['running'])) {
+      const run = ExperimentRun.resume(record, options.store.experiments);
+      this.#running.set(record.id, run);
+      this.#log.info({ experimentId: record.id, hosts: run.hosts.size }, 'resuming a running experiment');
+    }
+  }
+
+  list(): ExperimentSummary[] {
+    return this.#o.store.experiments.experiments().map((r) => experimentSummary(r, this.#hostsOf(r.id), this.#o.store));
+  }
+
+  detail(id: string): ExperimentDetail {
+    const record = this.#record(id);
+    return experimentDetail(record, this.#hostsOf(id), this.#o.store, this.#o.connections);
+  }
+
+  create(actor: Actor, definition: string | object, options: { start: boolean }): ExperimentDetail {
+    let spec: ExperimentSpec;
+    try {
+      spec = typeof definition === 'string' ? parseExperimentText(definition, 'definition') : parseExperimentSpec(definition, 'definition');
+    } catch (error) {
+      if (error instanceof ExperimentSpecError) throw new BadRequestError(error.message);
+      throw error;
+    }
+    const baseline = this.#o.catalog.resolve(spec.baseline.pipeline, 'baseline.pipeline');
+    const candidate = this.#o.catalog.resolve(spec.candidate.pipeline, 'candidate.pipeline');
+    const targeted = this.#o.store.agents().filter((a) => matchesTarget(spec.target, { hostId: a.hostId, hostKind: a.hostKind, labels: a.labels }));
+    if (targeted.length === 0) throw new BadRequestError('target: it matches none of the hosts this hub knows');
+    const id = `${spec.name.slice(0, 50)}-${randomBytes(4).toString('hex')}`;
+    this.#refuseOverlap(id, new Set(targeted.map((a) => a.agentId)));
+    const now = Date.now();
+    const byAgent = new Map(targeted.map((a) => [a.agentId, a]));
+    const hosts: ExperimentHostRecord[] = orderHosts(targeted.map((a) => a.agentId), id).map((agentId, order) => ({
+      experimentId: id,
+      agentId,
+      hostId: byAgent.get(agentId)!.hostId,
+      order,
+      wave: null,
+      state: 'pending',
+      message: null,
+      updatedAt: now,
+      healthySince: null,
+    }));
+    const stored: StoredDefinition = {
+      definition: spec,
+      templates: {
+        baseline: { pipeline: baseline.name, sha256: baseline.sha256, content: baseline.content },
+        candidate: { pipeline: candidate.name, sha256: candidate.sha256, content: candidate.content },
+      },
+    };
+    const record: ExperimentRecord = {
+      id,
+      name: spec.name,
+      description: spec.description ?? null,
+      spec: JSON.stringify({ definition: JSON.parse(canonicalSpecJson(spec)), templates: stored.templates }),
+      state: 'draft',
+      revision: 1,
+      baseline: { pipeline: baseline.name, sha256: baseline.sha256 },
+      candidate: { pipeline: candidate.name, sha256: candidate.sha256 },
+      createdBy: actor.name,
+      createdAt: now,
+      startedAt: null,
+      endedAt: null,
+      outcome: null,
+      guard: null,
+    };
+    this.#o.store.experiments.createExperiment(record, hosts, { experimentId: id, at: now, kind: 'created', hostId: null, actor: actor.name, detail: JSON.stringify({ hosts: hosts.length }) });
+    this.#o.access.record(actor, 'experiment.create', id, 'ok', { name: spec.name, hosts: hosts.length });
+    this.#log.info({ experimentId: id, hosts: hosts.length, by: actor.name }, 'experiment created');
+    return options.start ? this.start(actor, id) : this.detail(id);
+  }
+
+  start(actor: Actor, id: string): ExperimentDetail {
+    const record = this.#record(id);
+    if (record.state !== 'draft') throw new HttpRequestError('conflict', `experiment '${id}' is ${record.state}; only a draft can be started`);
+    const hosts = this.#o.store.experiments.hosts(id);
+    this.#refuseOverlap(id, new Set(hosts.map((h) => h.agentId)));
+    const run = ExperimentRun.begin(record, hosts, this.#o.store.experiments, Date.now(), actor.name);
+    this.#running.set(id, run);
+    this.#o.access.record(actor, 'experiment.start', id, 'ok', { hosts: hosts.length });
+    this.#startWave(run, 0, Date.now());
+    return this.detail(id);
+  }
+
+  stop(actor: Actor, id: string): ExperimentDetail {
+    const record = this.#record(id);
+    const run = this.#running.get(id);
+    if (!run) throw new HttpRequestError('conflict', `experiment '${id}' is ${record.state}; only a running experiment can be stopped`);
+    this.#end(run, 'stopped', { stoppedBy: actor.name }, actor);
+    return this.detail(id);
+  }
+
+  /** An agent said hello: (re)send what it should run, or withdraw what it runs of an experiment that ended. */
+  onHello(agentId: string, connection: AgentConnection): void {
+    const current = connection.hello?.experiments?.current ?? null;
+    for (const run of this.#running.values()) {
+      const host = run.hosts.get(agentId);
+      if (!host || host.wave === null || !run.active(host)) continue;
+      if (!connection.manageable) {
+        run.setHost(host, 'refused', connection.hello?.experiments?.reason ?? 'a version-1 agent: it takes no experiments', Date.now());
+        continue;
+      }
+      if (current && current.experimentId === run.id && current.revision === run.record.revision && current.state === 'applied') {
+        if (host.state !== 'measuring') run.setHost(host, 'measuring', null, Date.now());
+      } else {
+        connection.assign(run.assignment());
+      }
+    }
+    if (this.#o.withdrawUnknown && current && current.state === 'applied' && !this.#running.has(current.experimentId)) {
+      connection.withdraw(current.experimentId, 'the experiment is not running');
+    }
+  }
+
+  onStatus(agentId: string, status: AssignmentStatus): void {
+    const run = this.#running.get(status.experimentId);
+    if (!run) {
+      if (this.#o.withdrawUnknown && status.state === 'applied') this.#o.connections.get(agentId)?.withdraw(status.experimentId, 'the experiment is not running');
+      return;
+    }
+    const host = run.hosts.get(agentId);
+    if (!host || status.revision !== run.record.revision) return;
+    const now = Date.now();
+    const next: Record<AssignmentStatus['state'], HostState> = { applying: 'applying', applied: 'measuring', failed: 'failed', refused: 'refused', reverted: 'rolled-back' };
+    run.setHost(host, next[status.state], status.message, now);
+    if (status.state === 'failed') {
+      const trip = run.watch.observeFailure(host.hostId, status.message ?? 'failed');
+      if (trip) this.#abort(run, trip);
+    }
+  }
+
+  onReport(agentId: string, message: ReportMessage): void {
+    const tag = message.report.experiment;
+    if (!tag) return;
+    const run = this.#running.get(tag.id);
+    const host = run?.hosts.get(agentId);
+    if (!run || !host || !run.active(host)) return;
+    // A process the baseline cannot see either is a limit of the measurement on that host, not the candidate's loss.
+    const [baseline, candidate] = message.report.variants;
+    const seen = new Set(baseline.criticalMissing);
+    const lost = candidate.criticalMissing.filter((p) => !seen.has(p));
+    const trip = run.observeReport(host, lost, Date.now());
+    if (trip) this.#abort(run, trip);
+  }
+
+  /** Widens rollouts whose hosts held the criteria long enough; completes experiments whose time is up. */
+  tick(now: number): void {
+    for (const run of [...this.#running.values()]) {
+      if (run.endsAt !== null && now >= run.endsAt) {
+        this.#end(run, 'completed', {}, ENGINE);
+        continue;
+      }
+      if (run.mayWiden(now)) this.#startWave(run, run.waveStarts.length, now);
+      run.persistGuard();
+    }
+  }
+
+  #startWave(run: ExperimentRun, wave: number, now: number): void {
+    const hosts = run.beginWave(wave, now);
+    this.#log.info({ experimentId: run.id, wave, hosts: hosts.length }, 'wave started');
+    for (const host of hosts) {
+      const connection = this.#o.connections.get(host.agentId);
+      if (connection) this.onHello(host.agentId, connection);
+    }
+  }
+
+  #abort(run: ExperimentRun, trip: GuardrailTrip): void {
+    this.#log.warn({ experimentId: run.id, guardrail: trip.guardrail, hosts: trip.hostIds, processes: trip.processes }, 'guardrail tripped; aborting');
+    this.#end(run, 'aborted', { guardrail: trip.guardrail, hostIds: trip.hostIds, processes: trip.processes, detail: trip.detail }, ENGINE);
+  }
+
+  #end(run: ExperimentRun, state: 'completed' | 'stopped' | 'aborted', detail: Record<string, unknown>, actor: Actor): void {
+    this.#running.delete(run.id);
+    const outcome = run.finish(state, detail, Date.now(), actor.name);
+    for (const host of run.withdrawn()) this.#o.connections.get(host.agentId)?.withdraw(run.id, `the experiment was ${state}`);
+    const audit = { verdict: String(outcome.verdict), ...(typeof detail.guardrail === 'string' ? { guardrail: detail.guardrail, hosts: (detail.hostIds as string[]).join(',').slice(0, 200) } : {}) };
+    this.#o.access.record(actor, `experiment.${state === 'completed' ? 'complete' : state === 'stopped' ? 'stop' : 'abort'}`, run.id, 'ok', audit);
+  }
+
+  #refuseOverlap(id: string, agents: ReadonlySet<string>): void {
+    for (const run of this.#running.values()) {
+      if (run.id === id) continue;
+      const shared = [...run.hosts.values()].filter((h) => agents.has(h.agentId)).map((h) => h.hostId);
+      if (shared.length > 0) {
+        throw new HttpRequestError('conflict', `the target overlaps running experiment '${run.id}' (${run.record.name}) on ${shared.length} host${shared.length === 1 ? '' : 's'}: ${shared.slice(0, 5).join(', ')}`);
+      }
+    }
+  }
+
+  #record(id: string): ExperimentRecord {
+    const record = this.#running.get(id)?.record ?? this.#o.store.experiments.experiment(id);
+    if (!record) throw new NotFoundError(`no experiment '${id.slice(0, 80)}'`);
+    return record;
+  }
+
+  #hostsOf(id: string): ExperimentHostRecord[] {
+    const run = this.#running.get(id);
+    return run ? [...run.hosts.values()] : this.#o.store.experiments.hosts(id);
+  }
+}
+

@@ -1,0 +1,72 @@
+// The hub's periodic work, owned in one place: heartbeats to agents and pages, credential revocations and expiries
+// reaching live feeds, experiment rollouts and end times, store maintenance. Each job's failure is logged, never thrown.
+import type { Logger } from '../common/logger.js';
+import type { Access } from './access/access.js';
+import type { AgentConnection } from './agent-connection.js';
+import type { ExperimentEngine } from './experiments/engine.js';
+import type { LiveFeed } from './live.js';
+import type { Store } from './store/types.js';
+
+export interface HubTimerOptions {
+  connections: ReadonlySet<AgentConnection>;
+  live: LiveFeed;
+  access: Access;
+  store: Store;
+  experiments: ExperimentEngine;
+  logger: Logger;
+  /** Re-checks every live feed's credential. */
+  revalidateLive: () => void;
+  heartbeatMs: number;
+  maintenanceMs: number;
+}
+
+/** Calling rules: `close()` once, when the hub closes; no job runs after it returns. */
+export function startHubTimers(o: HubTimerOptions): { close(): void } {
+  const guarded = (what: string, job: () => void) => () => {
+    try {
+      job();
+    } catch (error) {
+      o.logger.error({ err: error }, `${what} failed`);
+    }
+  };
+  const heartbeat = setInterval(
+    guarded('heartbeat', () => {
+      for (const c of o.connections) c.heartbeat();
+      o.live.heartbeat();
+      // Sessions expire by time too, not only by sign-out.
+      o.revalidateLive();
+    }),
+    o.heartbeatMs,
+  );
+  // A token revoked by the token command (another process) shows as a new revision of the access tables.
+  // Checked every second, with the live feeds whose sessions may have expired by time.
+  let accessRevision = o.access.revision();
+  const revocations = setInterval(
+    guarded('checking for revoked credentials', () => {
+      const revision = o.access.revision();
+      if (revision !== accessRevision) {
+        accessRevision = revision;
+        o.revalidateLive();
+        return;
+      }
+      // Sessions (and tokens) also end by time: those that may have are read again, so a feed closes within a second.
+      o.live.revalidate((p) => !o.access.mayHaveExpired(p) || o.access.stillValid(p));
+    }),
+    1000,
+  );
+  // Rollouts widen and experiments end on time, each second.
+  const experimentTick = setInterval(guarded('experiment tick', () => o.experiments.tick(Date.now())), 1000);
+  const maintenance = setInterval(
+    guarded('store maintenance', () => {
+      const result = o.store.maintain(Date.now());
+      if (result.rolledUp + result.deletedRaw + result.deletedRollups > 0) o.logger.debug(result, 'store maintenance');
+      o.access.sweep();
+    }),
+    o.maintenanceMs,
+  );
+  return {
+    close() {
+      for (const timer of [heartbeat, revocations, experimentTick, maintenance]) clearInterval(timer);
+    },
+  };
+}
