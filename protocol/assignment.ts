@@ -9,12 +9,15 @@ export const revisionSchema = z.number().int().min(1).max(1_000_000_000);
 export const MAX_TEMPLATE_BYTES = 256 * 1024;
 
 const isoTime = z.iso.datetime({ offset: true });
+/** Within MAX_TEMPLATE_BYTES as UTF-8 (a UTF-16 unit is at most 3 bytes); no Node Buffer: the page's check reads this too. */
+const fitsTemplateBytes = (text: string) => text.length * 3 <= MAX_TEMPLATE_BYTES || new TextEncoder().encode(text).length <= MAX_TEMPLATE_BYTES;
+
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, { error: 'sha256: 64 lowercase hex digits' });
 
 export const variantAssignmentSchema = z.object({
   name: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, { error: 'name: a lowercase name of 1-32 letters, digits and dashes' }),
   /** The pipeline template, with the agent's {{placeholders}} (the agent renders it with its own ports). */
-  template: z.string().min(1).refine((text) => Buffer.byteLength(text) <= MAX_TEMPLATE_BYTES, { error: `template: at most ${MAX_TEMPLATE_BYTES} bytes` }),
+  template: z.string().min(1).refine(fitsTemplateBytes, { error: `template: at most ${MAX_TEMPLATE_BYTES} bytes` }),
   /** sha256 of `template` (UTF-8): the agent checks it, and reports run under it. */
   sha256,
   parameters: z.object({
