@@ -17,7 +17,7 @@ const sha256 = z.string().regex(/^[0-9a-f]{64}$/, { error: 'sha256: 64 lowercase
 export const variantAssignmentSchema = z.object({
   name: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, { error: 'name: a lowercase name of 1-32 letters, digits and dashes' }),
   /** The pipeline template, with the agent's {{placeholders}} (the agent renders it with its own ports). */
-  template: z.string().min(1).refine(fitsTemplateBytes, { error: `template: at most ${MAX_TEMPLATE_BYTES} bytes` }),
+  template: z.string().min(1).refine(fitsTemplateBytes, { error: `template: at most 256 KiB (${MAX_TEMPLATE_BYTES} bytes)` }),
   /** sha256 of `template` (UTF-8): the agent checks it, and reports run under it. */
   sha256,
   parameters: z.object({
