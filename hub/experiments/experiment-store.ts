@@ -130,8 +130,13 @@ export interface ExperimentStore {
 
   /** Returns the new event's id. */
   addEvent(event: Omit<ExperimentEvent, 'id'>): number;
-  /** Oldest first: those after `afterId` (default: from the first), at most `limit` (default DEFAULT_EVENTS_LIMIT). */
-  events(experimentId: string, options?: { afterId?: number; limit?: number }): ExperimentEvent[];
+  /**
+   * Oldest first: those after `afterId` (default: from the first), of `kind` only when given, at most `limit`
+   * (default DEFAULT_EVENTS_LIMIT).
+   */
+  events(experimentId: string, options?: { afterId?: number; kind?: string; limit?: number }): ExperimentEvent[];
+  /** The newest `limit` events, oldest first. */
+  latestEvents(experimentId: string, limit: number): ExperimentEvent[];
 
   /** Per host and side, by host id, agent id and side. */
   figures(experimentId: string): HostFiguresRecord[];

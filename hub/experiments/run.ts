@@ -42,13 +42,11 @@ export class ExperimentRun {
 
   /** A running experiment read back from the store after a hub restart. */
   static resume(record: ExperimentRecord, store: ExperimentStore): ExperimentRun {
-    const waves = store
-      .events(record.id, { limit: 100_000 })
-      .filter((e) => e.kind === 'wave')
-      .map((e) => e.at);
     const definition = (JSON.parse(record.spec) as StoredDefinition).definition;
+    const hosts = store.hosts(record.id);
+    const waves = store.events(record.id, { kind: 'wave', limit: waveSizes(hosts.length, definition.rollout).length }).map((e) => e.at);
     const watch = record.guard ? GuardrailWatch.from(definition.guardrails, JSON.parse(record.guard)) : new GuardrailWatch(definition.guardrails);
-    return new ExperimentRun(record, store.hosts(record.id), store, waves, watch);
+    return new ExperimentRun(record, hosts, store, waves, watch);
   }
 
   get id(): string {

@@ -128,8 +128,11 @@ export function sqliteExperiments(db: Database): ExperimentStore {
     ),
     hosts: db.prepare<[string], HostRow>('SELECT * FROM experiment_hosts WHERE experiment_id = ? ORDER BY rollout_order, agent_id'),
     addEvent: db.prepare('INSERT INTO experiment_events (experiment_id, at, kind, host_id, actor, detail) VALUES (@experimentId, @at, @kind, @hostId, @actor, @detail)'),
-    events: db.prepare<{ id: string; after: number; limit: number }, EventRow>(
-      'SELECT * FROM experiment_events WHERE experiment_id = @id AND id > @after ORDER BY id LIMIT @limit',
+    events: db.prepare<{ id: string; after: number; kind: string | null; limit: number }, EventRow>(
+      'SELECT * FROM experiment_events WHERE experiment_id = @id AND id > @after AND (@kind IS NULL OR kind = @kind) ORDER BY id LIMIT @limit',
+    ),
+    latestEvents: db.prepare<{ id: string; limit: number }, EventRow>(
+      'SELECT * FROM (SELECT * FROM experiment_events WHERE experiment_id = @id ORDER BY id DESC LIMIT @limit) ORDER BY id',
     ),
     figures: db.prepare<[string], FiguresRow>('SELECT * FROM experiment_figures WHERE experiment_id = ? ORDER BY host_id, agent_id, side'),
   };
@@ -162,7 +165,8 @@ export function sqliteExperiments(db: Database): ExperimentStore {
     putHost: (host) => void s.putHost.run(host),
     addEvent,
     events: (experimentId, options = {}) =>
-      s.events.all({ id: experimentId, after: options.afterId ?? 0, limit: options.limit ?? DEFAULT_EVENTS_LIMIT }).map(toEvent),
+      s.events.all({ id: experimentId, after: options.afterId ?? 0, kind: options.kind ?? null, limit: options.limit ?? DEFAULT_EVENTS_LIMIT }).map(toEvent),
+    latestEvents: (experimentId, limit) => s.latestEvents.all({ id: experimentId, limit }).map(toEvent),
     figures: (experimentId) => s.figures.all(experimentId).map(toFigures),
   };
 }

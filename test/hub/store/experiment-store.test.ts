@@ -125,6 +125,10 @@ t.test('events: oldest first, paged after an id, limited', async (t) => {
     { id: ids[1], experimentId: 'e2', at: NOW + 2, kind: 'k2', hostId: 'h2', actor: null, detail: '{"i":2}' },
     { id: ids[3], experimentId: 'e2', at: NOW + 4, kind: 'k4', hostId: 'h4', actor: null, detail: '{"i":4}' },
   ], 'whole events of that experiment only');
+  t.same(x.events('e1', { kind: 'k3' }).map((e) => e.id), [ids[2]], 'of one kind');
+  t.same(x.events('e1', { kind: 'none' }), [], 'no event of that kind');
+  t.same(x.latestEvents('e1', 2).map((e) => e.kind), ['k3', 'k5'], 'the newest two, oldest first');
+  t.same(x.latestEvents('e2', 10).map((e) => e.kind), ['created', 'k2', 'k4'], 'fewer than the limit: all');
 });
 
 /** Report `seq` of agent `agentId` on its host, tagged with `experimentId` (null: untagged), changed by `edit`. */
