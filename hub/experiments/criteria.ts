@@ -28,15 +28,22 @@ export interface HostFigures {
 const pct = (x: number) => `${Math.round(x * 1000) / 10}%`;
 const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
 
-export function evaluateCriteria(criteria: ExperimentSpec['criteria'], hosts: readonly HostFigures[]): Pick<ExperimentResults, 'criteria' | 'verdict' | 'summary'> {
+/** The fleet's series over the hosts that measured both sides (a baseline of 0 series compares nothing), and the reduction. */
+function fleetSeries(hosts: readonly HostFigures[]): Pick<ExperimentResults, 'reduction' | 'baselineSeries' | 'candidateSeries'> {
+  const comparable = hosts.filter((h) => h.baseline.series !== null && h.baseline.series > 0 && h.candidate.series !== null);
+  const base = comparable.reduce((s, h) => s + h.baseline.series!, 0);
+  const cand = comparable.reduce((s, h) => s + h.candidate.series!, 0);
+  return { reduction: base > 0 ? round(1 - cand / base, 4) : null, baselineSeries: Math.round(base), candidateSeries: Math.round(cand) };
+}
+
+/** Judged results over `hosts`: every figure of ExperimentResults but the host count. */
+export function evaluateCriteria(criteria: ExperimentSpec['criteria'], hosts: readonly HostFigures[]): Omit<ExperimentResults, 'hosts'> {
   const results: CriterionResult[] = [];
   const measured = hosts.length > 0;
+  const series = fleetSeries(hosts);
 
   if (criteria.reduction !== undefined) {
-    const comparable = hosts.filter((h) => h.baseline.series !== null && h.baseline.series > 0 && h.candidate.series !== null);
-    const base = comparable.reduce((s, h) => s + h.baseline.series!, 0);
-    const cand = comparable.reduce((s, h) => s + h.candidate.series!, 0);
-    const value = base > 0 ? round(1 - cand / base, 4) : null;
+    const value = series.reduction;
     results.push({ name: 'reduction', wanted: `>= ${pct(criteria.reduction)}`, value, shown: value === null ? 'no data' : pct(value), met: value === null ? null : value >= criteria.reduction });
   }
 
@@ -75,5 +82,5 @@ export function evaluateCriteria(criteria: ExperimentSpec['criteria'], hosts: re
   const summary = !measured
     ? 'pending: no host has measured both variants yet'
     : `${verdict} over ${hosts.length} host${hosts.length === 1 ? '' : 's'}: ${results.map((c) => `${c.name} ${c.shown}${c.met === false ? ` (wanted ${c.wanted})` : ''}`).join('; ')}`;
-  return { criteria: results, verdict, summary };
+  return { verdict, summary, criteria: results, ...series };
 }

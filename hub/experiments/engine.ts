@@ -13,6 +13,7 @@ import type { StoredDefinition } from './assignment.js';
 import type { PipelineCatalog } from './catalog.js';
 import type { ExperimentHostRecord, ExperimentRecord, HostState } from './experiment-store.js';
 import type { GuardrailTrip } from './guardrails.js';
+import { experimentResults, ResultsMemo } from './results.js';
 import { orderHosts } from './rollout.js';
 import { ExperimentRun } from './run.js';
 import { canonicalSpecJson, ExperimentSpecError, parseExperimentSpec, parseExperimentText, type ExperimentSpec } from './spec.js';
@@ -42,6 +43,8 @@ export class ExperimentEngine {
   readonly #o: EngineOptions;
   readonly #log: Logger;
   readonly #running = new Map<string, ExperimentRun>();
+  /** A running experiment's verdict in the list is at most this old. */
+  readonly #listResults = new ResultsMemo(5_000);
 
   constructor(options: EngineOptions) {
     this.#o = options;
@@ -54,7 +57,10 @@ export class ExperimentEngine {
   }
 
   list(): ExperimentSummary[] {
-    return this.#o.store.experiments.experiments().map((r) => experimentSummary(r, this.#hostsOf(r.id), this.#o.store));
+    const now = Date.now();
+    const x = this.#o.store.experiments;
+    const resultsOf = (r: ExperimentRecord) => experimentResults(x.figures(r.id), (JSON.parse(r.spec) as StoredDefinition).definition);
+    return x.experiments().map((r) => experimentSummary(r, this.#hostsOf(r.id), () => this.#listResults.get(r.id, now, () => resultsOf(r)).verdict));
   }
 
   detail(id: string): ExperimentDetail {
@@ -218,6 +224,7 @@ export class ExperimentEngine {
 
   #end(run: ExperimentRun, state: 'completed' | 'stopped' | 'aborted', detail: Record<string, unknown>, actor: Actor): void {
     this.#running.delete(run.id);
+    this.#listResults.forget(run.id);
     const outcome = run.finish(state, detail, Date.now(), actor.name);
     for (const host of run.withdrawn()) this.#o.connections.get(host.agentId)?.withdraw(run.id, `the experiment was ${state}`);
     const audit = { verdict: String(outcome.verdict), ...(typeof detail.guardrail === 'string' ? { guardrail: detail.guardrail, hosts: (detail.hostIds as string[]).join(',').slice(0, 200) } : {}) };

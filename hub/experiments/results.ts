@@ -4,8 +4,8 @@ import type { ExperimentResults } from '../http/experiment-types.js';
 import { evaluateCriteria, type HostFigures } from './criteria.js';
 import type { HostFiguresRecord } from './experiment-store.js';
 import type { ExperimentSpec } from './spec.js';
+import { meanOf } from '../store/totals.js';
 
-const meanOf = (sum: number, n: number) => (n === 0 ? null : sum / n);
 
 /** Each host's baseline and candidate figures; a host with only one side's reports is left out (nothing to compare). */
 export function hostFigures(records: readonly HostFiguresRecord[]): HostFigures[] {
@@ -35,17 +35,30 @@ export function hostFigures(records: readonly HostFiguresRecord[]): HostFigures[
 /** The results over `records` (all of the experiment's hosts, or one wave's). */
 export function experimentResults(records: readonly HostFiguresRecord[], spec: ExperimentSpec): ExperimentResults {
   const hosts = hostFigures(records);
-  const judged = evaluateCriteria(spec.criteria, hosts);
-  const comparable = hosts.filter((h) => h.baseline.series !== null && h.baseline.series > 0 && h.candidate.series !== null);
-  const baselineSeries = comparable.reduce((sum, h) => sum + h.baseline.series!, 0);
-  const candidateSeries = comparable.reduce((sum, h) => sum + h.candidate.series!, 0);
-  return {
-    verdict: judged.verdict,
-    summary: judged.summary,
-    criteria: judged.criteria,
-    hosts: hosts.length,
-    reduction: baselineSeries > 0 ? Math.round((1 - candidateSeries / baselineSeries) * 10_000) / 10_000 : null,
-    baselineSeries: Math.round(baselineSeries),
-    candidateSeries: Math.round(candidateSeries),
-  };
+  return { ...evaluateCriteria(spec.criteria, hosts), hosts: hosts.length };
+}
+
+/**
+ * Running experiments' results for the list, computed at most once per `ttlMs` each (the list is polled by every
+ * open page; one experiment's detail computes its own, always fresh). Calling rule: `forget` an experiment when it ends.
+ */
+export class ResultsMemo {
+  readonly #ttlMs: number;
+  readonly #kept = new Map<string, { at: number; results: ExperimentResults }>();
+
+  constructor(ttlMs: number) {
+    this.#ttlMs = ttlMs;
+  }
+
+  get(experimentId: string, now: number, compute: () => ExperimentResults): ExperimentResults {
+    const kept = this.#kept.get(experimentId);
+    if (kept && now - kept.at < this.#ttlMs) return kept.results;
+    const results = compute();
+    this.#kept.set(experimentId, { at: now, results });
+    return results;
+  }
+
+  forget(experimentId: string): void {
+    this.#kept.delete(experimentId);
+  }
 }

@@ -23,14 +23,21 @@ export function describeTarget(target: ExperimentSpec['target']): string {
   return parts.join(', ') || 'every host';
 }
 
-export function experimentSummary(record: ExperimentRecord, hosts: readonly ExperimentHostRecord[], store: Store): ExperimentSummary {
-  const stored = JSON.parse(record.spec) as StoredDefinition;
-  const spec = stored.definition;
+/**
+ * `runningVerdict` gives a running experiment's verdict so far (called only while it runs; an ended one's verdict is
+ * in its outcome).
+ */
+export function experimentSummary(
+  record: ExperimentRecord,
+  hosts: readonly ExperimentHostRecord[],
+  runningVerdict: () => ExperimentSummary['verdict'],
+): ExperimentSummary {
+  const spec = (JSON.parse(record.spec) as StoredDefinition).definition;
   const hostStates: Partial<Record<HostState, number>> = {};
   for (const h of hosts) hostStates[h.state] = (hostStates[h.state] ?? 0) + 1;
   const waves = new Set(hosts.map((h) => h.wave).filter((w): w is number => w !== null));
   const outcome = record.outcome ? (JSON.parse(record.outcome) as { verdict?: ExperimentSummary['verdict'] }) : null;
-  const verdict = outcome?.verdict ?? (record.state === 'running' ? experimentResults(store.experiments.figures(record.id), spec).verdict : 'pending');
+  const verdict = outcome?.verdict ?? (record.state === 'running' ? runningVerdict() : 'pending');
   const duration = spec.duration ?? null;
   return {
     id: record.id,
@@ -60,18 +67,19 @@ export function experimentDetail(
   const stored = JSON.parse(record.spec) as StoredDefinition;
   const spec = stored.definition;
   const figures = store.experiments.figures(record.id);
-  const events = store.experiments.events(record.id, { limit: 100_000 });
-  const waveStarts = new Map(events.filter((e) => e.kind === 'wave').map((e) => [(JSON.parse(e.detail) as { wave: number }).wave, e.at]));
   const sizes = waveSizes(hosts.length, spec.rollout);
+  const waveStarts = new Map(
+    store.experiments.events(record.id, { kind: 'wave', limit: sizes.length }).map((e) => [(JSON.parse(e.detail) as { wave: number }).wave, e.at]),
+  );
   const waveList: ExperimentWaveView[] = sizes.map((size, wave) => {
     const agents = new Set(hosts.filter((h) => h.wave === wave).map((h) => h.agentId));
     const started = waveStarts.get(wave) ?? null;
     return { wave, size, startedAt: iso(started), results: started === null ? null : experimentResults(figures.filter((f) => agents.has(f.agentId)), spec) };
   });
   const results = experimentResults(figures, spec);
-  const summary = experimentSummary(record, hosts, store);
+  const summary = experimentSummary(record, hosts, () => results.verdict);
   const outcome = record.outcome ? (JSON.parse(record.outcome) as Record<string, unknown>) : null;
-  const eventViews: ExperimentEventView[] = events.slice(-MAX_EVENTS).map((e) => ({
+  const eventViews: ExperimentEventView[] = store.experiments.latestEvents(record.id, MAX_EVENTS).map((e) => ({
     id: e.id,
     at: iso(e.at)!,
     kind: e.kind,
