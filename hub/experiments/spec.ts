@@ -52,7 +52,7 @@ export interface ExperimentSpec {
 const NAME = /^[a-z0-9][a-z0-9-]{0,49}$/;
 const LABEL_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,62}$/;
 const PIPELINE_REF = /^[a-z][a-z0-9-]{0,62}(@sha256:[0-9a-f]{64})?$/;
-const MATCHER_TEXT = /^\s*([A-Za-z_][A-Za-z0-9_.-]{0,62})\s*(?:(!=|=)\s*(.*?)|\s(in|notin)\s*\((.*)\))\s*$/;
+const MATCHER_TEXT = /^\s*([A-Za-z_][A-Za-z0-9_.-]{0,62})\s*(?:(!=|==|=)\s*(.*?)|\s(in|notin)\s*\((.*)\))\s*$/;
 const PERCENT = /^(\d+(?:\.\d+)?)\s*%$/;
 
 /** A number of hosts (1 or more) or 'P%' (0 < P <= 100). */
@@ -93,7 +93,7 @@ const matcherObject = z
     if ((m.op === '=' || m.op === '!=') && m.values.length !== 1) ctx.addIssue({ code: 'custom', path: ['values'], message: `must hold exactly one value for ${m.op}` });
   });
 
-/** "env=prod", "tier!=db", "team in (a, b)", "zone notin (x)" or {name, op, values}. */
+/** "env=prod" (or "env==prod"), "tier!=db", "team in (a, b)", "zone notin (x)" or {name, op, values}. */
 const labelMatcher = z.union([z.string().max(2000), matcherObject], { error: "must be a matcher such as 'env=prod', 'tier!=db', 'team in (a,b)' or {name, op, values}" }).transform((value, ctx): LabelMatcher => {
   if (typeof value !== 'string') return value;
   const m = MATCHER_TEXT.exec(value);
@@ -101,7 +101,8 @@ const labelMatcher = z.union([z.string().max(2000), matcherObject], { error: "mu
     ctx.addIssue({ code: 'custom', message: "must be a matcher such as 'env=prod', 'tier!=db', 'team in (a,b)' or 'zone notin (x)'" });
     return z.NEVER;
   }
-  const op = (m[2] ?? m[4]) as LabelMatcher['op'];
+  // 'env==prod' is 'env=prod', as Kubernetes' label selectors read it.
+  const op = (m[2] === '==' ? '=' : (m[2] ?? m[4])) as LabelMatcher['op'];
   const values = m[2] ? [m[3]!] : m[5]!.split(',').map((v) => v.trim());
   if (values.some((v) => v.length > 256) || (op !== '=' && op !== '!=' && (values.length > 100 || values.some((v) => v === '')))) {
     ctx.addIssue({ code: 'custom', message: 'must list 1 to 100 non-empty values of at most 256 characters' });

@@ -81,6 +81,8 @@ t.test('every field as written is kept, durations in ms', async (t) => {
 t.test('label matchers: the four text forms and the object form', async (t) => {
   const cases: [written: unknown, expected: unknown][] = [
     ['env=prod', { name: 'env', op: '=', values: ['prod'] }],
+    ['env==prod', { name: 'env', op: '=', values: ['prod'] }],
+    ['env = =prod', { name: 'env', op: '=', values: ['=prod'] }],
     ['tier!=db', { name: 'tier', op: '!=', values: ['db'] }],
     ['team in (a, b)', { name: 'team', op: 'in', values: ['a', 'b'] }],
     ['zone notin (x)', { name: 'zone', op: 'notin', values: ['x'] }],
