@@ -76,8 +76,8 @@ export class ExperimentEngine {
       if (error instanceof ExperimentSpecError) throw new BadRequestError(error.message);
       throw error;
     }
-    const baseline = this.#o.catalog.resolve(spec.baseline.pipeline, 'baseline.pipeline');
-    const candidate = this.#o.catalog.resolve(spec.candidate.pipeline, 'candidate.pipeline');
+    const baseline = this.#resolve(spec.baseline.pipeline, 'baseline.pipeline');
+    const candidate = this.#resolve(spec.candidate.pipeline, 'candidate.pipeline');
     const targeted = this.#o.store.agents().filter((a) => matchesTarget(spec.target, { hostId: a.hostId, hostKind: a.hostKind, labels: a.labels }));
     if (targeted.length === 0) throw new BadRequestError('target: it matches none of the hosts this hub knows');
     const id = `${spec.name.slice(0, 50)}-${randomBytes(4).toString('hex')}`;
@@ -238,6 +238,16 @@ export class ExperimentEngine {
       if (shared.length > 0) {
         throw new HttpRequestError('conflict', `the target overlaps running experiment '${run.id}' (${run.record.name}) on ${shared.length} host${shared.length === 1 ? '' : 's'}: ${shared.slice(0, 5).join(', ')}`);
       }
+    }
+  }
+
+  /** A template the definition names: one the catalog does not hold is the definition's fault (400), not a missing resource. */
+  #resolve(reference: string, field: string) {
+    try {
+      return this.#o.catalog.resolve(reference, field);
+    } catch (error) {
+      if (error instanceof NotFoundError) throw new BadRequestError(`definition: ${error.message}`);
+      throw error;
     }
   }
 
