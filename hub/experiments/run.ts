@@ -135,7 +135,14 @@ export class ExperimentRun {
   /** Ends it: the final results, the hosts' last states, the record; returns the outcome kept with it. */
   finish(state: 'completed' | 'stopped' | 'aborted', detail: Record<string, unknown>, now: number, by: string): Record<string, unknown> {
     const results = experimentResults(this.#store.figures(this.id), this.stored.definition);
-    const outcome = { ...detail, verdict: state === 'completed' ? results.verdict : state, summary: results.summary, criteria: results.criteria };
+    // Completed, it passed or it failed: a criterion that could not be judged by the end is not met.
+    const unjudged = state === 'completed' && results.verdict === 'pending';
+    const outcome = {
+      ...detail,
+      verdict: state === 'completed' ? (unjudged ? 'failed' : results.verdict) : state,
+      summary: unjudged ? `failed, not judged by its end: ${results.summary.replace(/^pending: /, '')}` : results.summary,
+      criteria: results.criteria,
+    };
     for (const host of this.hosts.values()) {
       if (this.active(host) && host.wave !== null) this.setHost(host, state === 'completed' ? 'done' : 'rolled-back', null, now);
     }

@@ -131,7 +131,7 @@ t.test('the end on time: completed with its verdict, every started host withdraw
   const done = r.engine.detail(id);
   t.match(done, { state: 'completed', hostStates: { done: 2 } });
   // The figures are the store's, written when ingest stores tagged reports; none were stored here.
-  t.match(done, { verdict: 'pending', outcome: { verdict: 'pending', summary: 'pending: no host has measured both variants yet' } });
+  t.match(done, { verdict: 'failed', outcome: { verdict: 'failed', summary: 'failed, not judged by its end: no host has measured both variants yet' } }, 'not judged by its end: failed');
   t.strictSame(r.agents.get('a')!.withdrawn, [{ experimentId: id, reason: 'the experiment was completed' }]);
   t.ok(done.events.some((e) => e.kind === 'completed' && e.actor === 'phoenix'), 'ended by the hub, as an event');
   t.equal(r.engine.list().find((e) => e.id === id)!.verdict, done.verdict, "the list's verdict is the outcome's");
