@@ -102,6 +102,12 @@ export class AgentConnection {
     return this.#hello !== null && this.#version >= 2 && this.#hello.experiments?.accepts === true;
   }
 
+  /** Why the hub may not send it assignments (null when it may, or before its hello). */
+  get unmanageableReason(): string | null {
+    if (this.#hello === null || this.manageable) return null;
+    return this.#version < 2 ? 'a version-1 agent: it takes no experiments' : (this.#hello.experiments?.reason ?? 'it takes no experiments');
+  }
+
   /** Sends an assignment (false when the connection is closed or cannot carry one: a version-1 agent). */
   assign(assignment: Assignment): boolean {
     if (this.#closed || this.#version < 2) return false;

@@ -151,7 +151,7 @@ export class ExperimentEngine {
       const host = run.hosts.get(agentId);
       if (!host || host.wave === null || !run.active(host)) continue;
       if (!connection.manageable) {
-        run.setHost(host, 'refused', connection.hello?.experiments?.reason ?? 'a version-1 agent: it takes no experiments', Date.now());
+        run.setHost(host, 'refused', connection.unmanageableReason, Date.now());
         continue;
       }
       if (current && current.experimentId === run.id && current.revision === run.record.revision && current.state === 'applied') {

@@ -4,9 +4,15 @@ import type { Hub } from '../server.js';
 import { compareFleet } from '../compare.js';
 import { BadRequestError, NotFoundError } from '../errors.js';
 import { groupByParam, onlyParams, windowParam } from './query.js';
-import type { ComparisonResponse, FleetHistoryResponse, FleetHost, FleetResponse, HostAgent, HostResponse } from './types.js';
+import type { ComparisonResponse, FleetHistoryResponse, FleetHost, FleetResponse, HostAgent, HostResponse, Manageability } from './types.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Whether the agent's connection takes experiments (null: not connected, or no hello yet). */
+function manageability(hub: Hub, agentId: string): Manageability | null {
+  const connection = hub.connections.get(agentId);
+  return connection?.hello ? { manageable: connection.manageable, reason: connection.unmanageableReason } : null;
+}
 
 export function fleet(hub: Hub, url: URL): FleetResponse {
   onlyParams(url, []);
@@ -19,6 +25,7 @@ export function fleet(hub: Hub, url: URL): FleetResponse {
       labels: agent.labels,
       agentVersion: agent.agentVersion,
       connected: hub.connections.has(agent.agentId),
+      experiments: manageability(hub, agent.agentId),
       lastSeen: iso(agent.lastSeen),
       lastSeq: agent.lastSeq,
       processCount: last?.processCount ?? null,
@@ -70,7 +77,7 @@ export function host(hub: Hub, url: URL, hostId: string, now = Date.now()): Host
   const latest = agents.map((a) => hub.store.latest(a.agentId)).filter((l) => l !== null).sort((x, y) => y.receivedAt - x.receivedAt)[0];
   return {
     hostId,
-    agents: agents.map((a): HostAgent => ({ ...a, connected: hub.connections.has(a.agentId), firstSeen: iso(a.firstSeen), lastSeen: iso(a.lastSeen) })),
+    agents: agents.map((a): HostAgent => ({ ...a, connected: hub.connections.has(a.agentId), experiments: manageability(hub, a.agentId), firstSeen: iso(a.firstSeen), lastSeen: iso(a.lastSeen) })),
     latest: latest ? { seq: latest.seq, receivedAt: iso(latest.receivedAt), report: latest.report } : null,
     history: hub.store.history(hostId, now - windowMs, now + 1),
   };

@@ -17,6 +17,12 @@ export type * from './experiment-types.js';
 /** A time as `Date.prototype.toISOString()` writes it (UTC, milliseconds). */
 export type IsoTime = string;
 
+/** A connected agent takes experiments (a version-2 agent that accepts them), or why not. */
+export interface Manageability {
+  manageable: boolean;
+  reason: string | null;
+}
+
 /** One host in GET /api/v1/fleet: its agent's record and what its latest report showed (null/[] before any report). */
 export interface FleetHost {
   hostId: string;
@@ -25,6 +31,8 @@ export interface FleetHost {
   labels: Record<string, string>;
   agentVersion: string;
   connected: boolean;
+  /** Whether the hub may run experiments on it, and why not (null while it is not connected: unknown). */
+  experiments: Manageability | null;
   lastSeen: IsoTime;
   lastSeq: number;
   processCount: number | null;
@@ -71,6 +79,7 @@ export interface FleetHistoryResponse {
 /** An agent of a host in GET /api/v1/hosts/:id: its stored record, times as ISO strings. */
 export interface HostAgent extends Omit<AgentRecord, 'firstSeen' | 'lastSeen'> {
   connected: boolean;
+  experiments: Manageability | null;
   firstSeen: IsoTime;
   lastSeen: IsoTime;
 }

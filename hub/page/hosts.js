@@ -21,7 +21,13 @@ function hostRow(host) {
   const tr = el(
     'tr',
     { class: lost.length ? 'lost' : '', 'data-host': host.hostId },
-    el('td', { text: host.hostId }),
+    el(
+      'td',
+      {},
+      el('span', { text: host.hostId }),
+      // A connected agent the hub cannot run experiments on says so, and why (hover).
+      host.experiments && !host.experiments.manageable ? el('span', { class: 'label-chip unmanaged', title: host.experiments.reason ?? '', text: 'not manageable' }) : null,
+    ),
     el('td', { text: host.kind }),
     labels,
     el('td', { class: 'num', text: fmt.int(a?.series) }),

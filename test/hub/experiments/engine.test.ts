@@ -21,6 +21,9 @@ class FakeAgent {
   readonly assigned: Assignment[] = [];
   readonly withdrawn: { experimentId: string; reason: string }[] = [];
   constructor(readonly hello: Hello, readonly manageable = true) {}
+  get unmanageableReason(): string | null {
+    return this.manageable ? null : (this.hello.experiments?.reason ?? null);
+  }
   assign(a: Assignment): boolean {
     this.assigned.push(a);
     return true;

@@ -222,7 +222,7 @@ async function call<T>(t: Test, hub: Hub, target: string, status = 200): Promise
 }
 
 interface Comparison { window: string; groupBy: string; from: string; to: string; groups: ComparisonGroup[] }
-interface FleetHost { hostId: string; kind: string; labels: Record<string, string>; connected: boolean; lastSeq: number; processCount: number; cardinalityReduction: number; variants: { name: string; series: number; criticalMissing: string[] }[] }
+interface FleetHost { hostId: string; kind: string; labels: Record<string, string>; connected: boolean; experiments: { manageable: boolean; reason: string | null } | null; lastSeq: number; processCount: number; cardinalityReduction: number; variants: { name: string; series: number; criticalMissing: string[] }[] }
 interface Fleet { totals: Record<string, number>; hosts: FleetHost[] }
 interface HostBody { hostId: string; agents: { agentId: string; hostKind: string; labels: Record<string, string>; connected: boolean; lastSeq: number }[]; latest: { seq: number; report: AgentReport }; history: HistoryPoint[] }
 interface ErrorBody { error: string; message: string }
@@ -250,6 +250,7 @@ t.test('the JSON API over four agents', async (t) => {
         ['vm-2', 'vm', { env: 'staging' }, true, 2, 300, [['baseline', 2000, []], ['optimized-a', 150, ['postgres']]], 0.925],
       ],
     );
+    t.ok(fleet.hosts.every((h) => h.experiments?.manageable === false && h.experiments.reason === 'a version-1 agent: it takes no experiments'), 'version-1 agents: not manageable');
   });
 
   await t.test('/api/v1/comparison: the numbers that were sent', async (t) => {

@@ -5,6 +5,7 @@ import t, { type Test } from 'tap';
 import { createHash } from 'node:crypto';
 import type { Role } from '../../../hub/access/roles.js';
 import type { ExperimentListResponse, ExperimentResponse, PipelineListResponse, PipelineResponse } from '../../../hub/http/experiment-types.js';
+import type { FleetResponse } from '../../../hub/http/types.js';
 import type { Hub } from '../../../hub/server.js';
 import { MAX_TEMPLATE_BYTES } from '../../../protocol/assignment.js';
 import { AGENT_TOKEN, call, startAccessHub, type Answer } from '../../helpers/access-hub.js';
@@ -274,6 +275,21 @@ t.test('a target picks the hosts the hub knows: one gone is assigned when it com
   const legacy = await call(hub, 'POST', '/api/v1/experiments', as(hub, 'experimenter'), { definition: definition('legacy', { labels: ['env=legacy'] }) });
   t.equal(legacy.status, 201);
   t.match(legacy.body, { experiment: { hostList: [{ hostId: 'host-old', state: 'refused', message: /version-1 agent/ }] } });
+
+  // The fleet shows which connected agents take experiments ("not manageable" on the page), and why not.
+  const declining = await openSocket(hub.agentUrl, AGENT_TOKEN);
+  t.teardown(() => declining.ws.close());
+  declining.ws.send(JSON.stringify({ ...helloFor('agent-no', 'host-no', {}), v: 2, experiments: { accepts: false, reason: 'hub.acceptExperiments is false', current: null } }));
+  await waitFor('agent-no said hello', () => hub.connections.has('agent-no'));
+  const fleet = (await call(hub, 'GET', '/api/v1/fleet', as(hub, 'viewer'))).body as unknown as FleetResponse;
+  const experimentsOf = (hostId: string) => fleet.hosts.find((h) => h.hostId === hostId)!.experiments;
+  t.strictSame(experimentsOf('host-away'), { manageable: true, reason: null });
+  t.strictSame(experimentsOf('host-old'), { manageable: false, reason: 'a version-1 agent: it takes no experiments' });
+  t.strictSame(experimentsOf('host-no'), { manageable: false, reason: 'hub.acceptExperiments is false' });
+  back.ws.close();
+  await waitFor('agent-away gone', () => !hub.connections.has('agent-away'));
+  const later = (await call(hub, 'GET', '/api/v1/fleet', as(hub, 'viewer'))).body as unknown as FleetResponse;
+  t.equal(later.hosts.find((h) => h.hostId === 'host-away')!.experiments, null, 'not connected: unknown');
 });
 
 t.test("every route: 401 without a token, a viewer reads (200) and is refused its writes (403)", async (t) => {
