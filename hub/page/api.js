@@ -1,4 +1,5 @@
-// The page's calls to the hub's API: the one place its answers are taken to be what hub/http/types.ts says. Writes
+// The page's calls to the hub's API: the one place its answers are taken to be what hub/http/types.ts (and
+// experiment-types.ts) say. Writes
 // carry the session's CSRF token; a 401 on a call made signed in means the session ended, and is told to the page.
 // @ts-check
 
@@ -15,6 +16,11 @@
  * @typedef {import('../http/types.js').TokenRevokedResponse} TokenRevokedResponse
  * @typedef {import('../http/types.js').AuditResponse} AuditResponse
  * @typedef {import('../http/types.js').ErrorResponse} ErrorResponse
+ * @typedef {import('../http/experiment-types.js').PipelineListResponse} PipelineListResponse
+ * @typedef {import('../http/experiment-types.js').PipelineResponse} PipelineResponse
+ * @typedef {import('../http/experiment-types.js').PipelineDeletedResponse} PipelineDeletedResponse
+ * @typedef {import('../http/experiment-types.js').ExperimentListResponse} ExperimentListResponse
+ * @typedef {import('../http/experiment-types.js').ExperimentResponse} ExperimentResponse
  * @typedef {import('../access/roles.js').Role} Role
  */
 
@@ -97,4 +103,24 @@ export const api = {
   revokeToken: (name) => /** @type {Promise<TokenRevokedResponse>} */ (signedIn('DELETE', `/api/v1/tokens/${q(name)}`)),
   /** Newest first; `before` is the previous page's `next`. @param {number | null} before @returns {Promise<AuditResponse>} */
   audit: (before) => /** @type {Promise<AuditResponse>} */ (signedIn('GET', `/api/v1/audit?limit=50${before === null ? '' : `&before=${before}`}`)),
+
+  /** @returns {Promise<PipelineListResponse>} */
+  pipelines: () => /** @type {Promise<PipelineListResponse>} */ (signedIn('GET', '/api/v1/pipelines')),
+  /** One template's newest version, or the version `sha256`. @param {string} name @param {string} [sha256] @returns {Promise<PipelineResponse>} */
+  pipeline: (name, sha256) => /** @type {Promise<PipelineResponse>} */ (signedIn('GET', `/api/v1/pipelines/${q(name)}${sha256 ? `?sha256=${q(sha256)}` : ''}`)),
+  /** @param {{ name: string, content: string, description?: string }} upload @returns {Promise<PipelineResponse>} */
+  uploadPipeline: (upload) => /** @type {Promise<PipelineResponse>} */ (signedIn('POST', '/api/v1/pipelines', upload)),
+  /** Every version, or the version `sha256`. @param {string} name @param {string} [sha256] @returns {Promise<PipelineDeletedResponse>} */
+  deletePipeline: (name, sha256) => /** @type {Promise<PipelineDeletedResponse>} */ (signedIn('DELETE', `/api/v1/pipelines/${q(name)}${sha256 ? `?sha256=${q(sha256)}` : ''}`)),
+
+  /** @returns {Promise<ExperimentListResponse>} */
+  experiments: () => /** @type {Promise<ExperimentListResponse>} */ (signedIn('GET', '/api/v1/experiments')),
+  /** @param {string} id @returns {Promise<ExperimentResponse>} */
+  experiment: (id) => /** @type {Promise<ExperimentResponse>} */ (signedIn('GET', `/api/v1/experiments/${q(id)}`)),
+  /** The definition as YAML or JSON text; `start`: run it at once, else keep it a draft. @param {string} definition @param {boolean} start @returns {Promise<ExperimentResponse>} */
+  createExperiment: (definition, start) => /** @type {Promise<ExperimentResponse>} */ (signedIn('POST', '/api/v1/experiments', { definition, start })),
+  /** @param {string} id @returns {Promise<ExperimentResponse>} */
+  startExperiment: (id) => /** @type {Promise<ExperimentResponse>} */ (signedIn('POST', `/api/v1/experiments/${q(id)}/start`, {})),
+  /** @param {string} id @returns {Promise<ExperimentResponse>} */
+  stopExperiment: (id) => /** @type {Promise<ExperimentResponse>} */ (signedIn('POST', `/api/v1/experiments/${q(id)}/stop`, {})),
 };

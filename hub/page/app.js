@@ -1,22 +1,46 @@
 // Phoenix hub page: fleet summary, variant comparison, charts, hosts, drill-down; refreshed live. Shown only signed
-// in (session.js); the admin's sections only to admins (admin.js). Everything agents send is put on the page with
-// textContent, never as HTML.
-// Checked by `npm run typecheck` (tsconfig.page.json) against the API's types in hub/http/types.ts; served as is,
-// as ES modules (dom.js, api.js, charts.js, fleet.js, hosts.js, session.js, admin.js, live.js beside it).
+// in (session.js); the admin's sections only to admins (admin.js). The address picks the view (nav.js): the fleet,
+// the experiments (experiments.js, experiment.js, experiment-form.js) or the pipeline catalog (catalog.js).
+// Everything agents and users send is put on the page with textContent, never as HTML.
+// Checked by `npm run typecheck` (tsconfig.page.json) against the API's types in hub/http/types.ts and
+// experiment-types.ts; served as is, as ES modules (the files beside it, listed in hub/http/static.ts).
 // @ts-check
 import { initAdmin, showAdmin } from './admin.js';
 import { api } from './api.js';
 import { clearCharts, drawCharts } from './charts.js';
+import { initCatalog, catalogView } from './catalog.js';
 import { byId, el } from './dom.js';
+import { experimentView, initExperiment } from './experiment.js';
+import { experimentFormView, initExperimentForm } from './experiment-form.js';
+import { experimentsView } from './experiments.js';
 import { renderComparison, renderSummary } from './fleet.js';
 import { clearHosts, initHosts, refreshSelected, showHosts } from './hosts.js';
 import { liveFeed } from './live.js';
+import { currentRoute, showView } from './nav.js';
 import { initSession, sessionMessage, showSignIn, showSignedIn, takeRedirectReason } from './session.js';
 
-/** @typedef {import('../http/types.js').SessionResponse} SessionResponse */
+/**
+ * @typedef {import('../http/types.js').SessionResponse} SessionResponse
+ * @typedef {import('./nav.js').ViewName} ViewName
+ * @typedef {{ show: (param: string | null, canWrite: boolean) => void, hide: (reset?: boolean) => void }} View
+ */
 
-/** @type {{ signedIn: boolean, window: string, groupBy: string }} */
-const state = { signedIn: false, window: '1h', groupBy: 'none' };
+/** `session` while signed in; `view`: the one shown. @type {{ signedIn: boolean, session: SessionResponse | null, view: ViewName | null, window: string, groupBy: string }} */
+const state = { signedIn: false, session: null, view: null, window: '1h', groupBy: 'none' };
+
+/** The views besides the fleet (which is kept fresh by the live feed while signed in, shown or not). @type {Partial<Record<ViewName, View>>} */
+const VIEWS = { experiments: experimentsView, 'experiment-form': experimentFormView, experiment: experimentView, catalog: catalogView };
+
+/** Shows the view the address names: the one shown before goes first (its timers with it). */
+function route() {
+  if (!state.session) return;
+  const { view, param } = currentRoute();
+  if (state.view !== null) VIEWS[state.view]?.hide();
+  state.view = view;
+  showView(view);
+  byId('fleet-controls').hidden = view !== 'fleet';
+  VIEWS[view]?.show(param, state.session.permissions.includes('experiment'));
+}
 
 async function renderFleetCharts() {
   const history = await api.fleetHistory(state.window);
@@ -63,10 +87,10 @@ const live = liveFeed({ reports: () => void refresh(), ended: () => leave('ended
 /** Signed in: the fleet, the sections the role allows, the live feed. @param {SessionResponse} session */
 function enter(session) {
   state.signedIn = true;
+  state.session = session;
   api.useSession(session);
   showSignedIn(session);
-  byId('fleet').hidden = false;
-  byId('fleet-controls').hidden = false;
+  route();
   showAdmin(session.permissions.includes('admin'));
   void refresh();
   live.start();
@@ -76,9 +100,12 @@ function enter(session) {
 function leave(reason) {
   if (!state.signedIn) return;
   state.signedIn = false;
+  state.session = null;
   live.stop();
   api.useSession(null);
-  byId('fleet').hidden = true;
+  for (const view of Object.values(VIEWS)) view.hide(true);
+  state.view = null;
+  showView(null);
   byId('fleet-controls').hidden = true;
   showAdmin(false);
   clearHosts();
@@ -115,6 +142,10 @@ initHosts(() => state.window);
 api.onSessionEnded(() => leave('ended'));
 initSession({ signedIn: enter, signOut });
 initAdmin();
+initExperiment();
+initExperimentForm();
+initCatalog();
+window.addEventListener('hashchange', route);
 const redirectReason = takeRedirectReason();
 api.session().then(
   (session) => (session ? enter(session) : showSignIn(redirectReason)),
