@@ -39,11 +39,13 @@ function exeOf(pid: number): string | null {
 /**
  * A small JSON file of live collector pids. Writes are atomic (temp file + rename); a write that fails
  * (disk full, read-only) is logged and the agent carries on: the file is a safety net, not a dependency.
+ * Several instances may share the file (each pair has one, and during a switch the old pair and the new one run
+ * side by side, with the same variant names): each change reads the file and adds or removes one pid, so no
+ * instance writes over another's entries.
  */
 export class PidFile {
   readonly file: string;
   readonly #logger: Logger;
-  #entries: PidEntry[] = [];
 
   constructor(file: string, logger: Logger) {
     this.file = file;
@@ -51,24 +53,22 @@ export class PidFile {
   }
 
   add(entry: PidEntry): void {
-    this.#entries = [...this.#entries.filter((e) => e.variant !== entry.variant), entry];
-    this.#write();
+    this.#write([...readPidFile(this.file).filter((e) => e.pid !== entry.pid), entry]);
   }
 
   remove(pid: number): void {
-    this.#entries = this.#entries.filter((e) => e.pid !== pid);
-    this.#write();
+    this.#write(readPidFile(this.file).filter((e) => e.pid !== pid));
   }
 
-  #write(): void {
+  #write(entries: PidEntry[]): void {
     try {
       mkdirSync(path.dirname(this.file), { recursive: true });
-      if (this.#entries.length === 0) {
+      if (entries.length === 0) {
         rmSync(this.file, { force: true });
         return;
       }
       const temp = `${this.file}.${process.pid}.tmp`;
-      writeFileSync(temp, `${JSON.stringify(this.#entries)}\n`);
+      writeFileSync(temp, `${JSON.stringify(entries)}\n`);
       renameSync(temp, this.file);
     } catch (error) {
       this.#logger.warn({ err: error, file: this.file }, 'cannot write the collector pid file; leftover collectors of a killed agent may not be found');

@@ -1,5 +1,6 @@
-// The leftover reaper (agent/supervisor/pidfile.ts): it stops only pids that still run the recorded binary, and the
-// next agent stops a killed agent's collectors before it starts its own.
+// The collector pid file (agent/supervisor/pidfile.ts): the leftover reaper stops only pids that still run the
+// recorded binary, the next agent stops a killed agent's collectors before it starts its own, and two pairs share
+// the file without writing over each other.
 import t, { type Test } from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -10,7 +11,7 @@ import path from 'node:path';
 import { loadConfig } from '../../../agent/config/load.js';
 import { AgentDaemon } from '../../../agent/daemon.js';
 import { pidFilePath } from '../../../agent/paths.js';
-import { reapLeftovers, type PidEntry } from '../../../agent/supervisor/pidfile.js';
+import { PidFile, readPidFile, reapLeftovers, type PidEntry } from '../../../agent/supervisor/pidfile.js';
 import { silentLogger } from '../../../common/logger.js';
 import { realCollector } from '../../helpers/collector.js';
 import { writeTestConfig } from '../../helpers/agent-config.js';
@@ -77,4 +78,27 @@ t.test('the next agent stops the leftovers before it starts its own collectors',
   t.same(leftoverAliveAtSpawn, [false, false], 'at each of its two collector spawns, the leftover was already gone');
   t.notOk(isAlive(leftover.pid!), 'the leftover is gone');
   t.ok(report.variants.every((v) => v.pid !== leftover.pid), 'and both variants run collectors of their own');
+});
+
+// During a switch the old pair and the new one run side by side, each with its own PidFile on the same file, with the
+// same variant names: retiring the old pair must leave the new pair's pids recorded, or a kill -9 after the switch
+// leaves collectors nobody stops.
+const shared = (variant: string, pid: number): PidEntry => ({ variant, pid, binary: '/bin/otelcol', agentPid: 999_999, startedAt: new Date().toISOString() });
+
+t.test('two PidFiles on one file: each adds and removes its own pids, none writes over the other', async (t) => {
+  const file = path.join(t.testdir(), 'collectors.json');
+  const pids = () => readPidFile(file).map((e) => e.pid).sort();
+  const old = new PidFile(file, silentLogger());
+  old.add(shared('baseline', 101));
+  old.add(shared('optimized-a', 102));
+  const next = new PidFile(file, silentLogger());
+  next.add(shared('baseline', 201));
+  next.add(shared('optimized-b', 202));
+  t.same(pids(), [101, 102, 201, 202], 'all four while both pairs run (a same variant name replaces nothing)');
+  old.remove(101);
+  old.remove(102);
+  t.same(pids(), [201, 202], 'the old pair retired: the new pair is still recorded');
+  next.remove(201);
+  next.remove(202);
+  t.same(readPidFile(file), [], 'none left: the file is gone');
 });
