@@ -37,8 +37,6 @@ export class AssignmentRunner {
   #started!: () => void;
   #queue: Promise<void> = new Promise((resolve) => (this.#started = resolve));
   #closed = false;
-  /** The assignment kept in the state directory by an earlier run, until start() resumes or drops it. */
-  #kept: Assignment | null;
 
   constructor(options: AssignmentRunnerOptions) {
     this.#o = options;
@@ -50,10 +48,14 @@ export class AssignmentRunner {
         : config.experiment.schedule !== undefined
           ? 'this agent measures in scheduled windows (experiment.schedule); it takes no experiments'
           : null;
-    this.#kept = loadAssignment(config, this.#log);
-    // A hello sent before start() already says what this agent is about to run again.
-    if (this.#kept && this.#refusal === null && !this.#ended(this.#kept)) {
-      this.#last = { experimentId: this.#kept.experimentId, revision: this.#kept.revision, state: 'applying', message: 'resuming after a restart', at: new Date().toISOString() };
+    const kept = loadAssignment(config, this.#log);
+    if (kept && this.#refusal !== null) removeAssignment(config);
+    else if (kept) {
+      // A hello sent before start() already says what this agent is about to run again.
+      if (!this.#ended(kept)) this.#last = { experimentId: kept.experimentId, revision: kept.revision, state: 'applying', message: 'resuming after a restart', at: new Date().toISOString() };
+      // First in the queue: the hub answers that hello by sending the assignment again, which must find it applied
+      // (and be answered), not apply it a second time after the resumption.
+      this.#enqueue(() => this.#resume(kept));
     }
   }
 
@@ -68,19 +70,6 @@ export class AssignmentRunner {
 
   /** Lets queued work run, first resuming the kept assignment (or dropping it when its end time has passed). */
   start(): void {
-    const kept = this.#kept;
-    this.#kept = null;
-    if (kept && this.#refusal === null) {
-      if (this.#ended(kept)) {
-        this.#log.info({ experimentId: kept.experimentId }, 'the kept assignment ended while the agent was down; running its own pair');
-        removeAssignment(this.#o.config);
-      } else {
-        this.#log.info({ experimentId: kept.experimentId, revision: kept.revision }, 'resuming the kept assignment');
-        this.#enqueue(() => this.#apply(kept));
-      }
-    } else if (kept) {
-      removeAssignment(this.#o.config);
-    }
     this.#started();
   }
 
@@ -108,6 +97,17 @@ export class AssignmentRunner {
     this.#queue = this.#queue.then(() => (this.#closed ? undefined : step())).catch((error: unknown) => {
       this.#log.error({ err: error }, 'assignment step failed');
     });
+  }
+
+  async #resume(kept: Assignment): Promise<void> {
+    if (this.#ended(kept)) {
+      this.#log.info({ experimentId: kept.experimentId }, 'the kept assignment ended while the agent was down; running its own pair');
+      removeAssignment(this.#o.config);
+      this.#last = null;
+      return;
+    }
+    this.#log.info({ experimentId: kept.experimentId, revision: kept.revision }, 'resuming the kept assignment');
+    await this.#apply(kept);
   }
 
   async #onAssign(assignment: Assignment): Promise<void> {
