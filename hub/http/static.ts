@@ -17,8 +17,8 @@ const TYPES: Record<string, string> = {
 
 /** The page's script, as ES modules: app.js and what it imports. */
 const PAGE_MODULES = [
-  'app.js', 'admin.js', 'api.js', 'catalog.js', 'charts.js', 'dom.js', 'experiment.js', 'experiment-form.js', 'experiments.js', 'fleet.js', 'hosts.js',
-  'live.js', 'nav.js', 'session.js', 'view-kit.js',
+  'app.js', 'admin.js', 'api.js', 'catalog.js', 'charts.js', 'deep-link.js', 'dom.js', 'experiment.js', 'experiment-fields.js', 'experiment-form.js',
+  'experiments.js', 'fleet.js', 'hosts.js', 'live.js', 'nav.js', 'session.js', 'view-kit.js',
 ];
 
 /** URL path -> file. A fixed table: nothing outside it can be asked for. */

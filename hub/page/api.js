@@ -117,7 +117,7 @@ export const api = {
   experiments: () => /** @type {Promise<ExperimentListResponse>} */ (signedIn('GET', '/api/v1/experiments')),
   /** @param {string} id @returns {Promise<ExperimentResponse>} */
   experiment: (id) => /** @type {Promise<ExperimentResponse>} */ (signedIn('GET', `/api/v1/experiments/${q(id)}`)),
-  /** The definition as YAML or JSON text; `start`: run it at once, else keep it a draft. @param {string} definition @param {boolean} start @returns {Promise<ExperimentResponse>} */
+  /** The definition as YAML or JSON text, or as an object; `start`: run it at once, else keep it a draft. @param {string | Record<string, unknown>} definition @param {boolean} start @returns {Promise<ExperimentResponse>} */
   createExperiment: (definition, start) => /** @type {Promise<ExperimentResponse>} */ (signedIn('POST', '/api/v1/experiments', { definition, start })),
   /** @param {string} id @returns {Promise<ExperimentResponse>} */
   startExperiment: (id) => /** @type {Promise<ExperimentResponse>} */ (signedIn('POST', `/api/v1/experiments/${q(id)}/start`, {})),

@@ -1,6 +1,7 @@
 // Phoenix hub page: fleet summary, variant comparison, charts, hosts, drill-down; refreshed live. Shown only signed
 // in (session.js); the admin's sections only to admins (admin.js). The address picks the view (nav.js): the fleet,
-// the experiments (experiments.js, experiment.js, experiment-form.js) or the pipeline catalog (catalog.js).
+// the experiments (experiments.js, experiment.js, experiment-form.js) or the pipeline catalog (catalog.js); a view
+// opened signed out is kept across the sign-in (deep-link.js).
 // Everything agents and users send is put on the page with textContent, never as HTML.
 // Checked by `npm run typecheck` (tsconfig.page.json) against the API's types in hub/http/types.ts and
 // experiment-types.ts; served as is, as ES modules (the files beside it, listed in hub/http/static.ts).
@@ -17,6 +18,7 @@ import { renderComparison, renderSummary } from './fleet.js';
 import { clearHosts, initHosts, refreshSelected, showHosts } from './hosts.js';
 import { liveFeed } from './live.js';
 import { currentRoute, showView } from './nav.js';
+import { forgetRoute, rememberRoute, restoreRoute } from './deep-link.js';
 import { initSession, sessionMessage, showSignIn, showSignedIn, takeRedirectReason } from './session.js';
 
 /**
@@ -111,6 +113,7 @@ function leave(reason) {
   clearHosts();
   for (const id of ['summary', 'comparison']) byId(id).replaceChildren();
   clearCharts(byId('charts'));
+  rememberRoute();
   showSignIn(reason);
 }
 
@@ -140,14 +143,30 @@ groupBySelect.addEventListener('change', () => {
 initHosts(() => state.window);
 
 api.onSessionEnded(() => leave('ended'));
-initSession({ signedIn: enter, signOut });
+// Signed in with the form, the page keeps its address: nothing kept is needed.
+initSession({
+  signedIn: (session) => {
+    forgetRoute();
+    enter(session);
+  },
+  signOut,
+});
 initAdmin();
 initExperiment();
 initExperimentForm();
 initCatalog();
-window.addEventListener('hashchange', route);
+window.addEventListener('hashchange', () => (state.session ? route() : rememberRoute()));
 const redirectReason = takeRedirectReason();
 api.session().then(
-  (session) => (session ? enter(session) : showSignIn(redirectReason)),
+  (session) => {
+    if (session) {
+      restoreRoute(); // back from a sign-in elsewhere: the view the page was opened at
+      enter(session);
+      return;
+    }
+    // The view asked for is kept for the sign-in, unless this load is a failed sign-in's way back (it names none).
+    if (redirectReason === null) rememberRoute();
+    showSignIn(redirectReason);
+  },
   () => showSignIn('unreachable'),
 );

@@ -1,11 +1,13 @@
-// The form that creates an experiment from a definition in YAML or JSON, as a draft or started at once. A refused
-// definition's error is shown under the text naming the field it is about (and its line, selected), the text kept;
-// a created one opens its own view. Only for roles that may create experiments.
+// The form that creates an experiment, as a draft or started at once, from a definition written as text (YAML or
+// JSON) or in fields (experiment-fields.js), switching between them with what was entered. A refused definition's
+// error is shown naming the field it is about: under the text (its line selected) or beside the field's input; what
+// was entered is kept; a created one opens its own view. Only for roles that may create experiments.
 // @ts-check
 import { api } from './api.js';
 import { byId, el } from './dom.js';
+import { clearFieldErrors, fieldsDefinition, fillFields, initFields, loadPipelines, resetFields, showFieldError } from './experiment-fields.js';
 import { href } from './nav.js';
-import { attempt, messageOf, selectLine } from './view-kit.js';
+import { attempt, messageOf, say, selectLine } from './view-kit.js';
 
 /** A small definition that runs as it is on a fleet of VMs: the built-in pipelines, one canary host first. */
 export const EXAMPLE = `# An experiment in YAML (or JSON); docs/experiments.md describes every field.
@@ -96,27 +98,89 @@ function showError(message) {
   if (line !== null) selectLine(area, line);
 }
 
+/** Above the form: what is not about one field, and what a switch of mode could not carry. */
+const MESSAGE = 'experiment-form-message';
+const NOTE = 'experiment-mode-note';
+
+/**
+ * `mode`: how the definition is written now; `textUnread`: the fields could not read the text (it is YAML) and were
+ * not edited since, so going back to the text keeps it as written.
+ * @type {{ mode: 'text' | 'fields', textUnread: boolean }}
+ */
+const state = { mode: 'text', textUnread: false };
+
+/** Every refusal the form shows taken away. */
+function clearErrors() {
+  showError(null);
+  clearFieldErrors();
+  say(MESSAGE, null);
+}
+
+/** The text as a definition object when it is JSON (all the fields can read here), else null. @param {string} text */
+function jsonObject(text) {
+  try {
+    const value = /** @type {unknown} */ (JSON.parse(text));
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? /** @type {Record<string, unknown>} */ (value) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Switches how the definition is written, carrying what was entered across. @param {'text' | 'fields'} mode */
+function switchMode(mode) {
+  if (mode === state.mode) return;
+  clearErrors();
+  say(NOTE, null);
+  const area = byId('experiment-definition', HTMLTextAreaElement);
+  if (mode === 'fields') {
+    const definition = jsonObject(area.value);
+    state.textUnread = definition === null;
+    if (definition !== null) {
+      const left = fillFields(definition);
+      if (left.length > 0) say(NOTE, `Not carried into the fields, which have no input for them (nor do they send them): ${left.join(', ')}.`);
+    } else if (area.value !== EXAMPLE) {
+      say(NOTE, 'The fields read JSON only, and this text is not JSON (YAML, say): they are as you left them, and the text is kept as written for when you go back to it.');
+    }
+  } else if (!state.textUnread) {
+    area.value = `${JSON.stringify(fieldsDefinition(), null, 2)}\n`;
+  }
+  state.mode = mode;
+  byId('experiment-text').hidden = mode !== 'text';
+  byId('experiment-fields').hidden = mode !== 'fields';
+  byId(mode === 'text' ? 'experiment-mode-text' : 'experiment-mode-fields', HTMLInputElement).checked = true;
+}
+
 /** @param {boolean} start run it at once, else keep it a draft */
 function submit(start) {
-  const area = byId('experiment-definition', HTMLTextAreaElement);
+  const fields = state.mode === 'fields';
+  const definition = fields ? fieldsDefinition() : byId('experiment-definition', HTMLTextAreaElement).value;
   const buttons = ['experiment-create', 'experiment-create-start'].map((b) => byId(b, HTMLButtonElement));
   for (const b of buttons) b.disabled = true;
-  showError(null);
-  void attempt('experiment-error', async () => {
-    const { experiment } = await api.createExperiment(area.value, start);
+  clearErrors();
+  void attempt(MESSAGE, async () => {
+    const { experiment } = await api.createExperiment(definition, start);
     location.hash = href.experiment(experiment.id);
-  }, (error) => showError(messageOf(error))).finally(() => {
+  }, (error) => {
+    const message = messageOf(error);
+    if (!fields) showError(message);
+    else if (!showFieldError(aboutWhat(message).field, message)) say(MESSAGE, message);
+  }).finally(() => {
     for (const b of buttons) b.disabled = false;
   });
 }
 
 /** Wires the form. Calling rules: once, at load. */
 export function initExperimentForm() {
+  initFields();
   byId('experiment-definition', HTMLTextAreaElement).value = EXAMPLE;
   byId('experiment-form', HTMLFormElement).addEventListener('submit', (event) => {
     event.preventDefault();
     submit(/** @type {SubmitEvent} */ (event).submitter?.id === 'experiment-create-start');
   });
+  for (const mode of /** @type {const} */ (['text', 'fields'])) {
+    byId(`experiment-mode-${mode}`, HTMLInputElement).addEventListener('change', () => switchMode(mode));
+  }
+  byId('experiment-fields').addEventListener('input', () => (state.textUnread = false));
 }
 
 export const experimentFormView = {
@@ -124,10 +188,16 @@ export const experimentFormView = {
   show(_param, canWrite) {
     byId('experiment-form').hidden = !canWrite;
     byId('experiment-form-denied').hidden = canWrite;
+    if (canWrite) void attempt(MESSAGE, loadPipelines, (error) => say(MESSAGE, `Cannot list the pipelines: ${messageOf(error)}`));
   },
-  /** Leaves the text as it is (a definition half written), but not after signing out: `reset`. @param {boolean} [reset] */
+  /** Leaves what was entered as it is (a definition half written), but not after signing out: `reset`. @param {boolean} [reset] */
   hide(reset = false) {
-    showError(null);
-    if (reset) byId('experiment-definition', HTMLTextAreaElement).value = EXAMPLE;
+    clearErrors();
+    say(NOTE, null);
+    if (!reset) return;
+    switchMode('text');
+    byId('experiment-definition', HTMLTextAreaElement).value = EXAMPLE;
+    resetFields();
+    state.textUnread = false;
   },
 };

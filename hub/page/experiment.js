@@ -1,10 +1,11 @@
 // One experiment: its state and verdict, the criteria met or not with their values, each wave's results, each host's
 // state (with the collector's message when it failed), the events, how it ended, and — on a pass — the exact
-// candidate that passed. Start (a draft) and Stop (running) only for roles that may; polled while it can change.
+// candidate that passed, and the definition as accepted. Start (a draft) and Stop (running, asking first) only for
+// roles that may; polled while it can change.
 // @ts-check
 import { api, ApiError } from './api.js';
 import { byId, el, fmt } from './dom.js';
-import { attempt, badge, copyBlock, messageOf, poller, say, tableRows, when } from './view-kit.js';
+import { askFirst, attempt, badge, copyBlock, messageOf, poller, say, tableRows, when } from './view-kit.js';
 import { hostStatesText } from './experiments.js';
 
 /**
@@ -16,10 +17,14 @@ import { hostStatesText } from './experiments.js';
  */
 
 const REFRESH_MS = 2000;
+/** How long Stop waits for its confirming click. */
+const CONFIRM_MS = 5000;
 const MESSAGE = 'experiment-message';
 
-/** @type {{ id: string | null, canWrite: boolean }} */
-const state = { id: null, canWrite: false };
+/** `definition`: the one shown, as text (it never changes: drawn once, so a selection in it stays). @type {{ id: string | null, canWrite: boolean, definition: string | null }} */
+const state = { id: null, canWrite: false, definition: null };
+/** Stop's confirming step (set by initExperiment). @type {{ reset: () => void }} */
+let stopAsk = { reset: () => {} };
 
 /** A value from an outcome or an event's detail, as text: lists joined, anything else as JSON. @param {unknown} value */
 function text(value) {
@@ -104,6 +109,15 @@ function renderPassed(x) {
   );
 }
 
+/** The definition as the hub accepted it, defaults filled in: what the experiment runs. @param {ExperimentDetail} x */
+function renderDefinition(x) {
+  const definition = JSON.stringify(x.definition, null, 2);
+  if (definition === state.definition) return;
+  state.definition = definition;
+  byId('experiment-spec').replaceChildren(copyBlock(definition, `${x.name}.json`, 'definition'));
+  byId('experiment-spec-section').hidden = false;
+}
+
 /** @param {ExperimentDetail} x */
 function render(x) {
   byId('experiment-title').textContent = `Experiment ${x.name}`;
@@ -132,7 +146,9 @@ function render(x) {
     ),
   );
   byId('experiment-start').hidden = !(state.canWrite && x.state === 'draft');
-  byId('experiment-stop').hidden = !(state.canWrite && x.state === 'running');
+  const stop = byId('experiment-stop');
+  stop.hidden = !(state.canWrite && x.state === 'running');
+  if (stop.hidden) stopAsk.reset();
   byId('experiment-summary').textContent = r.summary;
   tableRows('experiment-criteria').replaceChildren(...r.criteria.map(criterionRow));
   tableRows('experiment-waves').replaceChildren(...x.waves.list.map(waveRow));
@@ -140,6 +156,7 @@ function render(x) {
   tableRows('experiment-events').replaceChildren(...x.events.slice().reverse().map(eventRow));
   renderOutcome(x);
   renderPassed(x);
+  renderDefinition(x);
   document.body.dataset.experimentUpdated = String(Date.now());
 }
 
@@ -179,17 +196,18 @@ const refresh = poller(async () => {
 function act(call) {
   const id = state.id;
   if (id === null) return;
-  const buttons = ['experiment-start', 'experiment-stop'].map((b) => byId(b, HTMLButtonElement));
+  const buttons = ['experiment-start', 'experiment-stop', 'experiment-stop-cancel'].map((b) => byId(b, HTMLButtonElement));
   for (const b of buttons) b.disabled = true;
   void ask(id, call).finally(() => {
     for (const b of buttons) b.disabled = false;
   });
 }
 
-/** Wires Start and Stop. Calling rules: once, at load. */
+/** Wires Start, and Stop, which asks first. Calling rules: once, at load. */
 export function initExperiment() {
   byId('experiment-start').addEventListener('click', () => act(api.startExperiment));
-  byId('experiment-stop').addEventListener('click', () => act(api.stopExperiment));
+  const [stop, cancel] = ['experiment-stop', 'experiment-stop-cancel'].map((b) => byId(b, HTMLButtonElement));
+  stopAsk = askFirst(stop, cancel, 'Stop: confirm', CONFIRM_MS, () => act(api.stopExperiment));
 }
 
 export const experimentView = {
@@ -201,13 +219,15 @@ export const experimentView = {
   },
   hide() {
     state.id = null;
+    state.definition = null;
     refresh.stop();
+    stopAsk.reset();
     say(MESSAGE, null);
     byId('experiment-title').textContent = 'Experiment';
     for (const key of ['state', 'verdict']) delete byId('experiment-head').dataset[key];
-    for (const id of ['experiment-head', 'experiment-outcome', 'experiment-passed-body']) byId(id).replaceChildren();
+    for (const id of ['experiment-head', 'experiment-outcome', 'experiment-passed-body', 'experiment-spec']) byId(id).replaceChildren();
     for (const id of ['experiment-criteria', 'experiment-waves', 'experiment-hosts', 'experiment-events']) tableRows(id).replaceChildren();
     byId('experiment-summary').textContent = '';
-    for (const id of ['experiment-start', 'experiment-stop', 'experiment-outcome-section', 'experiment-passed']) byId(id).hidden = true;
+    for (const id of ['experiment-start', 'experiment-stop', 'experiment-outcome-section', 'experiment-passed', 'experiment-spec-section']) byId(id).hidden = true;
   },
 };

@@ -1,5 +1,5 @@
 // What the experiment and catalog views share: date-times, message areas, a guarded action, a state badge, a block
-// of text to copy or download, a line of a textarea to point at, and an owned poll timer.
+// of text to copy or download, a line of a textarea to point at, an owned poll timer and a button that asks first.
 // @ts-check
 import { ApiError } from './api.js';
 import { byId, el } from './dom.js';
@@ -100,4 +100,40 @@ export function poller(tick, ms) {
       timer = undefined;
     },
   };
+}
+
+/**
+ * A button that asks first, without a dialog: its first click turns it into `confirmText` beside `cancel` for `ms`
+ * (one owned timer), and only a second click within that does `action`; Cancel or the time running out turns it back.
+ * Calling rules: once per button, at load; `reset()` whenever the button goes (its view hidden, the button hidden).
+ * @param {HTMLButtonElement} button @param {HTMLButtonElement} cancel @param {string} confirmText @param {number} ms
+ * @param {() => void} action
+ */
+export function askFirst(button, cancel, confirmText, ms, action) {
+  const label = button.textContent ?? '';
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let timer;
+  const reset = () => {
+    clearTimeout(timer);
+    timer = undefined;
+    button.textContent = label;
+    delete button.dataset.asking;
+    cancel.hidden = true;
+  };
+  button.addEventListener('click', () => {
+    if (timer !== undefined) {
+      reset();
+      action();
+      return;
+    }
+    button.textContent = confirmText;
+    button.dataset.asking = 'true';
+    cancel.hidden = false;
+    timer = setTimeout(reset, ms);
+  });
+  cancel.addEventListener('click', () => {
+    reset();
+    button.focus();
+  });
+  return { reset };
 }

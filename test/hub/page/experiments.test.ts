@@ -1,14 +1,13 @@
 // The hub's experiment pages in a real headless Chromium, against a real hub and a real v2 agent running the real
 // collectors: an experimenter's refused definition is shown naming its field, a good one is created, started,
-// watched (the host applying then measuring, the criteria) and stopped (by whom); a viewer sees neither Start nor
-// Stop nor the form, and the API refuses the viewer's stop; the catalog lists the built-ins and takes uploads.
+// watched (the host applying then measuring, the criteria) and stopped (by whom; Stop asks first); a viewer sees
+// neither Start nor Stop nor the form, and the API refuses the viewer's stop; the catalog lists the built-ins and
+// takes uploads.
 import t from 'tap';
 import type { Page } from 'playwright-core';
-import { hubRoutes } from '../../../hub/http/routes.js';
-import { agentConfigFor, builtinTemplate, startTestAgent, startTestHub } from '../../helpers/assignment.js';
-import { openBrowser } from '../../helpers/browser.js';
+import { builtinTemplate } from '../../helpers/assignment.js';
 import { apiToken, bearer, signInUrl } from '../../helpers/hub-api.js';
-import { waitFor } from '../../helpers/process.js';
+import { openExperimentForm } from './experiment-page.js';
 
 const HOST = 'page-exp-host';
 const HOSTILE = '<img src=x onerror="window.__xss=1">';
@@ -39,17 +38,8 @@ const SELECTED = (id: string) => `(() => { const a = document.getElementById(${J
 const text = async (page: Page, selector: string) => ((await page.locator(selector).first().textContent()) ?? '').trim();
 
 t.test('experiments from the page: create, watch and stop as an experimenter; a viewer may only look', { timeout: 180_000 }, async (t) => {
-  const hub = await startTestHub(t, t.testdir(), { routes: hubRoutes });
-  const { file } = await agentConfigFor(t, hub, { host: { id: HOST, labels: { env: 'test' } }, pipeline: { collectionInterval: '1s', metricExpiration: '10s' } });
-  await startTestAgent(t, file);
-  await waitFor('the agent said hello, manageable', () => [...hub.connections.values()].some((c) => c.manageable), 60_000);
-
-  const { browser, page, errors } = await openBrowser(t);
-  await page.goto(signInUrl(hub, 'experimenter'));
-  await page.locator('#nav a[data-nav="experiments"]').click();
-  await page.locator('#experiment-new').click();
+  const { hub, browser, page, errors } = await openExperimentForm(t, { id: HOST, labels: { env: 'test' } });
   const definition = page.locator('#experiment-definition');
-  await definition.waitFor();
   t.match(await definition.inputValue(), /pipeline: optimized-b/, 'the form starts with an example of the built-in pipelines');
 
   // A refused definition: the error names the field (and its line), beside the text, which is kept.
@@ -116,9 +106,27 @@ t.test('experiments from the page: create, watch and stop as an experimenter; a 
     t.same(viewerErrors, [], 'no script error on the viewer page');
   });
 
+  // Stop asks first: one click only asks (Cancel, or the time running out, turns it back); the confirming click stops.
+  const stop = page.locator('#experiment-stop');
+  const cancel = page.locator('#experiment-stop-cancel');
+  t.ok(await cancel.isHidden(), 'no Cancel before Stop is clicked');
+  await stop.click();
+  t.equal(await text(page, '#experiment-stop'), 'Stop: confirm', 'a first click only asks');
+  t.ok(await cancel.isVisible(), 'beside a Cancel');
+  await cancel.click();
+  t.equal(await text(page, '#experiment-stop'), 'Stop', 'Cancel turns it back');
+  t.ok(await cancel.isHidden());
+  await stop.click();
+  await page.locator('#experiment-stop:not([data-asking])').waitFor({ timeout: 15_000 });
+  t.equal(await text(page, '#experiment-stop'), 'Stop', 'unconfirmed, it turns back by itself');
+  t.ok(await cancel.isHidden());
+  t.equal(hub.experiments.detail(id).state, 'running', 'and nothing was stopped');
+  await stop.click();
+  await stop.click();
+
   // Stopped from the page: the state, who stopped it, the event with its actor; no more Stop.
-  await page.locator('#experiment-stop').click();
   await page.locator('#experiment-head[data-state="stopped"]').waitFor();
+  t.ok(await cancel.isHidden(), 'nor Cancel');
   t.ok(await page.locator('#experiment-stop').isHidden(), 'no Stop once stopped');
   t.equal(await text(page, '#experiment-outcome [data-outcome="stoppedBy"]'), 'tester-experimenter', 'the outcome says by whom');
   const stopped = (await page.locator('#experiment-events tr[data-event="stopped"] td').allTextContents()).map((s) => s.trim());

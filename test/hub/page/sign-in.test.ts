@@ -1,6 +1,6 @@
 // The page's sign-in in a real headless Chromium against a real hub fed by the test's own agent socket: a token typed
 // into the form, what each role sees, sign-out and revocation ending the live feed for good, single sign-on through a
-// real OpenID provider on loopback, and a refused token.
+// real OpenID provider on loopback (the view the page was opened at kept across the round trip), and a refused token.
 import t, { type Test } from 'tap';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -72,10 +72,10 @@ async function setUp(t: Test, options: Partial<HubOptions> = {}): Promise<{ hub:
  * A fresh Chromium at the hub's page, its live feed counted. `consoleIs(t, n)`: its console shows exactly `n` 401s (the
  * page asks who is signed in at each load; a refused token) and no other error but those matching `also`.
  */
-async function openPage(t: Test, hub: Hub) {
+async function openPage(t: Test, hub: Hub, hash = '') {
   const { page, errors } = await openBrowser(t);
   await page.addInitScript(COUNT_LIVE);
-  await page.goto(`${hub.url}/`);
+  await page.goto(`${hub.url}/${hash}`);
   const consoleIs = (t: Test, unauthorized: number, also?: RegExp) => {
     t.equal(errors.filter((e) => UNAUTHORIZED.test(e)).length, unauthorized, `${unauthorized} 401s provoked in the console`);
     t.same(errors.filter((e) => !UNAUTHORIZED.test(e) && !also?.test(e)), [], 'and no other error');
@@ -276,9 +276,9 @@ t.test('single sign-on through the real OpenID provider lands with the mapped ro
   const { hub } = await setUp(t, { port, oidc: { relyingParty } });
   t.equal(hub.oidc?.redirectUrl, redirect);
 
-  /** In a fresh Chromium: the page's single sign-on link, then the provider's login form as `user`. */
-  const signInAs = async (user: string) => {
-    const opened = await openPage(t, hub);
+  /** In a fresh Chromium at the page (at the view `hash`): its single sign-on link, then the provider's login form as `user`. */
+  const signInAs = async (user: string, hash = '') => {
+    const opened = await openPage(t, hub, hash);
     // Only loopback: the provider's development pages import web fonts.
     await opened.page.route('**/*', (route) => (new URL(route.request().url()).hostname === '127.0.0.1' ? route.continue() : route.abort()));
     const link = opened.page.locator('#sso-link');
@@ -300,10 +300,12 @@ t.test('single sign-on through the real OpenID provider lands with the mapped ro
   t.ok(await alice.page.locator('#tokens').isVisible(), 'with the admin sections');
   t.equal(alice.page.url(), `${hub.url}/`);
 
-  const olga = await signInAs('olga');
+  const olga = await signInAs('olga', '#/catalog');
   await olga.page.locator('#whoami', { hasText: 'olga' }).waitFor();
   t.equal(await olga.page.locator('#whoami').textContent(), 'olga (viewer)', 'the ops group maps to viewer');
   t.ok(await olga.page.locator('#tokens').isHidden(), 'without them');
+  await olga.page.locator('#catalog-view').waitFor();
+  t.equal(olga.page.url(), `${hub.url}/#/catalog`, 'the view the page was opened at, kept across the round trip to the provider');
 
   const nobody = await signInAs('nobody');
   await nobody.page.locator('#signin-message[data-reason="no_role"]').waitFor();
