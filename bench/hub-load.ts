@@ -1,14 +1,12 @@
 // Hub scale bench: a real hub process, N simulated agents from a separate load process, the comparison
 // API timed while it ingests, and the hub's memory sampled throughout.
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import pidusage from 'pidusage';
 import { BENCH_TOKEN, percentile, startHubProcess, timeGet } from './hub-process.js';
+import { startLoadAgents } from './load-process.js';
 import { median, mib, ms, percent, verdict } from './stats.js';
 
 export interface HubLoadResult {
@@ -22,8 +20,6 @@ export interface HubLoadResult {
   hubRssPeakBytes: number;
   hubCpuPercentMean: number;
 }
-
-const here = path.dirname(fileURLToPath(import.meta.url));
 
 export interface HubLoadOptions {
   agents: number;
@@ -40,12 +36,9 @@ export async function runHubLoad({ agents, intervalMs, durationMs, apiEveryMs }:
   const hub = hubProcess.child;
   const { port, base } = hubProcess;
   try {
-    const load = spawn(process.execPath, [path.join(here, 'load-agents.js'), `ws://127.0.0.1:${port}/ws/agent`, BENCH_TOKEN, String(agents), String(intervalMs), String(durationMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let output = '';
-    load.stdout!.setEncoding('utf8').on('data', (d: string) => (output += d));
-    const loadDone = once(load, 'exit');
+    const load = startLoadAgents({ url: `ws://127.0.0.1:${port}/ws/agent`, token: BENCH_TOKEN, agents, intervalMs, durationMs });
     let running = true;
-    void loadDone.then(() => (running = false));
+    void load.result.then(() => (running = false), () => (running = false));
 
     const comparisonTimes: number[] = [];
     const rss: number[] = [];
@@ -66,11 +59,10 @@ export async function runHubLoad({ agents, intervalMs, durationMs, apiEveryMs }:
       }
       await delay(50);
     }
-    await loadDone;
+    const result = await load.result;
     const idle: number[] = [];
     for (let i = 0; i < 40; i++) idle.push(await timeGet(`${base}/api/v1/comparison?window=1h`));
     pidusage.clear();
-    const result = JSON.parse(output.trim().split('\n').at(-1)!) as { agents: number; acked: number; seconds: number; ackP50: number | null; ackP99: number | null };
     return {
       agents: result.agents,
       reports: result.acked,

@@ -10,7 +10,7 @@ import { autoPort } from '../agent/supervisor/ports.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const BENCH_TOKEN = 'bench-token-0123456789abcdef';
 /** The hub's admin token (--admin-token-file): the API reads below are made with it, as a dashboard would. */
-const BENCH_ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
+export const BENCH_ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
 
 export interface HubProcess {
   child: ChildProcess;
@@ -18,6 +18,8 @@ export interface HubProcess {
   /** http://127.0.0.1:PORT */
   base: string;
   stop(): Promise<void>;
+  /** What the hub wrote to stderr (its JSON log lines), when started with `captureLog`; otherwise ''. */
+  log(): string;
 }
 
 /** Nearest-rank percentile. */
@@ -36,8 +38,11 @@ export async function timeGet(url: string): Promise<number> {
   return performance.now() - started;
 }
 
-/** Starts `phoenix-hub` on `dataDir` (a token file is written into `dir`) and waits until it is ready. */
-export async function startHubProcess(dir: string, dataDir: string): Promise<HubProcess> {
+/**
+ * Starts `phoenix-hub` on `dataDir` (a token file is written into `dir`) and waits until it is ready. `captureLog`:
+ * keep its stderr (the log at warn) for `log()` instead of passing it through.
+ */
+export async function startHubProcess(dir: string, dataDir: string, options: { captureLog?: boolean } = {}): Promise<HubProcess> {
   const tokens = path.join(dir, 'tokens');
   await writeFile(tokens, `${BENCH_TOKEN}\n`);
   const admin = path.join(dir, 'admin-token');
@@ -46,8 +51,11 @@ export async function startHubProcess(dir: string, dataDir: string): Promise<Hub
   const child = spawn(
     process.execPath,
     [path.join(here, '..', 'hub', 'bin.js'), '--port', String(port), '--data-dir', dataDir, '--token-file', tokens, '--admin-token-file', admin, '--log-level', 'warn'],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
+    { stdio: ['ignore', 'ignore', options.captureLog ? 'pipe' : 'inherit'] },
   );
+  let logged = '';
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (logged += d));
+  const log = () => logged;
   const exited = once(child, 'exit');
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
@@ -56,7 +64,7 @@ export async function startHubProcess(dir: string, dataDir: string): Promise<Hub
   };
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 300; i++) {
-    if ((await fetch(`${base}/readyz`).catch(() => null))?.ok) return { child, port, base, stop };
+    if ((await fetch(`${base}/readyz`).catch(() => null))?.ok) return { child, port, base, stop, log };
     if (child.exitCode !== null) break;
     await delay(100);
   }

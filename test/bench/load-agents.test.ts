@@ -1,0 +1,82 @@
+// The benches' load process against a real in-process hub: v2 load agents take an experiment as real agents do
+// (applying, applied, tagged reports; reverted when it is stopped), and v1 load agents still just report.
+import t, { type Test } from 'tap';
+import { fanoutDefinition } from '../../bench/experiment-fanout.js';
+import { startLoadAgents, type LoadOptions } from '../../bench/load-process.js';
+import { hubRoutes } from '../../hub/http/routes.js';
+import type { ExperimentResponse } from '../../hub/http/experiment-types.js';
+import type { AssignmentStatus } from '../../protocol/assignment.js';
+import type { AgentReport } from '../../protocol/report.js';
+import { AGENT_TOKEN, startTestHub } from '../helpers/assignment.js';
+import { apiToken, bearer } from '../helpers/hub-api.js';
+import { waitFor } from '../helpers/process.js';
+
+function load(t: Test, hubUrl: string, o: Omit<LoadOptions, 'url' | 'token'>) {
+  const started = startLoadAgents({ url: hubUrl, token: AGENT_TOKEN, ...o });
+  t.teardown(() => {
+    if (started.child.exitCode === null && started.child.signalCode === null) started.child.kill('SIGKILL');
+  });
+  return started;
+}
+
+t.test('v2 load agents apply an experiment, tag their reports with it and revert when it stops', { timeout: 180_000 }, async (t) => {
+  const hub = await startTestHub(t, t.testdir(), { routes: hubRoutes });
+  const statuses: AssignmentStatus[] = [];
+  const reports: AgentReport[] = [];
+  hub.on('status', (_agentId, status) => statuses.push(status));
+  hub.on('report', (_agentId, message) => reports.push(message.report));
+  // Long enough for a slow machine; stopped with SIGTERM once everything was seen.
+  const { child, result } = load(t, hub.agentUrl, { agents: 3, intervalMs: 200, durationMs: 120_000, protocol: 2, samples: true });
+  await waitFor('three manageable load agents', () => hub.connections.size === 3 && [...hub.connections.values()].every((c) => c.manageable), 60_000);
+
+  const post = async (path: string, body?: unknown) => {
+    const res = await fetch(`${hub.url}${path}`, {
+      method: 'POST',
+      headers: { ...bearer(apiToken(hub, 'experimenter')), 'content-type': 'application/json' },
+      body: JSON.stringify(body ?? {}),
+    });
+    t.ok(res.ok, `POST ${path}: HTTP ${res.status}`);
+    return ((await res.json()) as ExperimentResponse).experiment;
+  };
+  const { id, hosts } = await post('/api/v1/experiments', { definition: fanoutDefinition(), start: true });
+  t.equal(hosts, 3, 'the bench definition targets every load agent');
+  await waitFor('every host measuring', () => hub.experiments.detail(id).hostList.every((h) => h.state === 'measuring'), 60_000);
+  t.same(statuses.map((s) => `${s.experimentId}@${s.revision}:${s.state}`).sort(), [...Array(3).fill(`${id}@1:applied`), ...Array(3).fill(`${id}@1:applying`)]);
+  const tagged = await waitFor('a tagged report from each agent', () => {
+    const hostIds = new Set(reports.filter((r) => r.experiment?.id === id).map((r) => r.host.id));
+    return hostIds.size === 3 ? reports.filter((r) => r.experiment?.id === id) : null;
+  }, 60_000);
+  t.same(tagged[0]!.variants.map((v) => v.name), ['baseline', 'optimized-b'], 'reports name the assigned variants');
+  t.same([tagged[0]!.comparison.baseline, tagged[0]!.comparison.candidate], ['baseline', 'optimized-b']);
+
+  await post(`/api/v1/experiments/${id}/stop`);
+  await waitFor('three reverted statuses', () => statuses.filter((s) => s.state === 'reverted').length === 3, 60_000);
+  const after = reports.length;
+  await waitFor('untagged reports after the withdrawal', () => reports.slice(after).filter((r) => !r.experiment).length >= 3, 60_000);
+
+  child.kill('SIGTERM');
+  const out = await result;
+  t.equal(out.protocol, 2);
+  t.equal(out.agents, 3);
+  t.equal(out.unexpected, 0, 'every hub message validated as version 2');
+  t.ok(out.acked > 0 && out.acked <= out.sent, `acked ${out.acked} of ${out.sent}`);
+  t.equal(out.assignments!.length, 3);
+  for (const a of out.assignments!) {
+    t.equal(a?.experimentId, id);
+    t.ok(a!.appliedAt >= a!.assignedAt && a!.assignedAt >= out.startedAt!, 'assigned after the start, applied after assigned');
+  }
+  t.equal(out.samples!.length, out.acked, 'a sample per acknowledged report');
+});
+
+t.test('v1 load agents report as before and take no experiments', { timeout: 180_000 }, async (t) => {
+  const hub = await startTestHub(t, t.testdir(), { routes: hubRoutes });
+  const { result } = load(t, hub.agentUrl, { agents: 2, intervalMs: 200, durationMs: 1500 });
+  await waitFor('two load agents', () => hub.connections.size === 2, 60_000);
+  t.notOk([...hub.connections.values()].some((c) => c.manageable), 'a v1 agent is not manageable');
+  const out = await result;
+  t.equal(out.agents, 2);
+  t.ok(out.acked > 0, `acked ${out.acked}`);
+  t.ok(out.ackP99 !== null);
+  t.equal(out.protocol, undefined, 'no v2 fields');
+  t.equal(out.assignments, undefined);
+});
