@@ -263,6 +263,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
           await closeAll('hub', [
             { name: 'agent WebSocket server', close: () => wss.close() },
             { name: 'ingest queue', close: () => queue.close() },
+            { name: 'experiments', close: () => experiments.close() },
             { name: 'store', close: () => store.close() },
           ]);
         } finally {

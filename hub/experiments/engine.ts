@@ -13,6 +13,7 @@ import type { StoredDefinition } from './assignment.js';
 import type { PipelineCatalog } from './catalog.js';
 import type { ExperimentHostRecord, ExperimentRecord, HostState } from './experiment-store.js';
 import type { GuardrailTrip } from './guardrails.js';
+import { BufferedExperimentWrites } from './experiment-writes.js';
 import { experimentResults, ResultsMemo } from './results.js';
 import { orderHosts } from './rollout.js';
 import { ExperimentRun } from './run.js';
@@ -36,34 +37,41 @@ const ENGINE: Actor = { name: 'phoenix', role: null, remote: 'hub' };
 
 /**
  * Calling rules: construct once the store is open (running experiments are resumed from it); `tick(now)` about every
- * second; `onHello`, `onStatus`, `onReport` as the hub hears of them; the rest any time. Writes are refused with
+ * second; `onHello`, `onStatus`, `onReport` as the hub hears of them; the rest any time; `close()` once, before the
+ * store closes. Writes are refused with
  * HttpRequestError (400 a bad definition, 404 an unknown id, 409 a wrong state or an overlapping target).
  */
 export class ExperimentEngine {
   readonly #o: EngineOptions;
   readonly #log: Logger;
   readonly #running = new Map<string, ExperimentRun>();
+  /** Running experiments' changes, committed together (at most 50 ms later, and before any read of them). */
+  readonly #writes: BufferedExperimentWrites;
   /** A running experiment's verdict in the list is at most this old. */
   readonly #listResults = new ResultsMemo(5_000);
 
   constructor(options: EngineOptions) {
     this.#o = options;
     this.#log = options.logger.child({ component: 'experiments' });
+    this.#writes = new BufferedExperimentWrites(options.store.experiments, 50, this.#log);
     for (const record of options.store.experiments.experimentsIn(['running'])) {
-      const run = ExperimentRun.resume(record, options.store.experiments);
+      const run = ExperimentRun.resume(record, options.store.experiments, this.#writes);
       this.#running.set(record.id, run);
       this.#log.info({ experimentId: record.id, hosts: run.hosts.size }, 'resuming a running experiment');
     }
   }
 
   list(): ExperimentSummary[] {
+    this.#writes.flush();
     const now = Date.now();
     const x = this.#o.store.experiments;
     const resultsOf = (r: ExperimentRecord) => experimentResults(x.figures(r.id), (JSON.parse(r.spec) as StoredDefinition).definition);
     return x.experiments().map((r) => experimentSummary(r, this.#hostsOf(r.id), () => this.#listResults.get(r.id, now, () => resultsOf(r)).verdict));
   }
 
+  /** Every answer is read after what is pending was written: a user's start or stop answered is stored. */
   detail(id: string): ExperimentDetail {
+    this.#writes.flush();
     const record = this.#record(id);
     return experimentDetail(record, this.#hostsOf(id), this.#o.store, this.#o.connections);
   }
@@ -129,7 +137,7 @@ export class ExperimentEngine {
     if (record.state !== 'draft') throw new HttpRequestError('conflict', `experiment '${id}' is ${record.state}; only a draft can be started`);
     const hosts = this.#o.store.experiments.hosts(id);
     this.#refuseOverlap(id, new Set(hosts.map((h) => h.agentId)));
-    const run = ExperimentRun.begin(record, hosts, this.#o.store.experiments, Date.now(), actor.name);
+    const run = ExperimentRun.begin(record, hosts, this.#o.store.experiments, this.#writes, Date.now(), actor.name);
     this.#running.set(id, run);
     this.#o.access.record(actor, 'experiment.start', id, 'ok', { hosts: hosts.length });
     this.#startWave(run, 0, Date.now());
@@ -206,6 +214,11 @@ export class ExperimentEngine {
       if (run.mayWiden(now)) this.#startWave(run, run.waveStarts.length, now);
       run.persistGuard();
     }
+  }
+
+  /** Writes what is pending. Calling rule: once, when the hub closes, before its store. */
+  close(): void {
+    this.#writes.close();
   }
 
   #startWave(run: ExperimentRun, wave: number, now: number): void {

@@ -140,4 +140,7 @@ export interface ExperimentStore {
 
   /** Per host and side, by host id, agent id and side. */
   figures(experimentId: string): HostFiguresRecord[];
+
+  /** Runs `writes` (calls of the methods above) in one transaction: all of them are stored, or none. */
+  batch(writes: () => void): void;
 }

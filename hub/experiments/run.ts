@@ -3,6 +3,7 @@
 import type { Assignment } from '../../protocol/assignment.js';
 import { buildAssignment, type StoredDefinition } from './assignment.js';
 import type { ExperimentEvent, ExperimentHostRecord, ExperimentRecord, ExperimentStore, HostState } from './experiment-store.js';
+import type { ExperimentWrites } from './experiment-writes.js';
 import { GuardrailWatch, type GuardrailTrip } from './guardrails.js';
 import { waveSizes } from './rollout.js';
 import { experimentResults } from './results.js';
@@ -18,35 +19,38 @@ export class ExperimentRun {
   readonly waveStarts: number[];
   readonly watch: GuardrailWatch;
   readonly #store: ExperimentStore;
+  /** Where its changes go (batched by the engine). */
+  readonly #writes: ExperimentWrites;
   readonly #sizes: number[];
   #assignment: Assignment | null = null;
   #guardDirty = false;
 
-  private constructor(record: ExperimentRecord, hosts: readonly ExperimentHostRecord[], store: ExperimentStore, waveStarts: number[], watch: GuardrailWatch) {
+  private constructor(record: ExperimentRecord, hosts: readonly ExperimentHostRecord[], store: ExperimentStore, writes: ExperimentWrites, waveStarts: number[], watch: GuardrailWatch) {
     this.record = { ...record };
     this.stored = JSON.parse(record.spec) as StoredDefinition;
     this.hosts = new Map(hosts.map((h) => [h.agentId, { ...h }]));
     this.#store = store;
+    this.#writes = writes;
     this.waveStarts = waveStarts;
     this.watch = watch;
     this.#sizes = waveSizes(hosts.length, this.stored.definition.rollout);
   }
 
   /** A draft starts now: running, its end time fixed from its duration. */
-  static begin(record: ExperimentRecord, hosts: readonly ExperimentHostRecord[], store: ExperimentStore, now: number, by: string): ExperimentRun {
-    const run = new ExperimentRun({ ...record, state: 'running', startedAt: now }, hosts, store, [], new GuardrailWatch(JSON.parse(record.spec).definition.guardrails));
-    store.updateExperiment(record.id, { state: 'running', startedAt: now });
+  static begin(record: ExperimentRecord, hosts: readonly ExperimentHostRecord[], store: ExperimentStore, writes: ExperimentWrites, now: number, by: string): ExperimentRun {
+    const run = new ExperimentRun({ ...record, state: 'running', startedAt: now }, hosts, store, writes, [], new GuardrailWatch(JSON.parse(record.spec).definition.guardrails));
+    writes.updateExperiment(record.id, { state: 'running', startedAt: now });
     run.event('started', null, by, { waves: run.#sizes, endsAt: run.endsAt === null ? null : new Date(run.endsAt).toISOString() }, now);
     return run;
   }
 
   /** A running experiment read back from the store after a hub restart. */
-  static resume(record: ExperimentRecord, store: ExperimentStore): ExperimentRun {
+  static resume(record: ExperimentRecord, store: ExperimentStore, writes: ExperimentWrites): ExperimentRun {
     const definition = (JSON.parse(record.spec) as StoredDefinition).definition;
     const hosts = store.hosts(record.id);
     const waves = store.events(record.id, { kind: 'wave', limit: waveSizes(hosts.length, definition.rollout).length }).map((e) => e.at);
     const watch = record.guard ? GuardrailWatch.from(definition.guardrails, JSON.parse(record.guard)) : new GuardrailWatch(definition.guardrails);
-    return new ExperimentRun(record, hosts, store, waves, watch);
+    return new ExperimentRun(record, hosts, store, writes, waves, watch);
   }
 
   get id(): string {
@@ -73,7 +77,7 @@ export class ExperimentRun {
 
   event(kind: string, hostId: string | null, actor: string | null, detail: Record<string, unknown>, at = Date.now()): void {
     const event: Omit<ExperimentEvent, 'id'> = { experimentId: this.id, at, kind, hostId, actor, detail: JSON.stringify(detail) };
-    this.#store.addEvent(event);
+    this.#writes.addEvent(event);
   }
 
   setHost(host: ExperimentHostRecord, state: HostState, message: string | null, now: number): void {
@@ -82,7 +86,7 @@ export class ExperimentRun {
     host.message = message;
     host.updatedAt = now;
     if (state !== 'measuring') host.healthySince = null;
-    this.#store.putHost(host);
+    this.#writes.putHost(host);
     this.event(`host.${state}`, host.hostId, null, message === null ? {} : { message }, now);
   }
 
@@ -93,7 +97,7 @@ export class ExperimentRun {
     if (healthy !== (host.healthySince !== null)) {
       host.healthySince = healthy ? now : null;
       host.updatedAt = now;
-      this.#store.putHost(host);
+      this.#writes.putHost(host);
     }
     this.#guardDirty = true;
     return this.watch.observeReport(host.hostId, lost);
@@ -119,7 +123,7 @@ export class ExperimentRun {
     for (const host of hosts) {
       host.wave = wave;
       host.updatedAt = now;
-      this.#store.putHost(host);
+      this.#writes.putHost(host);
     }
     this.waveStarts[wave] = now;
     this.event('wave', null, null, { wave, hosts: hosts.map((h) => h.hostId) }, now);
@@ -129,7 +133,7 @@ export class ExperimentRun {
   persistGuard(): void {
     if (!this.#guardDirty) return;
     this.#guardDirty = false;
-    this.#store.updateExperiment(this.id, { guard: JSON.stringify(this.watch.toJSON()) });
+    this.#writes.updateExperiment(this.id, { guard: JSON.stringify(this.watch.toJSON()) });
   }
 
   /** Ends it: the final results, the hosts' last states, the record; returns the outcome kept with it. */
@@ -147,7 +151,7 @@ export class ExperimentRun {
       if (this.active(host) && host.wave !== null) this.setHost(host, state === 'completed' ? 'done' : 'rolled-back', null, now);
     }
     Object.assign(this.record, { state, endedAt: now, outcome: JSON.stringify(outcome) });
-    this.#store.updateExperiment(this.id, { state, endedAt: now, outcome: this.record.outcome, guard: JSON.stringify(this.watch.toJSON()) });
+    this.#writes.updateExperiment(this.id, { state, endedAt: now, outcome: this.record.outcome, guard: JSON.stringify(this.watch.toJSON()) });
     this.event(state, null, by, outcome, now);
     return outcome;
   }

@@ -168,6 +168,7 @@ export function sqliteExperiments(db: Database): ExperimentStore {
       s.events.all({ id: experimentId, after: options.afterId ?? 0, kind: options.kind ?? null, limit: options.limit ?? DEFAULT_EVENTS_LIMIT }).map(toEvent),
     latestEvents: (experimentId, limit) => s.latestEvents.all({ id: experimentId, limit }).map(toEvent),
     figures: (experimentId) => s.figures.all(experimentId).map(toFigures),
+    batch: (writes) => db.transaction(writes)(),
   };
 }
 

@@ -39,13 +39,12 @@ interface Rig {
   engine: ExperimentEngine;
   agents: Map<string, FakeAgent>;
   connections: Map<string, AgentConnection>;
-  /** A new engine on the same store and connections (a hub restart). */
+  /** A new engine on the same store and connections (a hub closed and started again). */
   restart(): ExperimentEngine;
 }
 
 function rig(t: Test, hosts: { id: string; labels?: Record<string, string>; v1?: boolean }[], withdrawUnknown = true): Rig {
   const store = openSqliteStore({ file: path.join(t.testdir(), 'hub.db') });
-  t.teardown(() => store.close());
   const agents = new Map<string, FakeAgent>();
   const connections = new Map<string, AgentConnection>();
   for (const h of hosts) {
@@ -57,7 +56,20 @@ function rig(t: Test, hosts: { id: string; labels?: Record<string, string>; v1?:
   }
   const make = () =>
     new ExperimentEngine({ store, catalog: new PipelineCatalog(store.experiments), connections, access: new Access({ store: store.access, logger: silentLogger() }), logger: silentLogger(), withdrawUnknown });
-  const r: Rig = { store, engine: make(), agents, connections, restart: () => (r.engine = make()) };
+  const r: Rig = {
+    store,
+    engine: make(),
+    agents,
+    connections,
+    restart: () => {
+      r.engine.close();
+      return (r.engine = make());
+    },
+  };
+  t.teardown(() => {
+    r.engine.close();
+    store.close();
+  });
   return r;
 }
 
