@@ -53,6 +53,9 @@ export interface AgentConnectionContext {
 /** Every message this hub sends, at the version the connection speaks. */
 type Outgoing = HubMessage extends infer M ? (M extends HubMessage ? Omit<M, 'v'> : never) : never;
 
+/** Each assignment's message text, while the assignment is in use (its run holds it). */
+const ASSIGN_TEXTS = new WeakMap<Assignment, string>();
+
 export class AgentConnection {
   readonly ws: WebSocket;
   readonly remote: string;
@@ -108,10 +111,15 @@ export class AgentConnection {
     return this.#version < 2 ? 'a version-1 agent: it takes no experiments' : (this.#hello.experiments?.reason ?? 'it takes no experiments');
   }
 
-  /** Sends an assignment (false when the connection is closed or cannot carry one: a version-1 agent). */
+  /**
+   * Sends an assignment (false when the connection is closed or cannot carry one: a version-1 agent). A wave sends
+   * the same assignment object to every host: its text is made once (version 2 is the only one that carries it).
+   */
   assign(assignment: Assignment): boolean {
     if (this.#closed || this.#version < 2) return false;
-    return this.#send({ type: 'assign', assignment });
+    let text = ASSIGN_TEXTS.get(assignment);
+    if (text === undefined) ASSIGN_TEXTS.set(assignment, (text = JSON.stringify({ type: 'assign', assignment, v: 2 } satisfies HubMessage)));
+    return this.#sendText(text);
   }
 
   /** Tells the agent to go back to its own pair (false when the connection cannot carry it). */
@@ -219,6 +227,10 @@ export class AgentConnection {
   }
 
   #send(message: Outgoing): boolean {
+    return this.#sendText(JSON.stringify({ ...message, v: this.#version }));
+  }
+
+  #sendText(text: string): boolean {
     if (this.ws.readyState !== this.ws.OPEN) return false;
     if (this.ws.bufferedAmount > this.#ctx.maxBufferedBytes) {
       // It reads nothing, so nothing more is queued for it: the close frame goes after what it has not read, and
@@ -227,7 +239,7 @@ export class AgentConnection {
       this.#closeWith(CloseCode.notReading, `notReading: more than ${this.#ctx.maxBufferedBytes} bytes queued`);
       return false;
     }
-    this.ws.send(JSON.stringify({ ...message, v: this.#version }));
+    this.ws.send(text);
     return true;
   }
 
