@@ -32,6 +32,9 @@ export interface EngineOptions {
   withdrawUnknown: boolean;
 }
 
+/** How many hosts of a wave are sent its assignment in one turn of the event loop. */
+const SEND_SLICE = 100;
+
 /** Who the engine's own decisions are recorded as, in the audit log and the events. */
 const ENGINE: Actor = { name: 'phoenix', role: null, remote: 'hub' };
 
@@ -47,6 +50,8 @@ export class ExperimentEngine {
   readonly #running = new Map<string, ExperimentRun>();
   /** Running experiments' changes, committed together (at most 50 ms later, and before any read of them). */
   readonly #writes: BufferedExperimentWrites;
+  /** The pending slices of waves being sent. */
+  readonly #slices = new Set<NodeJS.Immediate>();
   /** A running experiment's verdict in the list is at most this old. */
   readonly #listResults = new ResultsMemo(5_000);
 
@@ -218,16 +223,38 @@ export class ExperimentEngine {
 
   /** Writes what is pending. Calling rule: once, when the hub closes, before its store. */
   close(): void {
+    for (const slice of this.#slices) clearImmediate(slice);
+    this.#slices.clear();
     this.#writes.close();
   }
 
   #startWave(run: ExperimentRun, wave: number, now: number): void {
     const hosts = run.beginWave(wave, now);
     this.#log.info({ experimentId: run.id, wave, hosts: hosts.length }, 'wave started');
-    for (const host of hosts) {
-      const connection = this.#o.connections.get(host.agentId);
-      if (connection) this.onHello(host.agentId, connection);
+    this.#sendSlices(run, hosts.map((h) => h.agentId), 0);
+  }
+
+  /**
+   * Sends a wave's assignment SEND_SLICE hosts at a time, a turn of the event loop apart, so that a wave of thousands
+   * does not hold up the acks of the reports arriving meanwhile; a run that ended stops the sending.
+   */
+  #sendSlices(run: ExperimentRun, agentIds: readonly string[], from: number): void {
+    if (this.#running.get(run.id) !== run) return;
+    const to = Math.min(from + SEND_SLICE, agentIds.length);
+    for (let i = from; i < to; i++) {
+      const connection = this.#o.connections.get(agentIds[i]!);
+      if (connection) this.onHello(agentIds[i]!, connection);
     }
+    if (to >= agentIds.length) return;
+    const next = setImmediate(() => {
+      this.#slices.delete(next);
+      try {
+        this.#sendSlices(run, agentIds, to);
+      } catch (error) {
+        this.#log.error({ err: error, experimentId: run.id }, 'sending a wave failed');
+      }
+    });
+    this.#slices.add(next);
   }
 
   #abort(run: ExperimentRun, trip: GuardrailTrip): void {

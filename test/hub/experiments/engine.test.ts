@@ -208,3 +208,21 @@ t.test('a new engine on the same store resumes: waves kept, an applied agent mea
   t.equal(assignedHosts(r, id).length, 2, 'the hold counted from before the restart: the next wave');
   t.equal(engine.stop(ALICE, id).state, 'stopped', 'and it can be stopped');
 });
+
+t.test('a wave of hundreds is sent 100 hosts a turn of the event loop; a stop halts the rest', async (t) => {
+  const r = rig(t, Array.from({ length: 250 }, (_, i) => ({ id: `h${String(i).padStart(3, '0')}` })));
+  const { id } = r.engine.create(ALICE, definition({ rollout: { canary: '100%' } }), { start: true });
+  t.equal(assignedHosts(r, id).length, 100, 'the first 100 at once');
+  await new Promise((resolve) => setImmediate(resolve));
+  t.equal(assignedHosts(r, id).length, 200, 'the next 100 a turn later');
+  await new Promise((resolve) => setImmediate(resolve));
+  t.equal(assignedHosts(r, id).length, 250, 'all of them');
+
+  const second = r.restart();
+  second.stop(ALICE, id);
+  const other = second.create(ALICE, definition({ name: 'again', rollout: { canary: '100%' } }), { start: true });
+  second.stop(ALICE, other.id);
+  await new Promise((resolve) => setImmediate(resolve));
+  await new Promise((resolve) => setImmediate(resolve));
+  t.equal(assignedHosts(r, other.id).length, 100, 'stopped after the first slice: nothing more sent');
+});
