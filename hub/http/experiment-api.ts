@@ -90,7 +90,12 @@ export async function createExperiment(c: RouteContext): Promise<ExperimentRespo
   if (typeof definition !== 'string' && (typeof definition !== 'object' || definition === null || Array.isArray(definition))) {
     throw new BadRequestError("'definition' must be the experiment as YAML or JSON text, or as an object");
   }
-  return { experiment: c.hub.experiments.create(actorOf(c.principal!, c.remote), definition, { start: body.start !== false }) };
+  const actor = actorOf(c.principal!, c.remote);
+  const id = c.hub.experiments.createDraft(actor, definition);
+  if (body.start === false) return { experiment: c.hub.experiments.detail(id) };
+  // Created and started in two turns of the event loop: the acks of reports that arrived meanwhile go out between.
+  await new Promise((resolve) => setImmediate(resolve));
+  return { experiment: c.hub.experiments.start(actor, id) };
 }
 
 export async function startExperiment(c: RouteContext): Promise<ExperimentResponse> {
