@@ -16,7 +16,10 @@ import { ownPair, type PairPlan, type VariantPlan } from './pair-plan.js';
 import { CollectorProcess, type CollectorStatus } from './supervisor/collector-process.js';
 import { PidFile } from './supervisor/pidfile.js';
 import { assertPortsFree, fixedPorts, freePorts } from './supervisor/ports.js';
-import { CriticalMatcher, NAME_LABEL, PATH_LABEL } from './measure/critical.js';
+import { CriticalMatcher } from './measure/critical.js';
+import { variantView } from './measure/variant-view.js';
+import { hostTruth, truthRound } from './measure/loss/truth.js';
+import { VariantLossMeter } from './measure/loss/variant-loss.js';
 import { hostProcessReader, type HostProcessReader } from './measure/host-processes.js';
 import { ResourceSampler } from './measure/resource-usage.js';
 import { scrape } from './measure/scrape.js';
@@ -96,6 +99,8 @@ export async function renderVariants(config: AgentConfig, pair?: PairPlan): Prom
 interface VariantRuntime extends RenderedVariant {
   configPath: string;
   collector: CollectorProcess;
+  /** What the variant loses beyond the critical processes, from one round to the next. */
+  loss: VariantLossMeter;
 }
 
 /**
@@ -152,7 +157,9 @@ export class Experiment {
         pidFile.add({ variant: variant.name, pid, binary: deps.collectorBinary, agentPid: process.pid, startedAt: new Date().toISOString() }),
       );
       collector.on('exited', (pid) => pidFile.remove(pid));
-      variants.push({ ...variant, configPath, collector });
+      // A sample older than two collection intervals (and slack) belongs to a process that exited.
+      const loss = new VariantLossMeter(2 * pair.collectionIntervalMs + 2000);
+      variants.push({ ...variant, configPath, collector, loss });
     }
     return new Experiment(config, pair, variants, deps.logger);
   }
@@ -201,20 +208,26 @@ export class Experiment {
       this.#measureVariant(this.variants[1]),
     ]);
     // A process younger than a collection interval (plus slack) may not have been scraped yet.
-    const seenBefore = Date.now() - this.pair.collectionIntervalMs - 2000;
+    const readAt = Date.now();
+    const seenBefore = readAt - this.pair.collectionIntervalMs - 2000;
     const running = this.#matcher.running(host.processes.filter((p) => p.startedAt === null || p.startedAt <= seenBefore));
+    const k = this.config.loss.topK;
+    const round = truthRound(host, seenBefore, k);
+    const views = [a, b].map((m) => (m.stats ? variantView(m.stats.labelValues) : null));
     const pricing = pricingModel(
       this.config.pricing.perThousandSeriesMonth,
       this.config.pricing.perMillionSamples,
       this.pair.collectionIntervalMs,
     );
-    const variants = [a, b].map((m) => {
-      const retention = m.labelValues ? this.#matcher.retention(running, m.labelValues) : null;
+    const variants = [a, b].map((m, i) => {
+      const retention = m.stats ? this.#matcher.retention(running, m.stats.labelValues) : null;
+      const loss = this.variants[i]!.loss.measure(m.stats, views[i]!, round, readAt);
       const report: VariantReport = {
         ...m.report,
         criticalRetention: retention ? retention.ratio : null,
         criticalMissing: retention ? retention.missing : running,
         estimatedMonthlyCostUsd: m.report.series === null ? null : monthlyCost(m.report.series, pricing),
+        ...(loss ? { loss } : {}),
       };
       return report;
     }) as [VariantReport, VariantReport];
@@ -227,6 +240,7 @@ export class Experiment {
       variants,
       comparison: compareVariants(variants[0], variants[1]),
       pricing,
+      truth: hostTruth(round, k, views.filter((v) => v !== null)),
       ...(this.pair.experiment ? { experiment: this.pair.experiment } : {}),
     };
   }
@@ -234,7 +248,7 @@ export class Experiment {
   async #measureVariant(v: VariantRuntime) {
     const status = v.collector.status();
     const [output, telemetry, usage] = await Promise.all([
-      scrape(`http://127.0.0.1:${v.ports.exporter}/metrics`, { collectLabels: [NAME_LABEL, PATH_LABEL], agent: this.#http }),
+      scrape(`http://127.0.0.1:${v.ports.exporter}/metrics`, { ...v.loss.scanOptions(), agent: this.#http }),
       scrape(`http://127.0.0.1:${v.ports.telemetry}/metrics`, { capture: wantsTelemetrySample, agent: this.#http }),
       status.pid === null ? null : this.#sampler.sample(status.pid),
     ]);
@@ -260,7 +274,7 @@ export class Experiment {
       rssBytes: usage?.rssBytes ?? null,
       telemetry: telemetry.ok ? summarizeTelemetry(telemetry.stats.captured) : null,
     };
-    return { report, labelValues: stats?.labelValues ?? null };
+    return { report, stats };
   }
 
   /** Stops both collectors and releases the rest; any number of calls, all settling when the first one does. */
@@ -269,6 +283,7 @@ export class Experiment {
       // Both collectors stop at once: each may take its whole grace period.
       { name: 'collectors', close: () => closeAllAtOnce('collectors', this.variants.map((v) => ({ name: v.name, close: () => v.collector.stop() }))) },
       { name: 'resource sampler', close: () => this.#sampler.close() },
+      { name: 'loss meters', close: () => this.variants.forEach((v) => v.loss.close()) },
       { name: 'scrape connections', close: () => this.#http.destroy() },
     ]));
   }

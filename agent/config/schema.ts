@@ -75,6 +75,13 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    loss: z
+      .object({
+        /** How many of the host's top CPU and memory consumers each variant is checked for (issue 15). */
+        topK: z.number({ error: 'must be a whole number from 1 to 100' }).int({ error: 'must be a whole number from 1 to 100' }).min(1, { error: 'must be a whole number from 1 to 100' }).max(100, { error: 'must be a whole number from 1 to 100' }).default(10),
+      })
+      .strict()
+      .prefault({}),
     ports: z
       .object({
         // 0 = pick free ports at start; otherwise variant i uses base+10*i, +1, +2.

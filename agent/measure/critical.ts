@@ -1,10 +1,7 @@
 // Decides which of the host's processes are critical, and which of those a variant's output still shows.
 import { criticalRegex } from '../../protocol/pipeline/render.js';
 import type { ProcessIdentity } from './process-identity.js';
-
-/** The labels the Prometheus exporter makes of the process resource attributes. */
-export const NAME_LABEL = 'process_executable_name';
-export const PATH_LABEL = 'process_executable_path';
+import { variantView } from './variant-view.js';
 
 export interface Retention {
   /** Share of running critical processes visible in the output; null when none runs. */
@@ -40,8 +37,7 @@ export class CriticalMatcher {
 
   /** Which running critical names appear in a variant's output (by name label, or by path label's file name). */
   retention(running: readonly string[], labelValues: Record<string, readonly string[]>): Retention {
-    const seen = new Set(labelValues[NAME_LABEL] ?? []);
-    for (const p of labelValues[PATH_LABEL] ?? []) seen.add(p.slice(p.lastIndexOf('/') + 1));
+    const seen = variantView(labelValues).names;
     const visible = running.filter((name) => seen.has(name));
     const missing = running.filter((name) => !seen.has(name));
     return { ratio: running.length === 0 ? null : visible.length / running.length, visible, missing };

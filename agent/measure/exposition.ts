@@ -4,6 +4,7 @@ import { LineErrors } from './exposition/line-errors.js';
 import { LineFramer } from './exposition/line-framer.js';
 import { LineParser } from './exposition/line-parser.js';
 import { ExpositionTally } from './exposition/tally.js';
+import type { SeriesSet } from './series-set.js';
 
 // How the work is shared (all under exposition/): line-framer.ts turns chunks into regions of whole
 // lines; line-parser.ts reads each line (the line grammar is there), key-reader.ts each sample's
@@ -29,6 +30,18 @@ export interface ExpositionStats {
   types: Record<string, string>;
   /** The accepted samples whose metric name `options.capture` wanted, in input order. */
   captured: CapturedSample[];
+  /** Distinct series not in `options.previousSeries` (0 without it). */
+  appeared: number;
+  /** This scrape's series, when `options.keepSeries` asked for them (to be the next scrape's previousSeries). */
+  seriesSet: SeriesSet | null;
+  /** For each metric name `options.values` wanted: each series' value, by a 53-bit hash of its key (a series' first line). */
+  values: Record<string, Map<number, SeriesValue>>;
+}
+
+/** One series' value and, when the line had one, its timestamp (ms). */
+export interface SeriesValue {
+  value: number;
+  timestampMs: number | null;
 }
 
 /** One sample line, decoded: for the few samples a caller reads (a collector's own telemetry). */
@@ -46,6 +59,12 @@ export interface ExpositionScannerOptions {
   maxLineBytes?: number;
   /** Which samples to keep whole in `captured`, by metric name (asked once per name; must not throw). */
   capture?: (metricName: string) => boolean;
+  /** The previous scrape's series (its stats.seriesSet): those not in it are counted in `appeared`. */
+  previousSeries?: SeriesSet;
+  /** Keep this scrape's series set in stats.seriesSet instead of letting it go (the caller owns it then). */
+  keepSeries?: boolean;
+  /** Which metrics' values to keep in stats.values, by series (asked once per name; must not throw). */
+  values?: (metricName: string) => boolean;
 }
 
 const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
@@ -60,7 +79,7 @@ const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
  *   line is counted in them, never thrown.
  * - `end()` again returns the same stats object; `write()` after `end()` throws a CallingRuleError
  *   (PHX_SCANNER_ENDED). The scanner never changes the stats once returned, and after end()
- *   holds little else (its series set and line buffer are let go).
+ *   holds little else (its line buffer, and its series set unless keepSeries asked for it, are let go).
  * The constructor throws a ConfigError for a maxLineBytes that is not a positive integer.
  */
 export class ExpositionScanner {

@@ -10,12 +10,20 @@ export interface ProcessIdentity {
   exeBase: string | null;
 }
 
-/** What one read of /proc/PID/stat tells: the kernel's name for the process and when it started. */
+/** What one read of /proc/PID/stat tells: the kernel's name for the process, when it started, what it uses. */
 export interface ProcessStat {
   /** comm, at most COMM_MAX characters (gopsutil's Name from /proc/PID/status is the same text, escaped). */
   comm: string;
   /** Field 22: start time in clock ticks since boot. With the pid it identifies one process for good. */
   startTicks: number;
+  /** Field 3: R, S, D, Z (a zombie), T, I (an idle kernel thread)… */
+  state: string;
+  /** A kernel thread (PF_KTHREAD in field 9): no executable, never in a collector's output. */
+  kernelThread: boolean;
+  /** Fields 14 + 15: user and system CPU time so far, in clock ticks (USER_HZ). */
+  cpuTicks: number;
+  /** Field 24: resident set size, in pages. */
+  rssPages: number;
 }
 
 /** The kernel keeps at most 15 characters of a process name (TASK_COMM_LEN - 1). */
@@ -52,24 +60,50 @@ export function readProcessStat(pid: number, procRoot = '/proc'): ProcessStat | 
   const open = buffer.indexOf(0x28);
   const close = buffer.lastIndexOf(0x29, length - 1);
   if (open < 0 || close < open) return null;
-  return { comm: buffer.toString('utf8', open + 1, close), startTicks: startTicksOf(buffer, close + 2, length) };
+  const fields = statFields(buffer, close + 2, length);
+  return {
+    comm: buffer.toString('utf8', open + 1, close),
+    startTicks: fields[F_START],
+    state: close + 2 < length ? String.fromCharCode(buffer[close + 2]!) : '?',
+    kernelThread: fields[F_FLAGS] >= 0 && (fields[F_FLAGS] & PF_KTHREAD) !== 0,
+    cpuTicks: fields[F_UTIME] >= 0 && fields[F_STIME] >= 0 ? fields[F_UTIME] + fields[F_STIME] : 0,
+    rssPages: Math.max(0, fields[F_RSS]),
+  };
 }
 
-/** Field 22 (the 20th after the name) as a number, read digit by digit; -1 when absent or not a number. */
-function startTicksOf(buffer: Buffer, from: number, length: number): number {
+// The numeric fields read, by their number in proc(5), and where each lands in statFields' result.
+const WANTED = [9, 14, 15, 22, 24] as const;
+const [F_FLAGS, F_UTIME, F_STIME, F_START, F_RSS] = [0, 1, 2, 3, 4] as const;
+const PF_KTHREAD = 0x00200000;
+const scratch = new Float64Array(WANTED.length);
+
+/**
+ * The WANTED fields as numbers, read digit by digit from field 3 (the state, at `from`) on; -1 for one that is
+ * absent or not a number. Returns a shared array: read it before the next call.
+ */
+function statFields(buffer: Buffer, from: number, length: number): Float64Array {
+  scratch.fill(-1);
+  let field = 3;
+  let want = 0;
   let i = from;
-  for (let spaces = 0; spaces < 19; i++) {
-    if (i >= length) return -1;
-    if (buffer[i] === 0x20) spaces++;
+  while (i < length && want < WANTED.length) {
+    let end = i;
+    while (end < length && buffer[end] !== 0x20 && buffer[end] !== 0x0a) end++;
+    if (field === WANTED[want]) {
+      let value = 0;
+      let j = i;
+      for (; j < end; j++) {
+        const c = buffer[j]!;
+        if (c < 0x30 || c > 0x39) break;
+        value = value * 10 + (c - 0x30);
+      }
+      if (j === end && end > i) scratch[want] = value;
+      want++;
+    }
+    field++;
+    i = end + 1;
   }
-  let value = 0;
-  let digits = 0;
-  for (; i < length; i++, digits++) {
-    const c = buffer[i]!;
-    if (c < 0x30 || c > 0x39) break;
-    value = value * 10 + (c - 0x30);
-  }
-  return digits > 0 && (i === length || buffer[i] === 0x20 || buffer[i] === 0x0a) ? value : -1;
+  return scratch;
 }
 
 /**

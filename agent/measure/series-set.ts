@@ -13,6 +13,9 @@ export const INITIAL_SLOTS = 1 << 10;
 export class SeriesSet {
   /** Distinct keys added since the set was made or last released. */
   size = 0;
+  /** The two 32-bit halves of the last key's hash that add() computed (see has()). */
+  lastLow = 0;
+  lastHigh = 0;
   // 1,024 slots (8 KiB) to start, doubled as it fills: a scrape of a few dozen series (a collector's own
   // telemetry, an optimized variant) should not zero half a megabyte every round.
   private mask = INITIAL_SLOTS - 1;
@@ -48,6 +51,8 @@ export class SeriesSet {
     const low = avalanche(((v1 << 1) | (v1 >>> 31)) + ((v2 << 7) | (v2 >>> 25)) + ((v3 << 12) | (v3 >>> 20)) + ((v4 << 18) | (v4 >>> 14)) + length);
     // Never 0: 0 marks an empty slot.
     const high = avalanche((v1 ^ Math.imul(v2, P3)) + (Math.imul(v3, P1) ^ v4) + Math.imul(length, P2)) | 1;
+    this.lastLow = low;
+    this.lastHigh = high;
 
     const slots = this.slots;
     const mask = this.mask;
@@ -60,6 +65,17 @@ export class SeriesSet {
         return true;
       }
       if (h === high && slots[2 * slot] === low) return false;
+    }
+  }
+
+  /** Whether a key whose hash another set's add() gave as lastLow/lastHigh is in this one. */
+  has(low: number, high: number): boolean {
+    const slots = this.slots;
+    const mask = this.mask;
+    for (let slot = low & mask; ; slot = (slot + 1) & mask) {
+      const h = slots[2 * slot + 1]!;
+      if (h === 0) return false;
+      if (h === high && slots[2 * slot] === low) return true;
     }
   }
 

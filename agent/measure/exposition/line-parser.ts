@@ -98,6 +98,7 @@ export class LineParser implements RegionParser {
     }
     const valueAt = p;
     const valueEnd = t;
+    let stampAt = -1;
     p = skipBlanks(text, t, e);
     if (p < e) {
       t = p;
@@ -105,16 +106,17 @@ export class LineParser implements RegionParser {
       if (!isInteger(text, p, t)) {
         return this.errors.fail(`invalid timestamp ${showValue(utf8(text.slice(p, t)), 40)}`, text, lineStart, e, p);
       }
+      stampAt = p;
       p = skipBlanks(text, t, e);
       if (p < e) return this.errors.fail('unexpected text after the timestamp', text, lineStart, e, p);
     }
 
     // The series key: the line's own bytes when already canonical, else rebuilt.
     if (keys.canonical) {
-      this.tally.sample(keys, text, keys.view, keys.metricStart, keyEnd, valueAt, valueEnd);
+      this.tally.sample(keys, text, keys.view, keys.metricStart, keyEnd, valueAt, valueEnd, stampAt, t);
     } else {
       const key = keys.rebuiltKey(text, lineStart, e);
-      if (key !== null) this.tally.sample(keys, text, key, 0, key.byteLength, valueAt, valueEnd);
+      if (key !== null) this.tally.sample(keys, text, key, 0, key.byteLength, valueAt, valueEnd, stampAt, t);
     }
   }
 

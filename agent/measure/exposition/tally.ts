@@ -1,5 +1,5 @@
 // Adds up an exposition's accepted lines: distinct series, per-metric counts, types, collected label values, captured samples.
-import type { CapturedSample, ExpositionScannerOptions, ExpositionStats } from '../exposition.js';
+import type { CapturedSample, ExpositionScannerOptions, ExpositionStats, SeriesValue } from '../exposition.js';
 import { SeriesSet } from '../series-set.js';
 import type { KeyReader } from './key-reader.js';
 import type { LineErrors } from './line-errors.js';
@@ -27,6 +27,12 @@ export class ExpositionTally {
   private readonly captureByName = new Map<string, boolean>();
   private readonly captured: CapturedSample[] = [];
   private readonly series = new SeriesSet();
+  private readonly previous: SeriesSet | undefined;
+  private readonly keepSeries: boolean;
+  private appeared = 0;
+  private readonly valuesOf: ((metricName: string) => boolean) | undefined;
+  /** Metric name (decoded) -> wanted or not; and each wanted one's values by series. */
+  private readonly valuesByName = new Map<string, Map<number, SeriesValue> | null>();
   private readonly metrics = new Map<string, MetricCount>();
   private readonly typeMap = new Map<string, string>();
   private samples = 0;
@@ -39,6 +45,9 @@ export class ExpositionTally {
       this.collect.set(raw, new Set());
       this.collectNames.set(raw, name);
     }
+    this.previous = options.previousSeries;
+    this.keepSeries = options.keepSeries ?? false;
+    this.valuesOf = options.values;
     this.record = this.capture !== undefined || this.collect.size > 0;
   }
 
@@ -46,11 +55,14 @@ export class ExpositionTally {
    * The sample line whose key `keys` just read, with its value at text[valueAt, valueEnd); the key
    * to count is view[start, end), canonical. Values are collected only from a series' first line.
    */
-  sample(keys: KeyReader, text: string, view: DataView, start: number, end: number, valueAt: number, valueEnd: number): void {
-    const isNew = this.series.add(view, start, end);
+  sample(keys: KeyReader, text: string, view: DataView, start: number, end: number, valueAt: number, valueEnd: number, stampAt: number, stampEnd: number): void {
+    const series = this.series;
+    const isNew = series.add(view, start, end);
     this.samples++;
     if (this.capture !== undefined) this.captureSample(keys, text, valueAt, valueEnd);
     if (!isNew) return;
+    if (this.previous !== undefined && !this.previous.has(series.lastLow, series.lastHigh)) this.appeared++;
+    if (this.valuesOf !== undefined) this.keepValue(keys, text, valueAt, valueEnd, stampAt, stampEnd);
     // A bare metric name is the known one (matched or just learnt), which keeps its counter.
     let metric: MetricCount;
     if (keys.metricFlags === 0) metric = keys.knownMetric.counter ??= this.metricCount(keys.knownMetric.text);
@@ -85,9 +97,25 @@ export class ExpositionTally {
       labelValues,
       types: Object.fromEntries(this.typeMap),
       captured: this.captured,
+      appeared: this.appeared,
+      seriesSet: this.keepSeries ? this.series : null,
+      values: Object.fromEntries([...this.valuesByName].filter((entry): entry is [string, Map<number, SeriesValue>] => entry[1] !== null)),
     };
-    this.series.release();
+    if (!this.keepSeries) this.series.release();
     return stats;
+  }
+
+  /** A wanted metric's value (and timestamp), keyed by 53 bits of the series' hash. */
+  private keepValue(keys: KeyReader, text: string, valueAt: number, valueEnd: number, stampAt: number, stampEnd: number): void {
+    const name = utf8(readName(text, keys.metricStart, keys.metricEnd, keys.metricFlags));
+    let values = this.valuesByName.get(name);
+    if (values === undefined) {
+      values = this.valuesOf!(name) ? new Map() : null;
+      this.valuesByName.set(name, values);
+    }
+    if (values === null) return;
+    const key = (this.series.lastHigh >>> 11) * 0x1_0000_0000 + (this.series.lastLow >>> 0);
+    values.set(key, { value: parseGoFloat(text.slice(valueAt, valueEnd)), timestampMs: stampAt < 0 ? null : Number(text.slice(stampAt, stampEnd)) });
   }
 
   private captureSample(keys: KeyReader, text: string, valueAt: number, valueEnd: number): void {

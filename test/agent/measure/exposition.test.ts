@@ -258,6 +258,37 @@ t.test('capture keeps the wanted samples whole', async (t) => {
   t.same(scanExposition(text).captured, [], 'nothing captured without the option');
 });
 
+t.test('values: the wanted metrics\' values and timestamps by series, from its first line', async (t) => {
+  const text = [
+    'cpu_total{pid="1",state="user"} 12.5 1700000000123',
+    'cpu_total{state="user",pid="1"} 99 1700000000999',
+    'cpu_total{pid="2",state="user"} 3',
+    'mem_bytes{pid="1"} 4096',
+    'other{pid="1"} 7',
+  ].join('\n');
+  const asked: string[] = [];
+  const stats = scanExposition(text, { values: (name) => (asked.push(name), name !== 'other') });
+  t.same(asked, ['cpu_total', 'mem_bytes', 'other'], 'asked once per name');
+  t.same(Object.keys(stats.values), ['cpu_total', 'mem_bytes'], 'unwanted metrics have no entry');
+  t.same([...stats.values.cpu_total!.values()], [{ value: 12.5, timestampMs: 1_700_000_000_123 }, { value: 3, timestampMs: null }], 'a repeated series (other label order) keeps its first value');
+  t.same([...stats.values.mem_bytes!.values()], [{ value: 4096, timestampMs: null }]);
+  const again = scanExposition(text.split('\n').reverse().join('\n'), { values: () => true });
+  t.same([...again.values.cpu_total!.keys()].sort(), [...stats.values.cpu_total!.keys()].sort(), 'the same series has the same key in any order');
+  t.same(scanExposition(text).values, {}, 'nothing kept without the option');
+});
+
+t.test('keepSeries and previousSeries: what appeared since the previous scrape', async (t) => {
+  const first = scanExposition('a{x="1"} 1\na{x="2"} 1\nb 1\n', { keepSeries: true });
+  t.ok(first.seriesSet !== null && first.seriesSet.size === 3, 'the set is kept, with its 3 series');
+  const second = scanExposition('b 2\na{x="3"} 1\na{x="1"} 5\na{x="4"} 1\na{x="4"} 2\n', { keepSeries: true, previousSeries: first.seriesSet! });
+  t.equal(second.appeared, 2, 'x=3 and x=4 are new; a repeated line counts once');
+  t.equal(first.seriesSet!.size - (second.series - second.appeared), 1, 'and x=2 vanished');
+  t.equal(scanExposition('a 1\n').seriesSet, null, 'no set without keepSeries');
+  t.equal(scanExposition('a 1\n').appeared, 0, 'nothing appeared without a previous set');
+  first.seriesSet!.release();
+  t.equal(scanExposition('a{x="1"} 1\n', { previousSeries: first.seriesSet! }).appeared, 1, 'a released set holds nothing');
+});
+
 t.test('valid forms of the text format', async (t) => {
   const text = [
     '# HELP v Help with \\\\ and \\n escapes.',

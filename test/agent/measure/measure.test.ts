@@ -5,7 +5,7 @@ import { scrape } from '../../../agent/measure/scrape.js';
 import { autoPort } from '../../../agent/supervisor/ports.js';
 import { CriticalMatcher } from '../../../agent/measure/critical.js';
 import { readIdentitySync } from '../../../agent/measure/process-identity.js';
-import { HostProcessTable, listWithSysteminformation, readHostProcesses } from '../../../agent/measure/host-processes.js';
+import { HostProcessTable, listWithSysteminformation, PAGE_SIZE, readHostProcesses } from '../../../agent/measure/host-processes.js';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -53,29 +53,46 @@ t.test('process table: each process read in full once, then one stat a round tel
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
   writeFileSync(path.join(root, 'stat'), 'cpu  1 2 3 4\nbtime 1700000000\nprocesses 9\n');
   mkdirSync(path.join(root, 'self'));
-  const fake = (pid: number, comm: string, startTicks: number, exe: string | null, argv0 = comm) => {
+  interface Usage {
+    state?: string;
+    flags?: number;
+    utime?: number;
+    stime?: number;
+    rssPages?: number;
+  }
+  const statLine = (pid: number, comm: string, startTicks: number, usage: Usage = {}) => {
+    // 52 fields in all; after[n - 3] is field n of proc(5): state 3, flags 9, utime 14, stime 15, start time 22, rss 24.
+    const after = Array.from({ length: 50 }, (_, i) => String(i));
+    after[0] = usage.state ?? 'S';
+    after[6] = String(usage.flags ?? 0x400000);
+    after[11] = String(usage.utime ?? 0);
+    after[12] = String(usage.stime ?? 0);
+    after[19] = String(startTicks);
+    after[21] = String(usage.rssPages ?? 0);
+    return `${pid} (${comm}) ${after.join(' ')}\n`;
+  };
+  const fake = (pid: number, comm: string, startTicks: number, exe: string | null, argv0 = comm, usage: Usage = {}) => {
     const dir = path.join(root, String(pid));
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir);
-    // 52 fields in all; the start time is field 22.
-    const after = Array.from({ length: 50 }, (_, i) => (i === 19 ? String(startTicks) : String(i)));
-    writeFileSync(path.join(dir, 'stat'), `${pid} (${comm}) ${['S', ...after.slice(1)].join(' ')}\n`);
+    writeFileSync(path.join(dir, 'stat'), statLine(pid, comm, startTicks, usage));
     writeFileSync(path.join(dir, 'cmdline'), `${argv0}\0--flag\0`);
     if (exe !== null) symlinkSync(exe, path.join(dir, 'exe'));
   };
   fake(10, 'sshd', 500, '/usr/sbin/sshd');
   fake(11, 'kube-controller', 600, '/usr/local/bin/kube-controller-manager', '/usr/local/bin/kube-controller-manager');
   fake(12, 'my (odd) name)', 700, '/opt/app/odd (deleted)');
-  fake(2, 'kthreadd', 0, null);
+  fake(2, 'kthreadd', 0, null, 'kthreadd', { flags: 0x208040 });
 
   const table = new HostProcessTable(root);
   const first = table.read();
   const byPid = (h: { processes: { pid: number }[] }, pid: number) => h.processes.find((p) => p.pid === pid);
   t.equal(first.count, 4, 'every numeric entry counted; self and stat are not processes');
-  t.same(byPid(first, 10), { pid: 10, name: 'sshd', exeBase: 'sshd', startedAt: 1_700_000_000_000 + 5000 });
-  t.same(byPid(first, 11), { pid: 11, name: 'kube-controller-manager', exeBase: 'kube-controller-manager', startedAt: 1_700_000_006_000 }, 'a cut name extended from argv[0]');
+  t.match(byPid(first, 10), { pid: 10, name: 'sshd', exeBase: 'sshd', startedAt: 1_700_000_000_000 + 5000, userSpace: true });
+  t.match(byPid(first, 11), { pid: 11, name: 'kube-controller-manager', exeBase: 'kube-controller-manager', startedAt: 1_700_000_006_000 }, 'a cut name extended from argv[0]');
   t.match(byPid(first, 12), { name: 'my (odd) name)', exeBase: 'odd' }, 'parentheses and spaces in the name; a deleted executable');
-  t.match(byPid(first, 2), { name: 'kthreadd', exeBase: null }, 'a kernel thread has no executable');
+  t.match(byPid(first, 2), { name: 'kthreadd', exeBase: null, userSpace: false }, 'a kernel thread has no executable and is not user space');
+  t.equal(first.intervalMs, null, 'no interval on the first read');
 
   // The same process (same start time, same comm): not read again, even though its exe link now says otherwise.
   rmSync(path.join(root, '10', 'exe'));
@@ -86,6 +103,14 @@ t.test('process table: each process read in full once, then one stat a round tel
   fake(11, 'postgres', 900, '/usr/lib/postgresql/16/bin/postgres');
   // A process that exec'd another program: same pid and start time, a new comm.
   fake(12, 'containerd', 700, '/usr/bin/containerd');
+  // Its CPU and memory change in place: the delta is what it used since the previous read.
+  writeFileSync(path.join(root, '10', 'stat'), statLine(10, 'sshd', 500, { utime: 150, stime: 50, rssPages: 10 }));
+  const usage = table.read();
+  t.match(byPid(usage, 10), { cpuSeconds: 2, cpuSecondsDelta: 2, rssBytes: 10 * PAGE_SIZE }, 'utime + stime in seconds (USER_HZ 100), rss in pages');
+  t.ok(usage.intervalMs !== null && usage.intervalMs >= 0, 'an interval from the second read on');
+  writeFileSync(path.join(root, '10', 'stat'), statLine(10, 'sshd', 500, { utime: 175, stime: 50, rssPages: 10, state: 'Z' }));
+  t.match(byPid(table.read(), 10), { cpuSecondsDelta: 0.25, userSpace: false }, 'a zombie is not user space');
+  t.equal(PAGE_SIZE % 4096, 0, `the page size is read from /proc/self/smaps (${PAGE_SIZE})`);
   // One gone, one new.
   rmSync(path.join(root, '2'), { recursive: true });
   fake(13, 'kubelet', 950, '/usr/bin/kubelet');
@@ -95,7 +120,10 @@ t.test('process table: each process read in full once, then one stat a round tel
   t.match(byPid(third, 13), { name: 'kubelet' });
   t.equal(byPid(third, 2), undefined, 'an exited process is gone');
   t.equal(table.size, 4, 'and forgotten');
-  t.same(table.read(new Set([13])).processes.map((p) => p.pid).sort(), [10, 11, 12], 'excluded pids are left out');
+  const excluding = table.read(new Set([13]));
+  t.same(excluding.processes.map((p) => p.pid).sort(), [10, 11, 12], 'excluded pids are left out');
+  t.same(excluding.excluded.map((p) => p.pid), [13], 'and listed apart');
+  t.equal(excluding.count, 3, 'the count leaves them out');
 
   // A stat line longer than the shared buffer (only a fake /proc has one) is read the long way, not cut.
   fake(14, 'x'.repeat(5000), 1000, '/usr/bin/long');
