@@ -1,4 +1,7 @@
-// Compares the variants across the fleet (or a group of it): series, reduction, retention, CPU, memory, cost, verdict.
+// Compares the variants across the fleet (or a group of it): series, reduction, retention, CPU, memory, cost, what
+// else each variant loses (compare-loss.ts), verdict.
+import { lossClause, summarizeBlindSpots, summarizeLoss, type BlindSpotSummary, type LossSummary } from './compare-loss.js';
+import { percentile } from './percentile.js';
 import type { VariantPoint } from './store/types.js';
 
 export type GroupBy = { kind: 'none' } | { kind: 'kind' } | { kind: 'label'; name: string };
@@ -17,6 +20,8 @@ export interface VariantSummary {
   /** Hosts where every running critical process was visible (of those where any ran). */
   fullRetentionHosts: number;
   retentionKnownHosts: number;
+  /** What the variant loses beyond the critical processes (issue 15); all null when no host reported it. */
+  loss: LossSummary;
 }
 
 export interface HostLoss {
@@ -39,6 +44,8 @@ export interface PairComparison {
   candidateLosses: HostLoss[];
   /** Σ cost(A) − Σ cost(B) over the hosts where both estimates are known. */
   monthlySavingsUsd: number;
+  /** Processes on the pair's hosts that not even the fullest variant shows (issue 15); null when no host reported it. */
+  blindSpots: BlindSpotSummary | null;
   verdict: string;
 }
 
@@ -48,12 +55,7 @@ export interface ComparisonGroup {
   pairs: PairComparison[];
 }
 
-/** Nearest-rank percentile of an ascending array. */
-export function percentile(sorted: readonly number[], p: number): number | null {
-  if (sorted.length === 0) return null;
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[rank]!;
-}
+export { percentile };
 
 const ascending = (values: (number | null)[]) => values.filter((v): v is number => v !== null && Number.isFinite(v)).sort((x, y) => x - y);
 const mean = (values: number[]) => (values.length === 0 ? null : values.reduce((a, b) => a + b, 0) / values.length);
@@ -84,12 +86,16 @@ function summarize(variant: string, points: VariantPoint[]): VariantSummary {
     monthlyCostUsd: round(points.reduce((a, p) => a + (p.monthlyCostUsd ?? 0), 0), 2)!,
     fullRetentionHosts: known.filter((p) => p.retentionMin === 1 && p.missing.length === 0).length,
     retentionKnownHosts: known.length,
+    loss: summarizeLoss(points),
   };
 }
 
 const pct = (x: number | null) => (x === null ? 'n/a' : `${Math.round(x * 100)}%`);
 
-/** E.g. "optimized-a cuts series 93% (p5–p95 over 120 hosts: 90%–96%) with full critical retention on 118 of 120 hosts; 2 hosts lost postgres". */
+/**
+ * E.g. "optimized-a cuts series 93% (p5–p95 over 120 hosts: 90%–96%) with full critical retention on 118 of 120 hosts;
+ * 2 hosts lost postgres", then, where the hosts report them, the candidate's other losses (see lossClause).
+ */
 export function verdict(pair: Omit<PairComparison, 'verdict'>): string {
   const { candidate, reduction, b } = pair;
   const hosts = reduction.hosts;
@@ -106,7 +112,8 @@ export function verdict(pair: Omit<PairComparison, 'verdict'>): string {
     .slice(0, 3)
     .map(([name, n]) => `${n} host${n === 1 ? '' : 's'} lost ${name}`);
   const more = lostBy.size > 3 ? ` and ${lostBy.size - 3} more processes` : '';
-  return `${candidate} ${cut}${spread}${retention}${losses.length ? `; ${losses.join(', ')}${more}` : ''}`;
+  const other = lossClause(b.loss);
+  return `${candidate} ${cut}${spread}${retention}${losses.length ? `; ${losses.join(', ')}${more}` : ''}${other ? `; ${other}` : ''}`;
 }
 
 export function compareFleet(points: readonly VariantPoint[], groupBy: GroupBy): ComparisonGroup[] {
@@ -160,6 +167,7 @@ export function compareFleet(points: readonly VariantPoint[], groupBy: GroupBy):
             .map(({ b: y }) => ({ hostId: y.hostId, missing: y.missing }))
             .sort((x, y) => x.hostId.localeCompare(y.hostId)),
           monthlySavingsUsd: round(costed.reduce((sum, h) => sum + h.a.monthlyCostUsd! - h.b.monthlyCostUsd!, 0), 2)!,
+          blindSpots: summarizeBlindSpots(hosts.map((h) => h.a)),
         };
         return { ...base, verdict: verdict(base) };
       }),

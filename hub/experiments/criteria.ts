@@ -1,7 +1,9 @@
 // An experiment's success criteria judged over its hosts' figures: each criterion with what is asked, the value
 // found and whether it is met, and the verdict (passed when every one is met, failed when any is not, pending while
-// no host has measured both variants).
+// no host has measured both variants). The loss criteria (issue 15) are judged in loss-criteria.ts.
 import type { CriterionResult, ExperimentResults } from '../http/experiment-types.js';
+import type { LossFigures } from '../store/loss-sums.js';
+import { lossCriteria } from './loss-criteria.js';
 import type { ExperimentSpec } from './spec.js';
 
 interface SideFigures {
@@ -10,6 +12,8 @@ interface SideFigures {
   cpuPercent: number | null;
   /** The most restarts the collector had reached. */
   restarts: number;
+  /** What it lost beyond the critical processes (issue 15; all null from agents before it). */
+  loss: LossFigures;
 }
 
 /** One host's figures over the experiment's window. */
@@ -77,6 +81,8 @@ export function evaluateCriteria(criteria: ExperimentSpec['criteria'], hosts: re
     const value = measured ? Math.max(...hosts.map((h) => h.candidate.restarts)) : null;
     results.push({ name: 'restarts', wanted: `<= ${criteria.restarts}`, value, shown: value === null ? 'no data' : `${value} (most on one host)`, met: value === null ? null : value <= criteria.restarts });
   }
+
+  results.push(...lossCriteria(criteria, hosts.map((h) => ({ hostId: h.hostId, loss: h.candidate.loss }))));
 
   const verdict = results.some((c) => c.met === false) ? 'failed' : results.some((c) => c.met === null) ? 'pending' : 'passed';
   const summary = !measured

@@ -1,5 +1,6 @@
 // What the experiments keep, engine-neutral: the pipeline catalog, the experiments with their hosts and events, and
 // the running figures of their tagged reports (written by the store's ingest). A store engine implements it.
+import type { LossSums } from '../store/loss-sums.js';
 
 export type ExperimentState = 'draft' | 'running' | 'completed' | 'stopped' | 'aborted';
 export type HostState = 'pending' | 'applying' | 'measuring' | 'done' | 'failed' | 'refused' | 'rolled-back';
@@ -90,6 +91,8 @@ export interface HostFiguresRecord {
   lossStreak: number;
   firstAt: number;
   lastAt: number;
+  /** The loss figures' sums (issue 15): all 0 for reports from agents before it. */
+  loss: LossSums;
 }
 
 /** At most this many names are kept in HostFiguresRecord.missing (the first ones missed). */

@@ -4,6 +4,7 @@ import type { ExperimentResults } from '../http/experiment-types.js';
 import { evaluateCriteria, type HostFigures } from './criteria.js';
 import type { HostFiguresRecord } from './experiment-store.js';
 import type { ExperimentSpec } from './spec.js';
+import { lossFigures } from '../store/loss-sums.js';
 import { meanOf } from '../store/totals.js';
 
 
@@ -19,7 +20,7 @@ export function hostFigures(records: readonly HostFiguresRecord[]): HostFigures[
   const hosts: HostFigures[] = [];
   for (const { a, b } of byAgent.values()) {
     if (!a || !b) continue;
-    const side = (r: HostFiguresRecord) => ({ series: meanOf(r.seriesSum, r.seriesN), cpuPercent: meanOf(r.cpuSum, r.cpuN), restarts: r.restartsMax });
+    const side = (r: HostFiguresRecord) => ({ series: meanOf(r.seriesSum, r.seriesN), cpuPercent: meanOf(r.cpuSum, r.cpuN), restarts: r.restartsMax, loss: lossFigures(r.loss) });
     hosts.push({
       hostId: b.hostId,
       baseline: side(a),

@@ -44,8 +44,24 @@ export interface ExperimentSpec {
   rollout: { canary: HostShare; waves: HostShare; hold: number };
   /** In ms from its start; null: until stopped. */
   duration: number | null;
-  /** Fractions (0.5 = 50%) except cpuRatio (k in candidate CPU <= k x baseline) and restarts (a count). */
-  criteria: { reduction?: number; retention: number; cpuRatio?: number; restarts?: number };
+  /**
+   * Fractions (0.5 = 50%) except cpuRatio (k in candidate CPU <= k x baseline) and restarts (a count). The loss
+   * criteria (issue 15) hold on every host, judged on the candidate's worst: top*Coverage, processes of the host's top K
+   * it shows by name (mean per report; all of them on a host that ranks fewer); *Conservation, how far its total may
+   * be from the host's, as a fraction (0.05: within 5%); flapping and switches, per hour.
+   */
+  criteria: {
+    reduction?: number;
+    retention: number;
+    cpuRatio?: number;
+    restarts?: number;
+    topCpuCoverage?: number;
+    topRssCoverage?: number;
+    cpuConservation?: number;
+    rssConservation?: number;
+    flapping?: number;
+    switches?: number;
+  };
   guardrails: { criticalLossReports: number; failedHosts: number };
 }
 
@@ -79,6 +95,13 @@ const ratio = z.union([z.number().min(0, { error: RATIO }).max(1, { error: RATIO
   }
   return percent / 100;
 });
+
+/** Processes of a host's top K (K is at most 100). */
+const TOP_COVERAGE = 'must be a whole number of processes from 1 to 100';
+const topCoverage = z.number({ error: TOP_COVERAGE }).int({ error: TOP_COVERAGE }).min(1, { error: TOP_COVERAGE }).max(100, { error: TOP_COVERAGE });
+/** Events per hour on one host. */
+const PER_HOUR = 'must be a number per hour, 0 or more';
+const perHour = z.number({ error: PER_HOUR }).min(0, { error: PER_HOUR }).max(1_000_000, { error: PER_HOUR });
 
 const labelValue = z.string().max(256, { error: 'label values are at most 256 characters' });
 
@@ -164,6 +187,12 @@ const schema = z
         retention: ratio.prefault(1),
         cpuRatio: z.number().gt(0, { error: 'must be above 0' }).max(1000).optional(),
         restarts: z.number().int({ error: 'must be a whole number' }).min(0).max(1_000_000).optional(),
+        topCpuCoverage: topCoverage.optional(),
+        topRssCoverage: topCoverage.optional(),
+        cpuConservation: ratio.optional(),
+        rssConservation: ratio.optional(),
+        flapping: perHour.optional(),
+        switches: perHour.optional(),
       })
       .strict()
       .prefault({}),

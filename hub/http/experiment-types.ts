@@ -36,9 +36,14 @@ export interface PipelineDeletedResponse {
 
 /** One criterion of an experiment, met or not, with its value. */
 export interface CriterionResult {
-  name: 'reduction' | 'retention' | 'cpuRatio' | 'restarts';
+  /** The criterion's field in the definition (the loss ones since issue 15: judged on the candidate's worst host). */
+  name: 'reduction' | 'retention' | 'cpuRatio' | 'restarts' | 'topCpuCoverage' | 'topRssCoverage' | 'cpuConservation' | 'rssConservation' | 'flapping' | 'switches';
   /** What is asked, e.g. ">= 50%". */
   wanted: string;
+  /**
+   * The figure judged: the fleet's (reduction, cpuRatio), a share of hosts (retention), the worst host's (restarts;
+   * processes shown for top*Coverage; the ratio for *Conservation; per hour for flapping and switches).
+   */
   value: number | null;
   /** The value as shown, e.g. "93%". */
   shown: string;

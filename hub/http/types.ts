@@ -13,6 +13,9 @@ import type {
 } from './experiment-types.js';
 
 export type * from './experiment-types.js';
+/** The comparison's parts, for the page to name: a pair, a variant's summary, and its loss figures (issue 15). */
+export type { PairComparison, VariantSummary, HostLoss } from '../compare.js';
+export type { BlindSpotSummary, CoverageSpread, LossSpread, LossSummary } from '../compare-loss.js';
 
 /** A time as `Date.prototype.toISOString()` writes it (UTC, milliseconds). */
 export type IsoTime = string;
@@ -66,6 +69,12 @@ export interface ComparisonResponse {
   to: IsoTime;
   /** 'none', 'kind' or 'label:NAME', as asked for. */
   groupBy: string;
+  /**
+   * Per group, per variant pair. Each variant's `loss` (LossSummary) holds what it loses beyond the critical processes
+   * over the window — top-K CPU and RSS coverage, CPU and RSS conservation, flapping and name switches per hour (each
+   * the median host and the worst), counter resets — and each pair's `blindSpots` what neither variant shows; a figure
+   * no host's agent reported is null (older agents), and the verdict then says nothing of it.
+   */
   groups: ComparisonGroup[];
 }
 

@@ -1,6 +1,7 @@
 // One batch of reports turned into the rows a store writes: each report placed in time, each side's running totals,
 // its critical changes and the fine bucket a late report makes stale; engine-neutral (the engine writes the rows).
 import type { ReportMessage } from '../../protocol/messages.js';
+import { lossOf } from './loss-sums.js';
 import { keyOf, type CriticalState, type LivePositions, type Position } from './positions.js';
 import { floorTo, type Marks } from './tiers.js';
 import { addSample, ZERO_TOTALS, type SampleValues } from './totals.js';
@@ -68,7 +69,7 @@ export class IngestBatch {
       const side = index as 0 | 1;
       const key = keyOf(agentId, side);
       const values: SampleValues = { series: v.series, retention: v.criticalRetention, cpu: v.cpuPercent, rss: v.rssBytes, cost: v.estimatedMonthlyCostUsd };
-      const totals = addSample(this.#position(key)?.totals ?? ZERO_TOTALS, values);
+      const totals = addSample(this.#position(key)?.totals ?? ZERO_TOTALS, values, lossOf(v, report.truth));
       const position: Position = { agentId, side, ts, variant: v.name, pairedWith: report.comparison.baseline, totals };
       this.#staged.set(key, position);
       const state: CriticalState = { retention: v.criticalRetention, missing: JSON.stringify([...v.criticalMissing].sort()) };

@@ -1,4 +1,9 @@
 // The experiment tables: the pipeline catalog, experiments with their hosts and events, and their tagged reports' figures.
+import { LOSS_COLUMNS, lossColumnType } from './loss-sums.js';
+
+/** experiment_figures' loss sums (issue 15, schema 5): [column, declaration], named as the sums' columns. */
+export const LOSS_FIGURES_COLUMNS = LOSS_COLUMNS.map(([, column, type]) => [column, lossColumnType(type)] as const);
+
 export const EXPERIMENTS_DDL = `
 -- id orders the versions of a name (newest first); (name, sha256) is a version.
 CREATE TABLE IF NOT EXISTS pipelines (
@@ -25,12 +30,13 @@ CREATE TABLE IF NOT EXISTS experiment_events (
   host_id TEXT, actor TEXT, detail TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS experiment_events_key ON experiment_events(experiment_id, id);
--- Per experiment, agent and side: running figures over its tagged reports (missing: a JSON list of names).
+-- Per experiment, agent and side: running figures over its tagged reports (missing: a JSON list of names), the loss sums last.
 CREATE TABLE IF NOT EXISTS experiment_figures (
   experiment_id TEXT NOT NULL, agent_id TEXT NOT NULL, side INTEGER NOT NULL, host_id TEXT NOT NULL, variant TEXT NOT NULL,
   reports INTEGER NOT NULL, series_sum REAL NOT NULL, series_n INTEGER NOT NULL, cpu_sum REAL NOT NULL, cpu_n INTEGER NOT NULL,
   restarts_max INTEGER NOT NULL, retention_min REAL, lossy_reports INTEGER NOT NULL, critical_ran_reports INTEGER NOT NULL,
   missing TEXT NOT NULL, loss_streak INTEGER NOT NULL, first_at INTEGER NOT NULL, last_at INTEGER NOT NULL,
+  ${LOSS_FIGURES_COLUMNS.map(([column, type]) => `${column} ${type}`).join(', ')},
   PRIMARY KEY (experiment_id, agent_id, side)
 ) WITHOUT ROWID;
 `;

@@ -2,6 +2,7 @@
 // prepared once; and the figures' writer that the ingest transaction runs for each stored report an experiment tagged.
 import type { Database } from 'better-sqlite3';
 import type { AgentReport } from '../../protocol/report.js';
+import { LOSS_COLUMNS, lossOf, type LossColumn, type LossSums } from './loss-sums.js';
 import {
   DEFAULT_EVENTS_LIMIT,
   MAX_FIGURES_MISSING,
@@ -40,7 +41,7 @@ interface EventRow extends Pick<ExperimentEvent, 'id' | 'at' | 'kind' | 'actor' 
   experiment_id: string;
   host_id: string | null;
 }
-interface FiguresRow extends Pick<HostFiguresRecord, 'side' | 'variant' | 'reports'> {
+interface FiguresRow extends Pick<HostFiguresRecord, 'side' | 'variant' | 'reports'>, Record<LossColumn, number> {
   experiment_id: string;
   agent_id: string;
   host_id: string;
@@ -78,6 +79,7 @@ const toFigures = (r: FiguresRow): HostFiguresRecord => ({
   seriesSum: r.series_sum, seriesN: r.series_n, cpuSum: r.cpu_sum, cpuN: r.cpu_n, restartsMax: r.restarts_max, retentionMin: r.retention_min,
   lossyReports: r.lossy_reports, criticalRanReports: r.critical_ran_reports, missing: JSON.parse(r.missing) as string[],
   lossStreak: r.loss_streak, firstAt: r.first_at, lastAt: r.last_at,
+  loss: Object.fromEntries(LOSS_COLUMNS.map(([field, column]) => [field, r[column]])) as unknown as LossSums,
 });
 
 const experimentParams = (e: ExperimentRecord) => ({
@@ -191,14 +193,16 @@ function unionMissing(stored: string | undefined, names: readonly string[]): str
   return JSON.stringify([...union].sort());
 }
 
+const LOSS_COLUMN_LIST = LOSS_COLUMNS.map(([, column]) => column).join(', ');
+
 /** One prepared upsert per side; the stored missing list is read only for a report that missed processes. */
 export function sqliteFiguresWriter(db: Database): FiguresWriter {
   // The INSERT's SELECT yields a row only when the experiment exists: a forged or deleted id adds no figures.
   const upsert = db.prepare(
     `INSERT INTO experiment_figures (experiment_id, agent_id, side, host_id, variant, reports, series_sum, series_n, cpu_sum, cpu_n,
-       restarts_max, retention_min, lossy_reports, critical_ran_reports, missing, loss_streak, first_at, last_at)
+       restarts_max, retention_min, lossy_reports, critical_ran_reports, missing, loss_streak, first_at, last_at, ${LOSS_COLUMN_LIST})
      SELECT @experimentId, @agentId, @side, @hostId, @variant, 1, @seriesSum, @seriesN, @cpuSum, @cpuN,
-       @restarts, @retention, @lossy, @ran, coalesce(@missing, '[]'), @lossy, @ts, @ts
+       @restarts, @retention, @lossy, @ran, coalesce(@missing, '[]'), @lossy, @ts, @ts, ${LOSS_COLUMNS.map(([field]) => `@${field}`).join(', ')}
      FROM experiments WHERE id = @experimentId
      ON CONFLICT (experiment_id, agent_id, side) DO UPDATE SET
        host_id = excluded.host_id, variant = excluded.variant, reports = experiment_figures.reports + 1,
@@ -210,7 +214,8 @@ export function sqliteFiguresWriter(db: Database): FiguresWriter {
        critical_ran_reports = experiment_figures.critical_ran_reports + excluded.critical_ran_reports,
        missing = coalesce(@missing, experiment_figures.missing),
        loss_streak = CASE WHEN excluded.lossy_reports > 0 THEN experiment_figures.loss_streak + 1 ELSE 0 END,
-       last_at = excluded.last_at`,
+       last_at = excluded.last_at,
+       ${LOSS_COLUMNS.map(([, c]) => `${c} = experiment_figures.${c} + excluded.${c}`).join(', ')}`,
   );
   const storedMissing = db
     .prepare<[string, string, number], string>('SELECT missing FROM experiment_figures WHERE experiment_id = ? AND agent_id = ? AND side = ?')
@@ -227,6 +232,7 @@ export function sqliteFiguresWriter(db: Database): FiguresWriter {
           seriesSum: v.series ?? 0, seriesN: v.series === null ? 0 : 1, cpuSum: v.cpuPercent ?? 0, cpuN: v.cpuPercent === null ? 0 : 1,
           restarts: v.restarts, retention: v.criticalRetention, lossy: lossy ? 1 : 0, ran,
           missing: lossy ? unionMissing(storedMissing.get(tag.id, agentId, side), v.criticalMissing) : null,
+          ...lossOf(v, report.truth),
         });
       });
     },

@@ -2,16 +2,28 @@
 // range is one sequential scan; the per-(agent, side) indexes serve "the last row before X" lookups.
 import type { Database } from 'better-sqlite3';
 import { StoreOpenError } from '../errors.js';
-import { TOTALS_DDL } from './totals.js';
+import { LOSS_TOTALS_COLUMNS, TOTALS_DDL } from './totals.js';
 import { ACCESS_DDL } from './sqlite-access-schema.js';
-import { EXPERIMENTS_DDL } from './sqlite-experiments-schema.js';
+import { EXPERIMENTS_DDL, LOSS_FIGURES_COLUMNS } from './sqlite-experiments-schema.js';
 
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 /**
  * The oldest schema this hub upgrades in place: 2 → 3 adds the access tables (credentials, sessions, audit), 3 → 4 the
- * experiment tables (pipeline catalog, experiments, their hosts, events and figures); each only adds tables.
+ * experiment tables (pipeline catalog, experiments, their hosts, events and figures), 4 → 5 the loss figures' sums
+ * (issue 15) to the running totals and the experiments' figures. Tables are added whole by the DDL; columns by ADDED_COLUMNS.
  */
 export const OLDEST_UPGRADABLE = 2;
+
+/**
+ * Per schema, the columns it added to tables an older schema had: [table, column, declaration]. A new file gets them
+ * in its CREATE TABLE; an older one gets each by ALTER TABLE (with its default: rows already there read as unknown).
+ */
+export const ADDED_COLUMNS: Readonly<Record<number, readonly (readonly [string, string, string])[]>> = {
+  5: [
+    ...['samples', 'rollups', 'anchors'].flatMap((table) => LOSS_TOTALS_COLUMNS.map(([column, type]) => [table, column, type] as const)),
+    ...LOSS_FIGURES_COLUMNS.map(([column, type]) => ['experiment_figures', column, type] as const),
+  ],
+};
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS agents (
@@ -64,7 +76,19 @@ ${ACCESS_DDL}
 ${EXPERIMENTS_DDL}
 `;
 
-/** Creates the tables, or checks that an existing file holds this schema (or one it upgrades: the new tables are added). */
+/** The columns schemas after `from` added, to the tables of an older file that lack them (a table not there yet comes whole from the DDL). */
+function addColumns(db: Database, from: number): void {
+  const has = db.prepare<[string], { n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ?");
+  for (let version = from + 1; version <= SCHEMA_VERSION; version++) {
+    for (const [table, column, declaration] of ADDED_COLUMNS[version] ?? []) {
+      if (has.get(table)!.n === 0) continue;
+      const columns = (db.pragma(`table_info(${table})`) as { name: string }[]).map((c) => c.name);
+      if (!columns.includes(column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${declaration}`);
+    }
+  }
+}
+
+/** Creates the tables, or checks that an existing file holds this schema (or one it upgrades, in one transaction). */
 export function applySchema(db: Database, file: string): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   const empty = (db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number }).n === 0;
@@ -75,6 +99,9 @@ export function applySchema(db: Database, file: string): void {
         : `${file}: store schema ${version} was written by a development build and cannot be read by this hub (schema ${SCHEMA_VERSION}); move the file aside to start a new store`,
     );
   }
-  db.exec(DDL);
-  db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  db.transaction(() => {
+    if (!empty) addColumns(db, version);
+    db.exec(DDL);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  })();
 }

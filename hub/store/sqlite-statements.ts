@@ -1,7 +1,7 @@
 // The SQLite store's SQL, each statement written once and prepared once per database, and the shapes of its rows.
 import type { Database } from 'better-sqlite3';
 import type { Position } from './positions.js';
-import { fromRow, TOTALS_COLUMNS, type TotalsRow } from './totals.js';
+import { fromValues, TOTALS_COLUMNS } from './totals.js';
 import type { AgentRecord, FleetHistoryPoint, HistoryPoint, LatestReport } from './types.js';
 
 export interface AgentRow {
@@ -17,13 +17,8 @@ export interface AgentRow {
   last_seq: number;
 }
 
-export interface PositionRow extends TotalsRow {
-  agent_id: string;
-  side: 0 | 1;
-  ts: number;
-  variant: string;
-  paired_with: string;
-}
+/** A position as its statements fetch it, raw (an array, not an object per row): these, then TOTALS_COLUMNS' values. */
+export type PositionValues = [agentId: string, side: 0 | 1, ts: number, variant: string, pairedWith: string, ...totals: number[]];
 
 interface LatestRow {
   agent_id: string;
@@ -45,14 +40,7 @@ export const toAgent = (r: AgentRow): AgentRecord => ({
   lastSeq: r.last_seq,
 });
 
-export const toPosition = (r: PositionRow): Position => ({
-  agentId: r.agent_id,
-  side: r.side,
-  ts: r.ts,
-  variant: r.variant,
-  pairedWith: r.paired_with,
-  totals: fromRow(r),
-});
+export const toPosition = (r: PositionValues): Position => ({ agentId: r[0], side: r[1], ts: r[2], variant: r[3], pairedWith: r[4], totals: fromValues(r, 5) });
 
 export const toLatest = (r: LatestRow): LatestReport => ({
   agentId: r.agent_id,
@@ -126,16 +114,16 @@ export function prepareStatements(db: Database) {
       `SELECT c.agent_id, c.side, c.retention, c.missing FROM critical_changes c
        WHERE c.ts = (SELECT max(ts) FROM critical_changes m WHERE m.agent_id = c.agent_id AND m.side = c.side)`,
     ),
-    samplesAt: db.prepare<{ floor: number; x: number }, PositionRow>(
+    samplesAt: db.prepare<{ floor: number; x: number }, PositionValues>(
       `WITH e AS MATERIALIZED (SELECT k.agent_id, k.side, (SELECT max(ts) FROM samples m WHERE m.agent_id = k.agent_id AND m.side = k.side AND m.ts >= @floor AND m.ts < @x) AS ts
                   FROM (${EVERY_KEY}) k)
        SELECT x.agent_id, x.side, x.ts, x.variant, x.paired_with, ${list(TOTALS_COLUMNS, 'x.')}
        FROM e CROSS JOIN samples x ON x.ts = e.ts AND x.agent_id = e.agent_id AND x.side = e.side`,
-    ),
-    rollupsAt: db.prepare<{ res: number; before: number }, PositionRow>(
+    ).raw(),
+    rollupsAt: db.prepare<{ res: number; before: number }, PositionValues>(
       `${LAST_ROLLUP} SELECT x.agent_id, x.side, x.last_ts AS ts, x.variant, x.paired_with, ${list(TOTALS_COLUMNS, 'x.')} ${LAST_ROLLUP_ROW}`,
-    ),
-    anchors: db.prepare<[], PositionRow>(`SELECT agent_id, side, ts, variant, paired_with, ${C} FROM anchors`),
+    ).raw(),
+    anchors: db.prepare<[], PositionValues>(`SELECT agent_id, side, ts, variant, paired_with, ${C} FROM anchors`).raw(),
     // Before coarse rollups are pruned, the last one of each agent-side becomes its anchor.
     setAnchors: db.prepare<{ res: number; before: number }>(
       `${LAST_ROLLUP}

@@ -3,6 +3,7 @@ import type { AccessStore } from '../access/access-store.js';
 import type { ExperimentStore } from '../experiments/experiment-store.js';
 import type { Hello, ReportMessage } from '../../protocol/messages.js';
 import type { AgentReport } from '../../protocol/report.js';
+import type { LossFigures } from './loss-sums.js';
 
 export interface AgentRecord {
   agentId: string;
@@ -54,6 +55,12 @@ export interface VariantPoint {
   cpuPercent: number | null;
   rssBytes: number | null;
   monthlyCostUsd: number | null;
+  /**
+   * What the variant lost beyond the critical processes (issue 15), over the range: top-K coverage and conservation as
+   * means per report, counter resets and flapping as sums (flapping with the hours it covers); every figure null
+   * when no report in the range carried it (an agent before issue 15, a store from before schema 5).
+   */
+  loss: LossFigures;
   lastAt: number;
 }
 

@@ -1,5 +1,6 @@
 // Reads over a time window, planned across the tiers (raw rows, fine and coarse rollups, anchors); engine-neutral:
 // an engine supplies the TierReader, this decides which tier answers which part and assembles the figures.
+import { lossFigures } from './loss-sums.js';
 import { keyOf, type CriticalState, type LivePositions, type Position } from './positions.js';
 import { floorTo, type Marks, type Tiers } from './tiers.js';
 import { difference, meanOf, ZERO_TOTALS } from './totals.js';
@@ -107,6 +108,7 @@ export function windowReads(reader: TierReader, tiers: Tiers, marks: Readonly<Ma
         cpuPercent: meanOf(t.cpu, t.cpuN),
         rssBytes: meanOf(t.rss, t.rssN),
         monthlyCostUsd: meanOf(t.cost, t.costN),
+        loss: lossFigures(t),
         lastAt: last.ts,
       });
     }

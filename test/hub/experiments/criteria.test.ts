@@ -3,9 +3,10 @@
 import t from 'tap';
 import { evaluateCriteria, type HostFigures } from '../../../hub/experiments/criteria.js';
 import type { ExperimentSpec } from '../../../hub/experiments/spec.js';
+import { NO_LOSS } from '../../../hub/store/loss-sums.js';
 
 type Side = HostFigures['baseline'];
-const side = (series: number | null, cpuPercent: number | null = null, restarts = 0): Side => ({ series, cpuPercent, restarts });
+const side = (series: number | null, cpuPercent: number | null = null, restarts = 0): Side => ({ series, cpuPercent, restarts, loss: NO_LOSS });
 
 /** A host where both variants measured, no critical process ran unless told. */
 function host(hostId: string, over: Partial<HostFigures> = {}): HostFigures {

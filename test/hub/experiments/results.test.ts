@@ -4,6 +4,7 @@ import t from 'tap';
 import type { HostFiguresRecord } from '../../../hub/experiments/experiment-store.js';
 import { experimentResults, hostFigures, ResultsMemo } from '../../../hub/experiments/results.js';
 import { parseExperimentSpec } from '../../../hub/experiments/spec.js';
+import { NO_LOSS, ZERO_LOSS } from '../../../hub/store/loss-sums.js';
 
 const NOW = Date.UTC(2026, 5, 1);
 
@@ -11,7 +12,7 @@ function figures(agentId: string, side: 0 | 1, over: Partial<HostFiguresRecord> 
   return {
     experimentId: 'e1', agentId, hostId: `host-${agentId}`, side, variant: side === 0 ? 'baseline' : 'lean',
     reports: 4, seriesSum: 4000, seriesN: 4, cpuSum: 8, cpuN: 4, restartsMax: 0, retentionMin: 1, lossyReports: 0,
-    criticalRanReports: 0, missing: [], lossStreak: 0, firstAt: NOW, lastAt: NOW + 30_000, ...over,
+    criticalRanReports: 0, missing: [], lossStreak: 0, firstAt: NOW, lastAt: NOW + 30_000, loss: { ...ZERO_LOSS }, ...over,
   };
 }
 
@@ -28,8 +29,8 @@ t.test('hostFigures: both sides of an agent make a host, means per report, sorte
     figures('only-candidate', 1),
   ]);
   t.strictSame(hosts, [
-    { hostId: 'host-a', baseline: { series: 1000, cpuPercent: 2, restarts: 0 }, candidate: { series: null, cpuPercent: null, restarts: 0 }, criticalRan: false, candidateFullRetention: true, missing: [] },
-    { hostId: 'host-b', baseline: { series: 1000, cpuPercent: 2, restarts: 0 }, candidate: { series: 100, cpuPercent: 1, restarts: 2 }, criticalRan: true, candidateFullRetention: false, missing: ['sshd'] },
+    { hostId: 'host-a', baseline: { series: 1000, cpuPercent: 2, restarts: 0, loss: NO_LOSS }, candidate: { series: null, cpuPercent: null, restarts: 0, loss: NO_LOSS }, criticalRan: false, candidateFullRetention: true, missing: [] },
+    { hostId: 'host-b', baseline: { series: 1000, cpuPercent: 2, restarts: 0, loss: NO_LOSS }, candidate: { series: 100, cpuPercent: 1, restarts: 2, loss: NO_LOSS }, criticalRan: true, candidateFullRetention: false, missing: ['sshd'] },
   ], 'a side with no counted report has no mean (null, not 0); a host with one side is left out');
   t.strictSame(hostFigures([]), []);
 });

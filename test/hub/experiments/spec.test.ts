@@ -107,6 +107,14 @@ t.test('host shares and ratios: numbers, percentages and fractions', async (t) =
   t.strictSame(parse({ criteria: { reduction: 1 } }).criteria, { reduction: 1, retention: 1 });
 });
 
+t.test('loss criteria: coverage in processes, conservation as a tolerance, flapping and switches per hour', async (t) => {
+  t.strictSame(
+    parse({ criteria: { topCpuCoverage: 9, topRssCoverage: 10, cpuConservation: '5%', rssConservation: 0.1, flapping: 6, switches: 0.5 } }).criteria,
+    { retention: 1, topCpuCoverage: 9, topRssCoverage: 10, cpuConservation: 0.05, rssConservation: 0.1, flapping: 6, switches: 0.5 },
+  );
+  t.strictSame(parse({ criteria: { flapping: 0, switches: 0 } }).criteria, { retention: 1, flapping: 0, switches: 0 }, 'none at all may be asked');
+});
+
 t.test('duration: null or omitted runs until stopped; text is ms', async (t) => {
   t.equal(parse({}).duration, null);
   t.equal(parse({ duration: null }).duration, null);
@@ -167,6 +175,14 @@ t.test('each bad field is refused, naming the field path and the value', async (
     [{ criteria: { retention: -0.1 } }, 'criteria.retention must be a fraction from 0 to 1', 'got -0.1'],
     [{ criteria: { cpuRatio: 0 } }, 'criteria.cpuRatio must be above 0', 'got 0'],
     [{ criteria: { restarts: 1.5 } }, 'criteria.restarts must be a whole number', 'got 1.5'],
+    [{ criteria: { topCpuCoverage: 8.5 } }, 'criteria.topCpuCoverage must be a whole number of processes from 1 to 100', 'got 8.5'],
+    [{ criteria: { topRssCoverage: 0 } }, 'criteria.topRssCoverage must be a whole number of processes from 1 to 100', 'got 0'],
+    [{ criteria: { topCpuCoverage: '9' } }, 'criteria.topCpuCoverage must be a whole number of processes', "got '9'"],
+    [{ criteria: { cpuConservation: '105%' } }, 'criteria.cpuConservation must be a percentage from 0% to 100%', "got '105%'"],
+    [{ criteria: { rssConservation: 2 } }, 'criteria.rssConservation must be a fraction from 0 to 1', 'got 2'],
+    [{ criteria: { flapping: -1 } }, 'criteria.flapping must be a number per hour, 0 or more', 'got -1'],
+    [{ criteria: { switches: 'often' } }, 'criteria.switches must be a number per hour', "got 'often'"],
+    [{ criteria: { flaping: 3 } }, 'flaping'],
     [{ guardrails: { criticalLossReports: 0 } }, 'guardrails.criticalLossReports ', 'got 0'],
     [{ guardrails: { failedHosts: 'x' } }, 'guardrails.failedHosts ', "got 'x'"],
     [{ guardrails: { failedHosts: 2.5 } }, 'guardrails.failedHosts must be a whole number', 'got 2.5'],

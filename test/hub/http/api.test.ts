@@ -11,6 +11,7 @@ import { compareFleet, percentile, type ComparisonGroup, type GroupBy } from '..
 import { hubRoutes } from '../../../hub/http/routes.js';
 import { CONTENT_SECURITY_POLICY } from '../../../hub/http/static.js';
 import { startHub, type Hub } from '../../../hub/server.js';
+import { NO_LOSS } from '../../../hub/store/loss-sums.js';
 import type { FleetHistoryPoint, HistoryPoint, VariantPoint } from '../../../hub/store/types.js';
 import type { AgentReport } from '../../../protocol/report.js';
 import { sampleReport } from '../../fixtures/report.js';
@@ -27,7 +28,7 @@ function pair(hostId: string, a: SideFigures, b: SideFigures, host: Partial<Vari
     const s = figures.series;
     return {
       agentId: `agent-${hostId}`, hostId, hostKind: 'vm', labels: {}, side, variant: side === 0 ? 'baseline' : 'optimized-a', pairedWith: 'baseline',
-      reports: 2, retentionMin: 1, lossyReports: 0, missing: [], lastAt: 1_000,
+      reports: 2, retentionMin: 1, lossyReports: 0, missing: [], lastAt: 1_000, loss: NO_LOSS,
       cpuPercent: s === null ? null : s / 10, rssBytes: s === null ? null : s * 1000, monthlyCostUsd: s === null ? null : s / 100,
       ...host, ...figures,
     };
@@ -69,19 +70,23 @@ t.test('percentile is nearest-rank over an ascending array', async (t) => {
   t.same([25, 95].map((p) => percentile([10, 20, 30, 40], p)), [10, 40]);
 });
 
+/** The loss summary of hosts whose agents sent no loss figures (before issue 15): every figure unknown. */
+const UNREPORTED_LOSS = { hosts: 0, topCpu: null, topRss: null, cpuConservation: null, rssConservation: null, counterResets: null, flappingPerHour: null, switchesPerHour: null };
+
 t.test('compareFleet: fleet totals, percentiles, reduction, retention, cost, verdict', async (t) => {
   const p = compareAll(FLEET);
   t.has(p, { baseline: 'baseline', candidate: 'optimized-a', hosts: 5 });
   // A series sorted 100 200 300 400 1000: median rank ⌈2.5⌉=3 → 300, p95 rank 5 → 1000; cpu 10..100 mean 40.
   t.same(p.a, {
     variant: 'baseline', hosts: 5, totalSeries: 2000, medianSeries: 300, p95Series: 1000, cpuPercentMean: 40, cpuPercentP95: 100,
-    rssBytesMean: 400_000, rssBytesP95: 1_000_000, monthlyCostUsd: 20, fullRetentionHosts: 5, retentionKnownHosts: 5,
+    rssBytesMean: 400_000, rssBytesP95: 1_000_000, monthlyCostUsd: 20, fullRetentionHosts: 5, retentionKnownHosts: 5, loss: UNREPORTED_LOSS,
   });
   // B series sorted 10 30 40 40 60; cpu 1 3 4 4 6 (mean 3.6); cost 0.1+0.3+0.6+0.4 (h4 unknown) = 1.4.
   t.same(p.b, {
     variant: 'optimized-a', hosts: 5, totalSeries: 180, medianSeries: 40, p95Series: 60, cpuPercentMean: 3.6, cpuPercentP95: 6,
-    rssBytesMean: 36_000, rssBytesP95: 60_000, monthlyCostUsd: 1.4, fullRetentionHosts: 3, retentionKnownHosts: 4,
+    rssBytesMean: 36_000, rssBytesP95: 60_000, monthlyCostUsd: 1.4, fullRetentionHosts: 3, retentionKnownHosts: 4, loss: UNREPORTED_LOSS,
   });
+  t.equal(p.blindSpots, null, 'no host reported its truth');
   // Per host sorted 0.8 0.85 0.9 0.9 0.96: p5 rank 1, median rank 3, p95 rank 5.
   t.same(p.reduction, { hosts: 5, total: 0.91, p5: 0.8, median: 0.9, p95: 0.96 });
   t.same(p.candidateLosses, [{ hostId: 'h3', missing: ['postgres'] }]);

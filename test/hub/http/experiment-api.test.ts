@@ -227,6 +227,7 @@ t.test('POST /api/v1/experiments refuses a bad body or definition, naming the fi
   const cases: [string, unknown, number, RegExp][] = [
     ['rollout.canary 0', { definition: definition('x', {}, { rollout: { canary: 0 } }) }, 400, /^definition: rollout\.canary must be a number of hosts \(1 or more\) or a percentage such as '10%', got 0$/],
     ['criteria.reduction 2', { definition: definition('x', {}, { criteria: { reduction: 2 } }) }, 400, /^definition: criteria\.reduction must be a fraction from 0 to 1 .*, got 2$/],
+    ['criteria.topCpuCoverage 9.5', { definition: definition('x', {}, { criteria: { topCpuCoverage: 9.5 } }) }, 400, /^definition: criteria\.topCpuCoverage must be a whole number of processes from 1 to 100, got 9\.5$/],
     ["target.labels 'env~x'", { definition: definition('x', { labels: ['env~x'] }) }, 400, /^definition: target\.labels\.0 must be a matcher such as .*, got 'env~x'$/],
     ['an unknown definition field', { definition: { ...definition('x'), colour: 'red' } }, 400, /^definition: unknown field 'colour'$/],
     ['a bad name', { definition: definition('Trial!') }, 400, /^definition: name must be 1-50 lowercase letters/],

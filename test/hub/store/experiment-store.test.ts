@@ -1,10 +1,14 @@
 // The SQLite ExperimentStore on a real file: the pipeline catalog's versions and users, an experiment created in one
-// transaction, patches, hosts, event paging, and the figures that storeReports keeps for tagged reports.
+// transaction, patches, hosts, event paging, and the figures that storeReports keeps for tagged reports (loss sums too).
 import t, { type Test } from 'tap';
 import path from 'node:path';
 import type { ExperimentHostRecord, ExperimentRecord, PipelineRecord } from '../../../hub/experiments/experiment-store.js';
+import { experimentResults } from '../../../hub/experiments/results.js';
+import { parseExperimentSpec } from '../../../hub/experiments/spec.js';
+import { ZERO_LOSS } from '../../../hub/store/loss-sums.js';
 import { openSqliteStore } from '../../../hub/store/sqlite.js';
 import type { IncomingReport, Store } from '../../../hub/store/types.js';
+import { sampleLoss, sampleReportWithLoss } from '../../fixtures/report.js';
 import { helloFor, reportFor } from '../../helpers/ws-client.js';
 
 const NOW = Date.UTC(2026, 5, 1);
@@ -207,4 +211,34 @@ t.test('figures: retention unknown until a report knows it; at most 50 missing n
   t.same(b!.missing, names(0, 50), 'the 40 kept, then the new names in order up to 50');
   store.storeReports([tagged('a1', 3, 'exp', (r) => (r.variants[1].criticalMissing = ['aaa']))]);
   t.same(store.experiments.figures('exp')[1]!.missing, names(0, 50), 'a full list takes no more');
+});
+
+t.test('figures: the loss sums of tagged reports, 0 for a report without them, through the results', async (t) => {
+  const { store, file } = openStore(t);
+  store.upsertAgent(helloFor('a1', 'host-a1'), NOW);
+  store.experiments.createExperiment(experiment('exp', NOW), [host('exp', 'a1', 0)], created('exp'));
+  const withLoss = (r: IncomingReport['message']['report']) => {
+    const full = sampleReportWithLoss('host-a1');
+    r.variants.forEach((v, side) => (v.loss = full.variants[side]!.loss!));
+    r.truth = full.truth!;
+  };
+  store.storeReports([
+    tagged('a1', 1, 'exp'),
+    tagged('a1', 2, 'exp', withLoss),
+    tagged('a1', 3, 'exp', (r) => {
+      withLoss(r);
+      r.variants[1].loss = sampleLoss({ topCpu: { ranked: 10, visible: 7, missing: [] }, cpuConservation: 0.75, counterResets: 2 });
+    }),
+  ]);
+  const [a, b] = store.experiments.figures('exp');
+  t.match(a!.loss, { lossN: 2, topCpuVisible: 20, topCpuRanked: 20, topCpuN: 2, flappingN: 2, appeared: 0, blindSpots: 2, blindSpotsN: 2 }, "the baseline's sums");
+  t.same(b!.loss, {
+    ...ZERO_LOSS, topCpuVisible: 16, topCpuRanked: 20, topCpuN: 2, topRssVisible: 20, topRssRanked: 20, topRssN: 2, cpuConservation: 1.7, cpuConservationN: 2,
+    rssConservation: 1.94, rssConservationN: 2, lossN: 2, counterResets: 2, appeared: 4, vanished: 2, switched: 2, flappingMs: 30_000, flappingN: 2, blindSpots: 2, blindSpotsN: 2,
+  }, "the candidate's: the report without loss figures added none");
+  store.close();
+  const reopened = openStore(t, file).store.experiments.figures('exp');
+  t.same(reopened[1]!.loss, b!.loss, 'kept in the file');
+  const results = experimentResults(reopened, parseExperimentSpec({ name: 'x', baseline: { pipeline: 'baseline' }, candidate: { pipeline: 'lean' }, criteria: { topCpuCoverage: 8, cpuConservation: '10%' } }, 'definition'));
+  t.same(results.criteria.map((c) => [c.name, c.value, c.met]), [['retention', 0, false], ['topCpuCoverage', 8, true], ['cpuConservation', 0.85, false]], 'judged from the stored sums');
 });

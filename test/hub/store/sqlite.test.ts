@@ -5,16 +5,19 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { openSqliteStore } from '../../../hub/store/sqlite.js';
+import { ZERO_LOSS } from '../../../hub/store/loss-sums.js';
 import { addSample, difference, fromRow, toRow, ZERO_TOTALS } from '../../../hub/store/totals.js';
 import { StoreOpenError } from '../../../hub/errors.js';
 import type { Store, VariantPoint } from '../../../hub/store/types.js';
 import { agentReportSchema } from '../../../protocol/report.js';
 import type { ReportMessage } from '../../../protocol/messages.js';
 import { helloFor, reportFor } from '../../helpers/ws-client.js';
-import { sampleReport } from '../../fixtures/report.js';
+import { sampleLoss, sampleReport, sampleReportWithLoss, sampleTruth } from '../../fixtures/report.js';
+import type { HostTruth, VariantLoss } from '../../../protocol/report.js';
 
-function reportAt(seq: number, at: number, hostId: string, seriesA = 2100, seriesB = 35): ReportMessage {
+function reportAt(seq: number, at: number, hostId: string, seriesA = 2100, seriesB = 35, withLoss = false): ReportMessage {
   const message = reportFor(hostId, seq, at);
+  if (withLoss) message.report = sampleReportWithLoss(hostId);
   message.report.variants[0].series = seriesA;
   message.report.variants[1].series = seriesB;
   return message;
@@ -22,6 +25,7 @@ function reportAt(seq: number, at: number, hostId: string, seriesA = 2100, serie
 
 t.test('the report fixture is a valid report', async (t) => {
   t.ok(agentReportSchema.safeParse(sampleReport()).success);
+  t.ok(agentReportSchema.safeParse(sampleReportWithLoss()).success, 'with loss figures too');
 });
 
 t.test('stores, deduplicates, survives reopening', async (t) => {
@@ -83,7 +87,7 @@ t.test('rollups keep the figures when raw rows are pruned; anchors when rollups 
   // 20 minutes of reports every 15 s; series of A alternate 2000/2200, B is 30.
   const items = Array.from({ length: 80 }, (_, i) => ({
     agentId: 'a1',
-    message: reportAt(i + 1, start + i * 15_000, 'db-1', i % 2 === 0 ? 2000 : 2200, 30),
+    message: reportAt(i + 1, start + i * 15_000, 'db-1', i % 2 === 0 ? 2000 : 2200, 30, true),
     receivedAt: start + i * 15_000,
   }));
   t.ok(store.storeReports(items).every((o) => o === 'stored'));
@@ -92,8 +96,10 @@ t.test('rollups keep the figures when raw rows are pruned; anchors when rollups 
   t.equal(result.rolledUp, 2 * 20 + 2 * 2, 'per side: one fine row a minute for 20 minutes, one coarse row per 10 minutes');
   t.equal(result.deletedRaw, 160, 'every raw row is pruned once rolled up and past raw retention');
   const after = store.variantPoints(start, start + 20 * MIN);
-  const shape = (points: VariantPoint[]) => points.map((p) => [p.side, p.reports, p.series, p.retentionMin, p.lossyReports, p.missing]);
+  const shape = (points: VariantPoint[]) => points.map((p) => [p.side, p.reports, p.series, p.retentionMin, p.lossyReports, p.missing, p.loss]);
   t.same(shape(after), shape(before));
+  t.match(before[1]!.loss, { reports: 80, topCpu: { visible: 9, ranked: 10 }, flapping: { appeared: 160, hours: (80 * 15_000) / HOUR } }, 'the loss figures, kept by the rollups');
+  t.ok(Math.abs(before[1]!.loss.cpuConservation! - 0.95) < 1e-9, 'a mean of ratios, to float error');
   t.equal(after.find((p) => p.side === 0)!.series, 2100);
   t.same(shape(store.variantPoints(start + 5 * MIN, start + 10 * MIN)).map((p) => p[1]), [20, 20], 'a 5-minute window inside the rolled range: 20 reports a side');
   t.equal(store.history('db-1', start, start + 20 * MIN).length, 2 * 20, 'history reads fine rollups, one point per side per minute');
@@ -108,8 +114,10 @@ t.test('rollups keep the figures when raw rows are pruned; anchors when rollups 
   const old = store.maintain(start + 200 * MIN);
   t.ok(old.deletedRollups > 0, 'rollups past retention are deleted');
   t.same(store.variantPoints(start, start + 20 * MIN), [], 'nothing is left of that window');
-  store.storeReports([{ agentId: 'a1', message: reportAt(81, start + 200 * MIN, 'db-1'), receivedAt: start + 200 * MIN }]);
-  t.same(shape(store.variantPoints(start, start + 201 * MIN)).map((p) => p[1]), [1, 1], 'a new report counts from the anchor, not from zero');
+  store.storeReports([{ agentId: 'a1', message: reportAt(81, start + 200 * MIN, 'db-1', 2100, 35, true), receivedAt: start + 200 * MIN }]);
+  const fromAnchor = store.variantPoints(start, start + 201 * MIN);
+  t.same(shape(fromAnchor).map((p) => p[1]), [1, 1], 'a new report counts from the anchor, not from zero');
+  t.match(fromAnchor[1]!.loss, { reports: 1, topCpu: { visible: 9, ranked: 10 }, flapping: { appeared: 2, vanished: 1, switched: 1 } }, 'its loss figures too');
 });
 
 /** A deterministic pseudo-random sequence (mulberry32). */
@@ -131,6 +139,33 @@ interface Sent {
   cpu: number;
   retention: number;
   missing: string[];
+  /** Absent: an agent before issue 15. */
+  loss?: VariantLoss;
+  truth?: HostTruth;
+}
+
+const meanOver = (values: (number | null | undefined)[]) => {
+  const known = values.filter((v): v is number => typeof v === 'number');
+  return known.length === 0 ? null : known.reduce((a, b) => a + b, 0) / known.length;
+};
+
+/** The loss figures of a window computed the slow way: the reports that carried each figure, and flapping over rounds with an interval. */
+function bruteForceLoss(rows: Sent[]) {
+  const flapped = rows.filter((r) => r.loss?.flapping && r.truth?.intervalMs);
+  return {
+    reports: rows.filter((r) => r.loss).length,
+    topCpuVisible: meanOver(rows.map((r) => r.loss?.topCpu?.visible)),
+    topRssVisible: meanOver(rows.map((r) => r.loss?.topRss.visible)),
+    cpuConservation: meanOver(rows.map((r) => r.loss?.cpuConservation)),
+    counterResets: rows.some((r) => r.loss) ? rows.reduce((a, r) => a + (r.loss?.counterResets ?? 0), 0) : null,
+    flapping: flapped.length === 0 ? null : {
+      appeared: flapped.reduce((a, r) => a + r.loss!.flapping!.appeared, 0),
+      vanished: flapped.reduce((a, r) => a + r.loss!.flapping!.vanished, 0),
+      switched: flapped.reduce((a, r) => a + r.loss!.flapping!.switched, 0),
+      hours: flapped.reduce((a, r) => a + r.truth!.intervalMs!, 0) / HOUR,
+    },
+    blindSpots: meanOver(rows.map((r) => r.truth?.blindSpots.count)),
+  };
 }
 
 /** The comparison's figures for a window, computed the slow way from every report sent. */
@@ -146,6 +181,7 @@ function bruteForce(sent: Sent[], from: number, to: number) {
       cpu: rows.reduce((a, r) => a + r.cpu, 0) / rows.length,
       retentionMin: Math.min(...rows.map((r) => r.retention)),
       missing: [...new Set(rows.flatMap((r) => r.missing))].sort(),
+      loss: bruteForceLoss(rows),
     }));
 }
 
@@ -165,13 +201,27 @@ t.test('any window, read as a difference of running totals, equals the figures c
       if (agentId === 'a3' && at < start + 8 * HOUR) continue;
       const message = reportFor(`host-${agentId}`, seq.get(agentId)! + 1, at);
       seq.set(agentId, seq.get(agentId)! + 1);
+      // a2's agent predates the loss figures for its first 10 hours; a pair's first round has no CPU ranking or flapping.
+      const withLoss = agentId !== 'a2' || at >= start + 10 * HOUR;
+      const firstRound = rand() < 0.1;
+      const truth = withLoss ? sampleTruth({ intervalMs: firstRound ? null : MIN, blindSpots: { count: Math.floor(rand() * 3), names: [] } }) : undefined;
+      if (truth) message.report.truth = truth;
       message.report.variants.forEach((v, side) => {
+        if (withLoss) {
+          v.loss = sampleLoss({
+            topCpu: firstRound ? null : { ranked: 10, visible: 10 - Math.floor(rand() * 4 * side), missing: [] },
+            topRss: { ranked: 10, visible: 10 - Math.floor(rand() * 2 * side), missing: [] },
+            cpuConservation: rand() < 0.05 ? null : Math.round((1 - rand() * 0.4 * side) * 1000) / 1000,
+            counterResets: Math.floor(rand() * 2),
+            flapping: firstRound ? null : { appeared: Math.floor(rand() * 3), vanished: Math.floor(rand() * 3), switched: Math.floor(rand() * 2), switchedNames: [] },
+          });
+        }
         v.series = Math.round((side === 0 ? 2000 : 40) * (0.5 + rand()));
         v.cpuPercent = Math.round(rand() * 500) / 100;
         const lossy = side === 1 && rand() < 0.05;
         v.criticalRetention = lossy ? 0.5 : 1;
         v.criticalMissing = lossy ? [rand() < 0.5 ? 'postgres' : 'sshd'] : [];
-        sent.push({ agentId, at, side: side as 0 | 1, series: v.series, cpu: v.cpuPercent, retention: v.criticalRetention, missing: v.criticalMissing });
+        sent.push({ agentId, at, side: side as 0 | 1, series: v.series, cpu: v.cpuPercent, retention: v.criticalRetention, missing: v.criticalMissing, ...(v.loss ? { loss: v.loss } : {}), ...(truth ? { truth } : {}) });
       });
       store.storeReports([{ agentId, message, receivedAt: at }]);
     }
@@ -197,11 +247,27 @@ t.test('any window, read as a difference of running totals, equals the figures c
       cpu: p.cpuPercent,
       retentionMin: p.retentionMin,
       missing: p.missing,
+      loss: {
+        reports: p.loss.reports,
+        topCpuVisible: p.loss.topCpu?.visible ?? null,
+        topRssVisible: p.loss.topRss?.visible ?? null,
+        cpuConservation: p.loss.cpuConservation,
+        counterResets: p.loss.counterResets,
+        flapping: p.loss.flapping,
+        blindSpots: p.loss.blindSpots,
+      },
     }));
     const label = `window ${(from - start) / MIN}..${(to - start) / MIN} min`;
     t.same(actual.map((a) => [a.key, a.reports, a.retentionMin, a.missing]), expected.map((e) => [e.key, e.reports, e.retentionMin, e.missing]), `${label}: hosts, reports, retention, missing`);
     const close = actual.every((a, i) => Math.abs(a.series! - expected[i]!.series) < 1e-6 && Math.abs(a.cpu! - expected[i]!.cpu) < 1e-6);
     t.ok(close, `${label}: mean series and CPU agree`);
+    // Sums of fractions differ from the brute force only by float error: compared to 1e-9.
+    const near = (x: unknown, y: unknown): boolean =>
+      typeof x === 'number' && typeof y === 'number' ? Math.abs(x - y) < 1e-9
+        : x !== null && y !== null && typeof x === 'object' && typeof y === 'object' ? Object.keys(y).every((k) => near((x as Record<string, unknown>)[k], (y as Record<string, unknown>)[k]))
+          : x === y;
+    const lossAgrees = actual.every((a, i) => near(a.loss, expected[i]!.loss));
+    t.ok(lossAgrees, `${label}: loss figures agree`) || t.same(actual.map((a) => a.loss), expected.map((e) => e.loss));
   }
 });
 
@@ -255,7 +321,11 @@ t.test('running totals: add, difference, row round trip', async (t) => {
   const a = addSample(ZERO_TOTALS, { series: 10, retention: 1, cpu: 2.5, rss: 100, cost: 1 });
   const b = addSample(a, { series: null, retention: 0.5, cpu: null, rss: 300, cost: null });
   t.match(b, { n: 2, series: 10, seriesN: 1, cpu: 2.5, cpuN: 1, rss: 400, rssN: 2, cost: 1, costN: 1, retentionN: 2, lossy: 1 });
-  t.same(difference(b, a), { n: 1, series: 0, seriesN: 0, cpu: 0, cpuN: 0, rss: 300, rssN: 1, cost: 0, costN: 0, retentionN: 1, lossy: 1 });
+  t.same(difference(b, a), { ...ZERO_TOTALS, n: 1, rss: 300, rssN: 1, retentionN: 1, lossy: 1 });
   t.same(fromRow(toRow(b)), b);
+  const loss = { ...ZERO_LOSS, topCpuVisible: 9, topCpuRanked: 10, topCpuN: 1, cpuConservation: 0.95, cpuConservationN: 1 };
+  const c = addSample(b, { series: 1, retention: null, cpu: null, rss: null, cost: null }, loss);
+  t.same(difference(c, b), { ...ZERO_TOTALS, n: 1, series: 1, seriesN: 1, ...loss }, 'the loss sums add and subtract with the rest');
+  t.same(fromRow(toRow(c)), c, 'and round-trip through a row');
   t.same(addSample(ZERO_TOTALS, { series: Number.NaN, retention: null, cpu: Number.POSITIVE_INFINITY, rss: null, cost: null }), { ...ZERO_TOTALS, n: 1 }, 'non-finite values are not summed');
 });
