@@ -109,13 +109,13 @@ export const labelsSchema = ownRecord(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]
 
 const consumerSchema = z.object({ name, pid: z.number().int().positive(), value: nonNegative });
 
-/** The agent's own reading of the host's processes (kernel threads left out), which the variants' losses are measured against. */
+/** The agent's own reading of the host's processes (kernel threads included: the collector reports them too), which the variants' losses are measured against. */
 export const hostTruthSchema = z.object({
   /** K of the top-consumer rankings. */
   k: z.number().int().min(1).max(100),
   /** The interval the CPU figures cover, in ms; null on a pair's first round. */
   intervalMs: nonNegative.nullable(),
-  /** User-space processes old enough for the collectors to have scraped them (the ones measured against). */
+  /** Processes old enough for the collectors to have scraped them (the ones measured against). */
   processes: count,
   /** Their total CPU-time rate over the interval, in cores; null on the first round. */
   cpuCores: nonNegative.nullable(),

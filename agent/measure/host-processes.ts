@@ -8,8 +8,6 @@ import { identityFromComm, readOrNull, readProcessStat, type ProcessIdentity, ty
 export interface HostProcess extends ProcessIdentity {
   /** When it started (ms since the epoch), or null when unknown. */
   startedAt: number | null;
-  /** A process a collector can report: not a kernel thread, not a zombie. */
-  userSpace: boolean;
   /** User + system CPU time so far, in seconds; null where unknown (the portable listing). */
   cpuSeconds: number | null;
   /** CPU seconds used since the previous read; null for a process that read did not see (or on the first read). */
@@ -94,7 +92,6 @@ export class HostProcessTable {
         entry.cpuSecondsDelta = Math.max(0, cpuSeconds - (entry.cpuSeconds ?? cpuSeconds));
         entry.cpuSeconds = cpuSeconds;
         entry.rssBytes = rssBytes;
-        entry.userSpace = isUserSpace(stat);
         known.round = round;
         list.push(entry);
         continue;
@@ -103,7 +100,6 @@ export class HostProcessTable {
       const entry: HostProcess = {
         ...identityFromComm(pid, stat.comm, this.procRoot),
         startedAt,
-        userSpace: isUserSpace(stat),
         cpuSeconds,
         cpuSecondsDelta: null,
         rssBytes,
@@ -159,7 +155,6 @@ export async function listWithSysteminformation(options: Pick<HostProcessOptions
       name: p.name,
       exeBase: p.command ? path.basename(p.command) : null,
       startedAt: parseStarted(p.started),
-      userSpace: p.state !== 'zombie',
       cpuSeconds: null,
       cpuSecondsDelta: null,
       rssBytes: Number.isFinite(p.memRss) ? p.memRss * 1024 : null,
@@ -167,10 +162,6 @@ export async function listWithSysteminformation(options: Pick<HostProcessOptions
   );
   const processes = all.filter((p) => !options.exclude?.has(p.pid));
   return { count: processes.length, processes, excluded: all.filter((p) => options.exclude?.has(p.pid)), intervalMs: null };
-}
-
-function isUserSpace(stat: ProcessStat): boolean {
-  return !stat.kernelThread && stat.state !== 'Z' && stat.state !== 'X';
 }
 
 function kernelPageSize(): number {

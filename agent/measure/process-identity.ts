@@ -16,10 +16,6 @@ export interface ProcessStat {
   comm: string;
   /** Field 22: start time in clock ticks since boot. With the pid it identifies one process for good. */
   startTicks: number;
-  /** Field 3: R, S, D, Z (a zombie), T, I (an idle kernel thread)… */
-  state: string;
-  /** A kernel thread (PF_KTHREAD in field 9): no executable, never in a collector's output. */
-  kernelThread: boolean;
   /** Fields 14 + 15: user and system CPU time so far, in clock ticks (USER_HZ). */
   cpuTicks: number;
   /** Field 24: resident set size, in pages. */
@@ -64,17 +60,14 @@ export function readProcessStat(pid: number, procRoot = '/proc'): ProcessStat | 
   return {
     comm: buffer.toString('utf8', open + 1, close),
     startTicks: fields[F_START],
-    state: close + 2 < length ? String.fromCharCode(buffer[close + 2]!) : '?',
-    kernelThread: fields[F_FLAGS] >= 0 && (fields[F_FLAGS] & PF_KTHREAD) !== 0,
     cpuTicks: fields[F_UTIME] >= 0 && fields[F_STIME] >= 0 ? fields[F_UTIME] + fields[F_STIME] : 0,
     rssPages: Math.max(0, fields[F_RSS]),
   };
 }
 
 // The numeric fields read, by their number in proc(5), and where each lands in statFields' result.
-const WANTED = [9, 14, 15, 22, 24] as const;
-const [F_FLAGS, F_UTIME, F_STIME, F_START, F_RSS] = [0, 1, 2, 3, 4] as const;
-const PF_KTHREAD = 0x00200000;
+const WANTED = [14, 15, 22, 24] as const;
+const [F_UTIME, F_STIME, F_START, F_RSS] = [0, 1, 2, 3] as const;
 const scratch = new Float64Array(WANTED.length);
 
 /**

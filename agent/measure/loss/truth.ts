@@ -8,7 +8,7 @@ export const BLIND_SPOT_NAMES = 20;
 
 /** The processes a round measures against, sorted out once. */
 export interface TruthRound {
-  /** User-space processes old enough for the collectors to have scraped them, the agent's collectors left out. */
+  /** Processes old enough for the collectors to have scraped them, the agent's collectors left out. */
   population: HostProcess[];
   /** The K using the most CPU since the previous read (most first); null on the first read. */
   topCpu: HostProcess[] | null;
@@ -23,12 +23,12 @@ export interface TruthRound {
 
 /**
  * Sorts a read of the host out for one round. `seenBefore`: a process that started later may not have been scraped
- * yet, so it is measured from the next round on. Kernel threads and zombies are never in a collector's output and are
- * left out; the agent's collectors are counted in the totals (the variants show them too) but are never top consumers
+ * yet, so it is measured from the next round on. Kernel threads count (the collector reports them, with no executable
+ * path and no memory); the agent's collectors are counted in the totals (the variants show them too) but are never top consumers
  * or blind spots (they are the instrument, not the workload).
  */
 export function truthRound(host: HostProcesses, seenBefore: number, k: number): TruthRound {
-  const old = (p: HostProcess) => p.userSpace && (p.startedAt === null || p.startedAt <= seenBefore);
+  const old = (p: HostProcess) => p.startedAt === null || p.startedAt <= seenBefore;
   const population = host.processes.filter(old);
   const counted = [...population, ...host.excluded.filter(old)];
   const intervalSeconds = host.intervalMs === null || host.intervalMs <= 0 ? null : host.intervalMs / 1000;

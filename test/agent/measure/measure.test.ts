@@ -55,16 +55,14 @@ t.test('process table: each process read in full once, then one stat a round tel
   mkdirSync(path.join(root, 'self'));
   interface Usage {
     state?: string;
-    flags?: number;
     utime?: number;
     stime?: number;
     rssPages?: number;
   }
   const statLine = (pid: number, comm: string, startTicks: number, usage: Usage = {}) => {
-    // 52 fields in all; after[n - 3] is field n of proc(5): state 3, flags 9, utime 14, stime 15, start time 22, rss 24.
+    // 52 fields in all; after[n - 3] is field n of proc(5): state 3, utime 14, stime 15, start time 22, rss 24.
     const after = Array.from({ length: 50 }, (_, i) => String(i));
     after[0] = usage.state ?? 'S';
-    after[6] = String(usage.flags ?? 0x400000);
     after[11] = String(usage.utime ?? 0);
     after[12] = String(usage.stime ?? 0);
     after[19] = String(startTicks);
@@ -82,16 +80,16 @@ t.test('process table: each process read in full once, then one stat a round tel
   fake(10, 'sshd', 500, '/usr/sbin/sshd');
   fake(11, 'kube-controller', 600, '/usr/local/bin/kube-controller-manager', '/usr/local/bin/kube-controller-manager');
   fake(12, 'my (odd) name)', 700, '/opt/app/odd (deleted)');
-  fake(2, 'kthreadd', 0, null, 'kthreadd', { flags: 0x208040 });
+  fake(2, 'kthreadd', 0, null);
 
   const table = new HostProcessTable(root);
   const first = table.read();
   const byPid = (h: { processes: { pid: number }[] }, pid: number) => h.processes.find((p) => p.pid === pid);
   t.equal(first.count, 4, 'every numeric entry counted; self and stat are not processes');
-  t.match(byPid(first, 10), { pid: 10, name: 'sshd', exeBase: 'sshd', startedAt: 1_700_000_000_000 + 5000, userSpace: true });
+  t.match(byPid(first, 10), { pid: 10, name: 'sshd', exeBase: 'sshd', startedAt: 1_700_000_000_000 + 5000 });
   t.match(byPid(first, 11), { pid: 11, name: 'kube-controller-manager', exeBase: 'kube-controller-manager', startedAt: 1_700_000_006_000 }, 'a cut name extended from argv[0]');
   t.match(byPid(first, 12), { name: 'my (odd) name)', exeBase: 'odd' }, 'parentheses and spaces in the name; a deleted executable');
-  t.match(byPid(first, 2), { name: 'kthreadd', exeBase: null, userSpace: false }, 'a kernel thread has no executable and is not user space');
+  t.match(byPid(first, 2), { name: 'kthreadd', exeBase: null, cpuSecondsDelta: null, rssBytes: 0 }, 'a kernel thread has no executable and no memory');
   t.equal(first.intervalMs, null, 'no interval on the first read');
 
   // The same process (same start time, same comm): not read again, even though its exe link now says otherwise.
@@ -108,8 +106,8 @@ t.test('process table: each process read in full once, then one stat a round tel
   const usage = table.read();
   t.match(byPid(usage, 10), { cpuSeconds: 2, cpuSecondsDelta: 2, rssBytes: 10 * PAGE_SIZE }, 'utime + stime in seconds (USER_HZ 100), rss in pages');
   t.ok(usage.intervalMs !== null && usage.intervalMs >= 0, 'an interval from the second read on');
-  writeFileSync(path.join(root, '10', 'stat'), statLine(10, 'sshd', 500, { utime: 175, stime: 50, rssPages: 10, state: 'Z' }));
-  t.match(byPid(table.read(), 10), { cpuSecondsDelta: 0.25, userSpace: false }, 'a zombie is not user space');
+  writeFileSync(path.join(root, '10', 'stat'), statLine(10, 'sshd', 500, { utime: 175, stime: 50, rssPages: 10, state: 'R' }));
+  t.match(byPid(table.read(), 10), { cpuSeconds: 2.25, cpuSecondsDelta: 0.25 }, 'the next read: its use since the previous one');
   t.equal(PAGE_SIZE % 4096, 0, `the page size is read from /proc/self/smaps (${PAGE_SIZE})`);
   // One gone, one new.
   rmSync(path.join(root, '2'), { recursive: true });

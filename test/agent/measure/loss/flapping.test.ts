@@ -11,7 +11,6 @@ const proc = (pid: number, name: string, cpu: number | null = null, rss = 1000):
   name,
   exeBase: name,
   startedAt: 0,
-  userSpace: true,
   cpuSeconds: 0,
   cpuSecondsDelta: cpu,
   rssBytes: rss,

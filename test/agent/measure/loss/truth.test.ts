@@ -10,7 +10,6 @@ const proc = (pid: number, name: string, cpu: number | null, rssMiB: number, ext
   name,
   exeBase: name,
   startedAt: NOW - 3_600_000,
-  userSpace: true,
   cpuSeconds: 100,
   cpuSecondsDelta: cpu,
   rssBytes: rssMiB * 2 ** 20,
@@ -23,28 +22,28 @@ const host = (processes: HostProcess[], excluded: HostProcess[] = [], intervalMs
   intervalMs,
 });
 
-t.test('a round: the population, the top consumers, totals with the collectors, kernel threads and young processes left out', async (t) => {
+t.test('a round: the population, the top consumers, totals with the collectors, young processes left out', async (t) => {
   const processes = [
     proc(10, 'burner-a', 5, 10),
     proc(11, 'burner-b', 8, 20),
     proc(12, 'hog', 0.1, 900),
     proc(13, 'idle', 0, 5),
     proc(14, 'young', 3, 50, { startedAt: NOW - 1000 }),
-    proc(15, 'kworker/0:1', 2, 0, { userSpace: false, exeBase: null }),
+    proc(15, 'kworker/0:1', 2, 0, { exeBase: null }),
     proc(16, 'new-since-last-read', null, 30),
   ];
   const collector = proc(99, 'otelcol-phoenix', 1, 60);
   const round = truthRound(host(processes, [collector]), NOW - 12_000, 2);
-  t.same(round.population.map((p) => p.pid), [10, 11, 12, 13, 16], 'user space, old enough, not the collectors');
+  t.same(round.population.map((p) => p.pid), [10, 11, 12, 13, 15, 16], 'old enough (a kernel thread too: the collector reports them), not the collectors');
   t.same(round.topCpu?.map((p) => p.name), ['burner-b', 'burner-a'], 'K by CPU over the interval, most first');
   t.same(round.topRss.map((p) => p.name), ['hog', 'new-since-last-read'], 'K by RSS, largest first');
   t.equal(round.intervalSeconds, 10);
-  // (5 + 8 + 0.1 + 0 + collector 1) CPU seconds over 10 s; the process first seen this read has no delta.
-  t.equal(round.cpuCores!.toFixed(4), '1.4100', 'CPU cores of the population and the collectors');
+  // (5 + 8 + 0.1 + 0 + kworker 2 + collector 1) CPU seconds over 10 s; the process first seen this read has no delta.
+  t.equal(round.cpuCores!.toFixed(4), '1.6100', 'CPU cores of the population and the collectors');
   t.equal(round.rssBytes, (10 + 20 + 900 + 5 + 30 + 60) * 2 ** 20, 'RSS of the population and the collectors');
 
   const truth = hostTruth(round, 2, []);
-  t.match(truth, { k: 2, intervalMs: 10_000, processes: 5, cpuCores: 1.41 });
+  t.match(truth, { k: 2, intervalMs: 10_000, processes: 6, cpuCores: 1.61 });
   t.same(truth.topCpu, [
     { name: 'burner-b', pid: 11, value: 0.8 },
     { name: 'burner-a', pid: 10, value: 0.5 },
