@@ -27,7 +27,9 @@ export interface CpuRateRound {
 /**
  * The CPU-time rate of a variant's output as PromQL's sum(rate()) would see it: per series, the increase between its
  * two newest samples over their timestamps' distance (the exporter's `send_timestamps`; without them, the scrapes'
- * distance, which is off by up to a collection interval), a fall read as a reset (the increase is the new value).
+ * distance, which is off by up to a collection interval). A fall is counted as a reset, as rate() reads it, but the
+ * series keeps its previous rate for that round: a roll-up that lost a member still accounts for the rest, where
+ * rate() would read the whole new value as the increase.
  * A series with no newer sample keeps its last rate while fresh; one older than `staleAfterMs` (an exited process
  * that metric_expiration keeps on the endpoint) adds nothing. A series seen for the first time has no rate yet.
  * Calling rules: one per variant and pair; update() once per successful scrape, in order.
@@ -60,12 +62,11 @@ export class CpuRate {
           if (fresh) cores += last.rate;
           continue;
         }
-        let increase = current.value - last.value;
-        if (increase < 0) {
-          resets++;
-          increase = current.value;
-        }
-        const rate = increase / (elapsedMs / 1000);
+        const increase = current.value - last.value;
+        if (increase < 0) resets++;
+        // A fall: what the sum lost with its departed member is unknown, so the series keeps its last rate for this
+        // round (rate() would read the whole new value as the increase: the spike `resets` warns of).
+        const rate = increase < 0 ? last.rate : increase / (elapsedMs / 1000);
         next.set(key, { ...current, readAt, rate });
         if (fresh) cores += rate;
       }

@@ -19,13 +19,14 @@ t.test('CPU rate: per series over its own timestamps, summed', async (t) => {
   t.same(rate.update(values(CPU, [[1, 110, 11_000], [2, 65, 41_000], [3, 1009, 41_000]]), 42_000), { cores: 0.5 + 0.5, resets: 0 });
 });
 
-t.test('CPU rate: a fall is a reset, as rate() reads it; without timestamps the scrapes are the clock', async (t) => {
+t.test('CPU rate: a fall is counted as a reset and keeps the last rate; without timestamps the scrapes are the clock', async (t) => {
   const rate = new CpuRate(25_000);
   rate.update(values(CPU, [[1, 500, null]]), 0);
   t.same(rate.update(values(CPU, [[1, 520, null]]), 10_000), { cores: 2, resets: 0 }, '20 s of CPU in 10 s between the scrapes');
-  t.same(rate.update(values(CPU, [[1, 30, null]]), 20_000), { cores: 3, resets: 1 }, 'a roll-up that lost a member: the new value counts whole');
-  t.equal(rate.update({}, 30_000).cores, 0, 'no series: 0 cores, not unknown');
-  t.equal(rate.update(values(RSS, [[1, 5, null]]), 40_000).cores, 0, 'only CPU-time series count');
+  t.same(rate.update(values(CPU, [[1, 30, null]]), 20_000), { cores: 2, resets: 1 }, 'a roll-up that lost a member: a reset, and its last rate stands (rate() would read all 30 s as new)');
+  t.same(rate.update(values(CPU, [[1, 45, null]]), 30_000), { cores: 1.5, resets: 0 }, 'after the reset, the rate runs from the new value');
+  t.equal(rate.update({}, 40_000).cores, 0, 'no series: 0 cores, not unknown');
+  t.equal(rate.update(values(RSS, [[1, 5, null]]), 50_000).cores, 0, 'only CPU-time series count');
 });
 
 t.test('RSS total: every memory series, the stale ones left out where timestamps tell', async (t) => {
