@@ -51,7 +51,7 @@ t.test('top-K coverage and conservation: baseline against an allowlist that keep
       critical: { patterns: ['sshd', 'phx-loss-burn-kept', 'phx-loss-hog-kept'] },
       loss: { topK: 10 },
     },
-    5,
+    9,
   );
   const last = reports.at(-1)!;
   const truth = last.truth!;
@@ -73,11 +73,12 @@ t.test('top-K coverage and conservation: baseline against an allowlist that keep
   t.same(allowlist.topCpu!.visible, 1, 'and one of the top 10 by CPU: the kept burner');
   t.ok(allowlist.topCpu!.missing.includes('phx-loss-burn-cut'), 'not the other burner');
 
-  // Conservation: the baseline accounts for the host within the stated tolerance; optimized-a only for what it keeps.
+  // Conservation: the baseline accounts for the host within the README's tolerance for a busy host (the suite runs beside
+  // this test, starting and ending processes between the collector's instants and the agent's); optimized-a only for what it keeps.
   const baseCpu = reports.map((r) => variant(r, 'baseline').loss!.cpuConservation!);
   const baseRss = reports.map((r) => variant(r, 'baseline').loss!.rssConservation!);
-  t.ok(Math.abs(median(baseCpu) - 1) <= 0.1, `baseline CPU conservation ${median(baseCpu)} within 10% (rounds: ${baseCpu.join(', ')})`);
-  t.ok(Math.abs(median(baseRss) - 1) <= 0.03, `baseline RSS conservation ${median(baseRss)} within 3% (rounds: ${baseRss.join(', ')})`);
+  t.ok(Math.abs(median(baseCpu) - 1) <= 0.25, `baseline CPU conservation ${median(baseCpu)} within 25% (rounds: ${baseCpu.join(', ')})`);
+  t.ok(Math.abs(median(baseRss) - 1) <= 0.15, `baseline RSS conservation ${median(baseRss)} within 15% (rounds: ${baseRss.join(', ')})`);
   // optimized-a's CPU is the kept burner's; its RSS the kept hog's (and the burner's few pages).
   const keptCores = median(reports.map((r) => cores(r, 'phx-loss-burn-kept')));
   const allowCores = median(reports.map((r) => variant(r, 'optimized-a').loss!.cpuCores!));

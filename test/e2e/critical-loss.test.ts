@@ -69,7 +69,7 @@ t.test('a candidate that drops a running postgres: the agent measures the loss, 
   t.same(pair.candidateLosses, [{ hostId: HOST, missing: ['postgres'] }], 'the host lost postgres, nothing else');
   t.same([pair.a.fullRetentionHosts, pair.a.retentionKnownHosts], [1, 1], 'baseline: full retention on the host');
   t.same([pair.b.fullRetentionHosts, pair.b.retentionKnownHosts], [0, 1], 'candidate: not on the host');
-  const verdictLine = new RegExp(`^${CANDIDATE} cuts series \\d+%.* with full critical retention on 0 of 1 host; 1 host lost postgres$`);
+  const verdictLine = new RegExp(`^${CANDIDATE} cuts series \\d+%.* with full critical retention on 0 of 1 host; 1 host lost postgres(; (top-\\d+ CPU|CPU accounted for|[\\d.]+ switches\\/h).*)?$`);
   t.match(pair.verdict, verdictLine, 'the verdict names the loss');
 
   // The page, in Chromium: the summary counts the host, the comparison names it and the process, the host row
