@@ -49,28 +49,30 @@ t.test('top-K coverage and conservation: baseline against an allowlist that keep
     {
       experiment: { variants: ['baseline', 'optimized-a'] },
       critical: { patterns: ['sshd', 'phx-loss-burn-kept', 'phx-loss-hog-kept'] },
-      loss: { topK: 10 },
+      // K above the default: beside the suite (browsers, other collectors), a third of a core may rank below 10th.
+      loss: { topK: 25 },
     },
     9,
   );
   const last = reports.at(-1)!;
   const truth = last.truth!;
-  t.equal(truth.k, 10);
+  t.equal(truth.k, 25);
   const topRss = truth.topRss.map((p) => p.name);
   t.same(topRss.slice(0, 2), ['phx-loss-hog-kept', 'phx-loss-hog-cut'], `the two hogs are the largest (${topRss.join(', ')})`);
   for (const r of reports) {
     const names = r.truth!.topCpu!.map((p) => p.name);
-    t.ok(names.includes('phx-loss-burn-kept') && names.includes('phx-loss-burn-cut'), `both burners in the top 10 by CPU (${names.join(', ')})`);
+    t.ok(names.includes('phx-loss-burn-kept') && names.includes('phx-loss-burn-cut'), `both burners in the top 25 by CPU (${names.join(', ')})`);
   }
 
   const baseline = variant(last, 'baseline').loss!;
   t.same(baseline.topRss, { ranked: truth.topRss.length, visible: truth.topRss.length, missing: [] }, 'the baseline shows every top process by memory');
   t.same(baseline.topCpu, { ranked: truth.topCpu!.length, visible: truth.topCpu!.length, missing: [] }, 'and by CPU');
   const allowlist = variant(last, 'optimized-a').loss!;
-  // optimized-a keeps only what its critical patterns name: of the top 10, the kept hog and burner (sshd is no top consumer here).
-  t.same(allowlist.topRss.visible, 1, 'optimized-a shows one of the top 10 by memory: the kept hog');
+  // optimized-a keeps only what its critical patterns name: of the top K, the kept hog and burner.
+  const kept = (ranked: { name: string }[]) => ranked.filter((p) => ['sshd', 'phx-loss-burn-kept', 'phx-loss-hog-kept'].includes(p.name)).length;
+  t.same(allowlist.topRss.visible, kept(truth.topRss), 'optimized-a shows of the top 25 by memory only what its patterns keep: the kept hog (and sshd, if ranked)');
   t.ok(allowlist.topRss.missing.includes('phx-loss-hog-cut') && !allowlist.topRss.missing.includes('phx-loss-hog-kept'), `it misses the other (${allowlist.topRss.missing.join(', ')})`);
-  t.same(allowlist.topCpu!.visible, 1, 'and one of the top 10 by CPU: the kept burner');
+  t.same(allowlist.topCpu!.visible, kept(truth.topCpu!), 'and of the top 25 by CPU: the kept burner (and sshd, if ranked)');
   t.ok(allowlist.topCpu!.missing.includes('phx-loss-burn-cut'), 'not the other burner');
 
   // Conservation: the baseline accounts for the host within the README's tolerance for a busy host (the suite runs beside
