@@ -62,6 +62,10 @@ function modelStats(gen: GeneratedExposition, collect: string[], capture: Set<st
     types: gen.types,
     labelValues: Object.fromEntries(collect.map((label) => [label, values(label)])),
     captured: gen.samples.filter((s) => capture.has(s.name)).map((s) => ({ name: s.name, labels: Object.fromEntries(s.labels), value: s.value })),
+    // Asked for no previous series, no kept series set and no values: none counted, none kept.
+    appeared: 0,
+    seriesSet: null,
+    values: {},
   };
 }
 
