@@ -1,4 +1,5 @@
 // A name remembered from an earlier line, so that the next lines spelt alike are matched four bytes at a time.
+import type { SeriesValue } from '../exposition.js';
 import type { MetricCount } from './tally.js';
 
 /**
@@ -11,6 +12,8 @@ export class KnownName {
   readonly length: number;
   /** For a metric name: its series counter, once it has one. */
   counter: MetricCount | undefined = undefined;
+  /** For a metric name: where its series' values are kept (null: not wanted), once the tally has asked. */
+  seriesValues: Map<number, SeriesValue> | null | undefined = undefined;
   /** For a label name: where its values go, if it is one of the collected labels. */
   values: Set<string> | undefined = undefined;
   /** For a collected label name: where its last value was (text, start, end), already collected. */

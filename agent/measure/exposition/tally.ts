@@ -105,13 +105,21 @@ export class ExpositionTally {
     return stats;
   }
 
-  /** A wanted metric's value (and timestamp), keyed by 53 bits of the series' hash. */
+  /**
+   * A wanted metric's value (and timestamp), keyed by 53 bits of the series' hash. Whether a name is wanted is
+   * remembered on the known metric name, as its counter is: decoding the name of every series cost more than the rest.
+   */
   private keepValue(keys: KeyReader, text: string, valueAt: number, valueEnd: number, stampAt: number, stampEnd: number): void {
-    const name = utf8(readName(text, keys.metricStart, keys.metricEnd, keys.metricFlags));
-    let values = this.valuesByName.get(name);
+    const known = keys.metricFlags === 0 ? keys.knownMetric : null;
+    let values = known?.seriesValues;
     if (values === undefined) {
-      values = this.valuesOf!(name) ? new Map() : null;
-      this.valuesByName.set(name, values);
+      const name = utf8(readName(text, keys.metricStart, keys.metricEnd, keys.metricFlags));
+      values = this.valuesByName.get(name);
+      if (values === undefined) {
+        values = this.valuesOf!(name) ? new Map() : null;
+        this.valuesByName.set(name, values);
+      }
+      if (known) known.seriesValues = values;
     }
     if (values === null) return;
     const key = (this.series.lastHigh >>> 11) * 0x1_0000_0000 + (this.series.lastLow >>> 0);

@@ -277,6 +277,16 @@ t.test('values: the wanted metrics\' values and timestamps by series, from its f
   t.same(scanExposition(text).values, {}, 'nothing kept without the option');
 });
 
+t.test('values: a metric met again after another one, and a quoted metric name, keep their values', async (t) => {
+  const text = ['cpu_total{pid="1"} 1', 'other{pid="1"} 2', 'cpu_total{pid="2"} 3', '{"my.cpu",pid="1"} 4', '{"my.cpu",pid="2"} 5'].join('\n');
+  const asked: string[] = [];
+  const stats = scanExposition(text, { values: (name) => (asked.push(name), name !== 'other') });
+  t.same(asked, ['cpu_total', 'other', 'my.cpu'], 'asked once per name, whichever line it is on');
+  t.same([...stats.values.cpu_total!.values()].map((v) => v.value), [1, 3]);
+  t.same([...stats.values['my.cpu']!.values()].map((v) => v.value), [4, 5]);
+  t.notOk('other' in stats.values, 'the unwanted one has no entry');
+});
+
 t.test('keepSeries and previousSeries: what appeared since the previous scrape', async (t) => {
   const first = scanExposition('a{x="1"} 1\na{x="2"} 1\nb 1\n', { keepSeries: true });
   t.ok(first.seriesSet !== null && first.seriesSet.size === 3, 'the set is kept, with its 3 series');
