@@ -17,7 +17,7 @@ import { CollectorProcess, type CollectorStatus } from './supervisor/collector-p
 import { PidFile } from './supervisor/pidfile.js';
 import { assertPortsFree, fixedPorts, freePorts } from './supervisor/ports.js';
 import { CriticalMatcher } from './measure/critical.js';
-import { variantView } from './measure/variant-view.js';
+import { NAME_LABEL, PATH_LABEL, variantView } from './measure/variant-view.js';
 import { hostTruth, truthRound } from './measure/loss/truth.js';
 import { VariantLossMeter } from './measure/loss/variant-loss.js';
 import { hostProcessReader, type HostProcessReader } from './measure/host-processes.js';
@@ -99,9 +99,12 @@ export async function renderVariants(config: AgentConfig, pair?: PairPlan): Prom
 interface VariantRuntime extends RenderedVariant {
   configPath: string;
   collector: CollectorProcess;
-  /** What the variant loses beyond the critical processes, from one round to the next. */
-  loss: VariantLossMeter;
+  /** What the variant loses beyond the critical processes, from one round to the next; null when `loss.enabled` is false. */
+  loss: VariantLossMeter | null;
 }
+
+/** What critical retention reads of a scrape when the loss figures are off: names and paths, no pids, no values. */
+const RETENTION_SCAN = { collectLabels: [NAME_LABEL, PATH_LABEL] } as const;
 
 /**
  * Calling rules: `Experiment.create()`, then `start()` once, then `measure()` as often as wanted,
@@ -157,8 +160,7 @@ export class Experiment {
         pidFile.add({ variant: variant.name, pid, binary: deps.collectorBinary, agentPid: process.pid, startedAt: new Date().toISOString() }),
       );
       collector.on('exited', (pid) => pidFile.remove(pid));
-      // A sample older than two collection intervals (and slack) belongs to a process that exited.
-      const loss = new VariantLossMeter(2 * pair.collectionIntervalMs + 2000);
+      const loss = config.loss.enabled ? new VariantLossMeter(pair.collectionIntervalMs) : null;
       variants.push({ ...variant, configPath, collector, loss });
     }
     return new Experiment(config, pair, variants, deps.logger);
@@ -212,8 +214,9 @@ export class Experiment {
     const seenBefore = readAt - this.pair.collectionIntervalMs - 2000;
     const running = this.#matcher.running(host.processes.filter((p) => p.startedAt === null || p.startedAt <= seenBefore));
     const k = this.config.loss.topK;
-    const round = truthRound(host, seenBefore, k);
-    const views = [a, b].map((m) => (m.stats ? variantView(m.stats.labelValues) : null));
+    // With the loss figures off, the host's read serves critical retention alone: no totals, top consumers or views.
+    const round = this.config.loss.enabled ? truthRound(host, seenBefore, k) : null;
+    const views = round ? [a, b].map((m) => (m.stats ? variantView(m.stats.labelValues) : null)) : [null, null];
     const pricing = pricingModel(
       this.config.pricing.perThousandSeriesMonth,
       this.config.pricing.perMillionSamples,
@@ -221,7 +224,7 @@ export class Experiment {
     );
     const variants = [a, b].map((m, i) => {
       const retention = m.stats ? this.#matcher.retention(running, m.stats.labelValues) : null;
-      const loss = this.variants[i]!.loss.measure(m.stats, views[i]!, round, readAt);
+      const loss = round ? this.variants[i]!.loss?.measure(m.stats, views[i] ?? null, round, readAt) : undefined;
       const report: VariantReport = {
         ...m.report,
         criticalRetention: retention ? retention.ratio : null,
@@ -240,7 +243,7 @@ export class Experiment {
       variants,
       comparison: compareVariants(variants[0], variants[1]),
       pricing,
-      truth: hostTruth(round, k, views.filter((v) => v !== null)),
+      ...(round ? { truth: hostTruth(round, k, views.filter((v) => v !== null)) } : {}),
       ...(this.pair.experiment ? { experiment: this.pair.experiment } : {}),
     };
   }
@@ -248,7 +251,7 @@ export class Experiment {
   async #measureVariant(v: VariantRuntime) {
     const status = v.collector.status();
     const [output, telemetry, usage] = await Promise.all([
-      scrape(`http://127.0.0.1:${v.ports.exporter}/metrics`, { ...v.loss.scanOptions(), agent: this.#http }),
+      scrape(`http://127.0.0.1:${v.ports.exporter}/metrics`, { ...(v.loss ? v.loss.scanOptions() : RETENTION_SCAN), agent: this.#http }),
       scrape(`http://127.0.0.1:${v.ports.telemetry}/metrics`, { capture: wantsTelemetrySample, agent: this.#http }),
       status.pid === null ? null : this.#sampler.sample(status.pid),
     ]);
@@ -283,7 +286,7 @@ export class Experiment {
       // Both collectors stop at once: each may take its whole grace period.
       { name: 'collectors', close: () => closeAllAtOnce('collectors', this.variants.map((v) => ({ name: v.name, close: () => v.collector.stop() }))) },
       { name: 'resource sampler', close: () => this.#sampler.close() },
-      { name: 'loss meters', close: () => this.variants.forEach((v) => v.loss.close()) },
+      { name: 'loss meters', close: () => this.variants.forEach((v) => v.loss?.close()) },
       { name: 'scrape connections', close: () => this.#http.destroy() },
     ]));
   }

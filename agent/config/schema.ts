@@ -77,6 +77,8 @@ export const configSchema = z
       .prefault({}),
     loss: z
       .object({
+        /** Measure each variant's losses against the agent's own /proc reading (false: critical retention only, for the overhead bench). */
+        enabled: z.boolean({ error: 'must be true or false' }).default(true),
         /** How many of the host's top CPU and memory consumers each variant is checked for (issue 15). */
         topK: z.number({ error: 'must be a whole number from 1 to 100' }).int({ error: 'must be a whole number from 1 to 100' }).min(1, { error: 'must be a whole number from 1 to 100' }).max(100, { error: 'must be a whole number from 1 to 100' }).default(10),
       })

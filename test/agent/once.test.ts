@@ -65,6 +65,27 @@ t.test('300 processes, 5 critical: baseline vs optimized-a', { timeout: 180_000 
   t.equal(optimized.seriesByMetric.process_memory_usage_bytes, report.critical.running.length, 'one memory series per critical name');
   t.ok(report.comparison.monthlyCostSavingsUsd! > 0);
   t.equal(report.comparison.rssBytesDelta, optimized.rssBytes! - baseline.rssBytes!);
+  // The loss measurements are on by default: the host's truth and each variant's losses against it.
+  t.ok(report.truth, 'the report carries the host truth');
+  t.equal(report.truth?.k, 10);
+  t.ok(report.truth!.processes >= 300, `truth counts ${report.truth?.processes} processes`);
+  for (const v of report.variants) t.ok(v.loss, `${v.name} reports its losses`);
+});
+
+t.test('loss.enabled: false: critical retention only, no truth and no losses in the report', { timeout: 180_000 }, async (t) => {
+  const simulator = await startSimulator({ count: 40, criticalNames: ['sshd', 'postgres'], namePrefix: 'phx-noloss', logger: silentLogger() });
+  t.teardown(() => simulator.close());
+  const { file } = await writeTestConfig(t, { experiment: { variants: ['baseline', 'optimized-a'] }, loss: { enabled: false } });
+  const result = await runCli(['run', '--once', '--json', '--config', file, '--otelcol', binary]);
+  t.equal(result.code, 0, `exit 0 (stderr: ${result.stderr})`);
+  const report = JSON.parse(result.stdout) as AgentReport;
+  t.notOk('truth' in report, 'no truth in the report');
+  for (const v of report.variants) {
+    t.notOk('loss' in v, `${v.name}: no loss figures`);
+    t.equal(v.criticalRetention, 1, `${v.name} still measures critical retention (missing: ${v.criticalMissing.join(',')})`);
+    t.ok(v.series! > 0, `${v.name} still counts its series`);
+  }
+  for (const name of ['sshd', 'postgres']) t.ok(report.critical.running.includes(name), `${name} is running (ground truth)`);
 });
 
 t.test('optimized-b rolls the long tail into _other and keeps critical and busy processes', { timeout: 180_000 }, async (t) => {

@@ -112,7 +112,6 @@ t.test('flapping: a burner cycling across optimized-b\'s threshold switches betw
   t.equal(switches('baseline'), 0, 'the baseline never did: it always has its own series');
   const churn = reports.reduce((sum, r) => sum + variant(r, 'optimized-b').loss!.flapping!.appeared + variant(r, 'optimized-b').loss!.flapping!.vanished, 0);
   t.ok(churn >= 2 * 7, `its series came and went (${churn} appeared + vanished): 7 per name each way`);
-  t.ok(reports.some((r) => variant(r, 'optimized-b').loss!.counterResets > 0), "a member leaving _other's CPU sum shows as a reset");
 });
 
 t.test('blind spots: processes of another user that the collectors may not see are counted, the largest named', { timeout: 240_000 }, async (t) => {

@@ -2,7 +2,7 @@
 import type { ExpositionScannerOptions, ExpositionStats } from '../exposition.js';
 import { VIEW_LABELS, type VariantView } from '../variant-view.js';
 import type { VariantLoss } from '../../../protocol/report.js';
-import { CpuRate, rssTotal, wantsLossValue } from './conservation.js';
+import { CpuRate, rssTotal, wantsLossValue, type CpuRateOptions } from './conservation.js';
 import { topCoverage } from './coverage.js';
 import { FlapTracker } from './flapping.js';
 import { round6, type TruthRound } from './truth.js';
@@ -14,12 +14,15 @@ import { round6, type TruthRound } from './truth.js';
 export class VariantLossMeter {
   readonly #cpu: CpuRate;
   readonly #flaps = new FlapTracker();
-  readonly #staleAfterMs: number;
+  readonly #timing: CpuRateOptions;
 
-  /** `staleAfterMs`: a sample older than this is an exited process's, kept on the endpoint by metric_expiration. */
-  constructor(staleAfterMs: number) {
-    this.#staleAfterMs = staleAfterMs;
-    this.#cpu = new CpuRate(staleAfterMs);
+  /**
+   * `collectionIntervalMs`: the collector's. A sample older than two of them and 2 s is an exited process's, kept on
+   * the endpoint by metric_expiration.
+   */
+  constructor(collectionIntervalMs: number) {
+    this.#timing = { collectionIntervalMs, staleAfterMs: 2 * collectionIntervalMs + 2000 };
+    this.#cpu = new CpuRate(this.#timing);
   }
 
   scanOptions(): ExpositionScannerOptions {
@@ -31,7 +34,7 @@ export class VariantLossMeter {
   measure(stats: ExpositionStats | null, view: VariantView | null, round: TruthRound, readAt: number): VariantLoss | undefined {
     if (stats === null || view === null) return undefined;
     const cpu = this.#cpu.update(stats.values, readAt);
-    const rss = rssTotal(stats.values, readAt, this.#staleAfterMs);
+    const rss = rssTotal(stats.values, readAt, this.#timing);
     const ratio = (part: number | null, whole: number | null) => (part === null || whole === null || whole <= 0 ? null : round6(part / whole));
     return {
       topCpu: round.topCpu === null ? null : topCoverage(round.topCpu, view),

@@ -31,6 +31,12 @@ t.test('no config file: documented defaults', async (t) => {
   t.equal(config.host.kind, 'vm');
   t.equal(config.stateDir, '/home/x/.local/state/phoenix');
   t.equal(config.pricing.perThousandSeriesMonth, 6.5);
+  t.same(config.loss, { enabled: true, topK: 10 }, 'loss measurements on, top 10');
+});
+
+t.test('loss.enabled: false turns the loss measurements off and keeps topK', async (t) => {
+  t.same(resolveConfig({ loss: { enabled: false } }, 'a.yaml', '/tmp').loss, { enabled: false, topK: 10 });
+  t.same(resolveConfig({ loss: { enabled: true, topK: 3 } }, 'a.yaml', '/tmp').loss, { enabled: true, topK: 3 });
 });
 
 t.test('environment fills host identity and state dir', async (t) => {
@@ -100,6 +106,9 @@ t.test('bad configs: ConfigError (exit 2) naming file, field and value', async (
     [{ health: { port: 70000 } }, /health\.port must be 0-65535, got 70000/],
     [{ health: { host: 'example.com', port: 9000 } }, /health\.host must be an IP address .*got 'example\.com'/],
     [{ health: {} }, /health\.port/],
+    [{ loss: { enabled: 'no' } }, /^a\.yaml: loss\.enabled must be true or false, got 'no'$/],
+    [{ loss: { enabled: 0 } }, /^a\.yaml: loss\.enabled must be true or false, got 0$/],
+    [{ loss: { topK: 0 } }, /loss\.topK must be a whole number from 1 to 100, got 0/],
     [{ colector: {} }, /unknown field 'colector'/],
     [{ collector: { binary: '/x', restart: true } }, /unknown field 'collector\.restart'/],
   ];

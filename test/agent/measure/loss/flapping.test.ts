@@ -36,7 +36,7 @@ t.test('flapping: series that came and went, and names that switched to or from 
 });
 
 t.test('a variant meter: every figure from one scrape and the host round', async (t) => {
-  const meter = new VariantLossMeter(25_000);
+  const meter = new VariantLossMeter(10_000);
   t.teardown(() => meter.close());
   const host = (cpu: number | null) => ({
     count: 2,
