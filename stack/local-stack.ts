@@ -12,6 +12,10 @@ import { parseTokens, TokenSet } from '../hub/auth.js';
 import { hubRoutes } from '../hub/http/routes.js';
 import { startHub, type Hub } from '../hub/server.js';
 
+/** The built-in variants the local agent may compare against the baseline. */
+export const LOCAL_CANDIDATES = ['optimized-a', 'optimized-b', 'optimized-c'] as const;
+export type LocalCandidate = (typeof LOCAL_CANDIDATES)[number];
+
 export interface LocalStackOptions {
   dataDir: string;
   port: number;
@@ -21,7 +25,7 @@ export interface LocalStackOptions {
   env: NodeJS.ProcessEnv;
   shutdown: AbortSignal;
   /** Variant B (A is the baseline). */
-  candidate?: 'optimized-a' | 'optimized-b';
+  candidate?: LocalCandidate;
   interval?: string;
   onStarted?: (hub: Hub) => void;
 }

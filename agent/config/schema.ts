@@ -4,7 +4,7 @@ import { durationField as duration } from '../../common/duration-schema.js';
 import { criticalPattern, DEFAULT_CRITICAL_PATTERNS } from '../../protocol/critical-patterns.js';
 import { ownRecord } from '../../protocol/own-record.js';
 
-export const BUILTIN_VARIANTS = ['baseline', 'optimized-a', 'optimized-b'] as const;
+export const BUILTIN_VARIANTS = ['baseline', 'optimized-a', 'optimized-b', 'optimized-c'] as const;
 
 const VARIANT_NAME = /^[a-z][a-z0-9-]{0,31}$/;
 const variantName = z.string().regex(VARIANT_NAME, { error: 'must be a lowercase name of 1-32 letters, digits and dashes' });

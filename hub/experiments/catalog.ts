@@ -11,7 +11,7 @@ import { renderPipeline } from '../../protocol/pipeline/render.js';
 import { BadRequestError, HttpRequestError, NotFoundError } from '../errors.js';
 import type { ExperimentStore, PipelineRecord } from './experiment-store.js';
 
-export const BUILTIN_PIPELINES = ['baseline', 'optimized-a', 'optimized-b'] as const;
+export const BUILTIN_PIPELINES = ['baseline', 'optimized-a', 'optimized-b', 'optimized-c'] as const;
 const NAME = /^[a-z][a-z0-9-]{0,62}$/;
 /** `name` or `name@sha256:<hex>`, as an experiment names a template. */
 const REFERENCE = /^([a-z][a-z0-9-]{0,62})(?:@sha256:([0-9a-f]{64}))?$/;

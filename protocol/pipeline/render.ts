@@ -17,6 +17,19 @@ export interface PipelineParameters {
   criticalPatterns: readonly string[];
   cpuThreshold: number;
   memoryThresholdBytes: number;
+  /** optimized-c's sticky limit, in CPU-seconds over a process's life; default stickyCpuSeconds(cpuThreshold). */
+  cpuSecondsSticky?: number;
+}
+
+/** How long a process at the CPU threshold runs, on one core, before optimized-c keeps its own series for good. */
+export const STICKY_WINDOW_S = 300;
+
+/**
+ * The default {{cpu_seconds_sticky}}: cpuThreshold × 5 min, what a process at the threshold uses in STICKY_WINDOW_S
+ * on a one-core host. Utilization is a share of the whole machine, so on N cores it gets there in 5/N min.
+ */
+export function stickyCpuSeconds(cpuThreshold: number): number {
+  return cpuThreshold * STICKY_WINDOW_S;
 }
 
 /** Every template must use these, or the agent could not scrape it or the comparison would not be fair. */
@@ -38,8 +51,13 @@ const yamlString = (text: string) => escapeDollar(JSON.stringify(text));
 const ottlString = (text: string) =>
   escapeDollar(`"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n').replace(/\r/g, '\\r')}"`);
 
-export function placeholderValues(p: PipelineParameters): Record<string, string> {
+/** Each placeholder's text; throws PipelineTemplateError, naming `source`, for a parameter no template could use. */
+export function placeholderValues(p: PipelineParameters, source = 'pipeline parameters'): Record<string, string> {
   const regex = criticalRegex(p.criticalPatterns);
+  const sticky = p.cpuSecondsSticky ?? stickyCpuSeconds(p.cpuThreshold);
+  if (!Number.isFinite(sticky) || sticky <= 0 || sticky > 1e9) {
+    throw new PipelineTemplateError(`${source}: cpuSecondsSticky must be a number of CPU-seconds, 0 < x <= 1e9, got ${String(sticky)}`);
+  }
   return {
     exporter_port: String(p.ports.exporter),
     telemetry_port: String(p.ports.telemetry),
@@ -53,12 +71,14 @@ export function placeholderValues(p: PipelineParameters): Record<string, string>
     critical_regex_ottl: ottlString(regex),
     cpu_threshold: String(p.cpuThreshold),
     memory_threshold_bytes: String(Math.round(p.memoryThresholdBytes)),
+    // A plain decimal: the OTTL parser refuses an exponent, which String() writes for small numbers.
+    cpu_seconds_sticky: sticky.toFixed(6).replace(/\.?0+$/, ''),
   };
 }
 
 /** Throws PipelineTemplateError naming the template, line and placeholder when something does not fit. */
 export function renderPipeline(template: string, params: PipelineParameters, source: string): string {
-  const values = placeholderValues(params);
+  const values = placeholderValues(params, source);
   const used = new Set<string>();
   const lines = template.split('\n');
   const rendered = lines.map((line, index) =>

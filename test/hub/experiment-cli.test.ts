@@ -43,7 +43,7 @@ t.test('the pipeline and experiment commands against a real hub', async (t) => {
   t.ok(rows.some((r) => /^trimmed\s+[0-9a-f]{16}\s+test-experimenter\s/.test(r)), 'the upload, by whom');
   t.ok(rows.some((r) => /^baseline\s+[0-9a-f]{16}\s+built-in\s/.test(r)), 'and the built-ins');
   const asJson = await run(['pipeline', 'list', '--json', ...as], env);
-  t.same((JSON.parse(asJson.stdout) as { name: string }[]).map((p) => p.name).sort(), ['baseline', 'optimized-a', 'optimized-b', 'trimmed']);
+  t.same((JSON.parse(asJson.stdout) as { name: string }[]).map((p) => p.name).sort(), ['baseline', 'optimized-a', 'optimized-b', 'optimized-c', 'trimmed']);
 
   const viewerFile = path.join(dir, 'viewer-token');
   await writeFile(viewerFile, `${apiToken(hub, 'viewer')}\n`, { mode: 0o600 });

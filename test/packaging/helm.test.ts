@@ -2,7 +2,7 @@
 // (strict: unknown fields are errors), and the objects carrying what the agent and hub need.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +10,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { helmBinary, KUBERNETES_VERSION, kubernetesSpecDir } from '../../packaging/helm/tools.js';
 import { ManifestValidator, specFileFor } from '../../packaging/helm/k8s-schema.js';
 import { resolveConfig } from '../../agent/config/load.js';
+import { BUILTIN_VARIANTS } from '../../agent/config/schema.js';
 import { resolveHubConfig } from '../../hub/config.js';
 
 const CHART = fileURLToPath(new URL('../../packaging/helm/phoenix', import.meta.url));
@@ -92,9 +93,11 @@ t.test('the agent config the chart renders is one the agent accepts, with the ch
   t.match(config, { host: { id: 'node-1', kind: 'k8s-node', labels: { cluster: 'prod-eu' } }, pipeline: { rootPath: '/hostfs' }, health: { host: '0.0.0.0', port: 19095 } });
   t.equal(config.hub?.url, 'ws://phx-phoenix-hub.observability.svc:8080/ws/agent');
   t.same(config.experiment.variants.map((v) => [v.name, v.templatePath]), [['baseline', '/etc/phoenix/pipelines/baseline.yaml'], ['optimized-a', '/etc/phoenix/pipelines/optimized-a.yaml']], 'built-in variants read from the ConfigMap');
-  for (const name of ['baseline', 'optimized-a', 'optimized-b']) {
+  for (const name of BUILTIN_VARIANTS) {
     t.equal(cm.data[`pipeline-${name}.yaml`], readFileSync(path.join(PIPELINES, `${name}.yaml`), 'utf8'), `${name}: the chart carries pipelines/${name}.yaml as is`);
   }
+  const carried = Object.keys(cm.data).filter((key) => key.startsWith('pipeline-')).map((key) => key.slice('pipeline-'.length));
+  t.same(carried.sort(), readdirSync(PIPELINES).sort(), 'every template in pipelines/, and nothing else');
 });
 
 t.test('the hub: one writer on its volume, token from the Secret, non-root, probes', async (t) => {

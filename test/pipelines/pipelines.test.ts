@@ -15,13 +15,29 @@ const binary = realCollector();
 t.test('each built-in variant renders and validates with the real collector', async (t) => {
   for (const [a, b] of [
     ['baseline', 'optimized-a'],
-    ['optimized-b', 'baseline'],
+    ['optimized-b', 'optimized-c'],
   ] as const) {
     const config = resolveConfig({ experiment: { variants: [a, b] }, ports: { base: 0 }, pipeline: { rootPath: tmpdir() } }, 'test', '/');
     const results = await validatePipelines(config, binary, silentLogger());
     for (const r of results) t.ok(r.ok, `${r.variant} validates${r.error ? `: ${r.error}` : ''}`);
   }
-  t.equal(BUILTIN_VARIANTS.length, 3);
+  t.equal(BUILTIN_VARIANTS.length, 4);
+});
+
+t.test('optimized-c renders its sticky limit from the CPU threshold, with optimized-b\'s rules beside it', async (t) => {
+  for (const [cpuThreshold, sticky] of [
+    [0.05, '15'],
+    [0.1, '30'],
+  ] as const) {
+    const config = resolveConfig({ experiment: { variants: ['optimized-b', 'optimized-c'] }, pipeline: { cpuThreshold } }, 'test', '/');
+    const [b, c] = await renderVariants(config);
+    const classify = (text: string) => text.split('\n').filter((line) => line.includes('set(resource.attributes["phoenix.top"], true)'));
+    // Every rule of optimized-b's, and one more: the process's CPU-seconds, summed over its states, over the limit.
+    t.same(classify(c!.config), [...classify(b!.config).slice(0, 1), `          - set(resource.attributes["phoenix.top"], true) where metric.name == "phoenix.cpu.total" and value_double > ${sticky}`, ...classify(b!.config).slice(1)], `threshold ${cpuThreshold}: limit ${sticky} CPU-seconds`);
+    t.match(c!.config, /copy_metric\(name="phoenix\.cpu\.total"\) where metric\.name == "process\.cpu\.time"\n[^]*aggregate_on_attributes\("sum", \[\]\) where metric\.name == "phoenix\.cpu\.total"\n/, 'copied, then summed in a later group');
+    t.match(c!.config, /- name == "process\.cpu\.utilization" or name == "phoenix\.cpu\.total"\n/, 'neither classifying metric is exported');
+    t.match(c!.config, /\)\)\$\$"\)\n/, 'the literal $ of the delete regex is written $$');
+  }
 });
 
 t.test('both variants of a pair share collection interval and metric expiration, and get their own ports', async (t) => {

@@ -56,7 +56,7 @@ t.test('pipelines: list, upload, show and delete, with their statuses and bodies
 
   const listed = await call(hub, 'GET', '/api/v1/pipelines', as(hub, 'viewer'));
   t.equal(listed.status, 200);
-  t.same((listed.body as unknown as PipelineListResponse).pipelines, ['baseline', 'optimized-a', 'optimized-b'].map((name) => ({
+  t.same((listed.body as unknown as PipelineListResponse).pipelines, ['baseline', 'optimized-a', 'optimized-b', 'optimized-c'].map((name) => ({
     name, sha256: hex(builtinTemplate(name)), builtin: true, description: `built-in: ${name}`, uploadedBy: 'phoenix', uploadedAt: null, usedBy: [],
   })), 'the built-ins, each with the sha256 of its file, no content in the list');
 
@@ -139,7 +139,7 @@ t.test('POST /api/v1/pipelines refuses a bad body, naming the field or the templ
   refused(t, await call(hub, 'POST', '/api/v1/pipelines?force=1', experimenter, { name: 'mine', content: TEMPLATE }), 400, /^unknown query parameter 'force'/, 'a query parameter');
 
   const names = ((await call(hub, 'GET', '/api/v1/pipelines', experimenter)).body as unknown as PipelineListResponse).pipelines.map((p) => p.name);
-  t.same(names, ['baseline', 'optimized-a', 'optimized-b'], 'nothing refused was kept');
+  t.same(names, ['baseline', 'optimized-a', 'optimized-b', 'optimized-c'], 'nothing refused was kept');
 });
 
 t.test('experiments: create, show, list, start and stop over the API, as the agents see it', async (t) => {
@@ -176,7 +176,7 @@ t.test('experiments: create, show, list, start and stop over the API, as the age
   t.equal(shown.status, 200);
   t.match(shown.body, { experiment: { id: trial.id, state: 'running', hostList: [{ hostId: 'host-prod' }] } });
   const catalog = ((await call(hub, 'GET', '/api/v1/pipelines', experimenter)).body as unknown as PipelineListResponse).pipelines;
-  t.same(catalog.map((p) => [p.name, p.usedBy]), [['baseline', [trial.id]], ['optimized-a', []], ['optimized-b', []], ['trimmed', [trial.id]]], 'the catalog shows who uses each template');
+  t.same(catalog.map((p) => [p.name, p.usedBy]), [['baseline', [trial.id]], ['optimized-a', []], ['optimized-b', []], ['optimized-c', []], ['trimmed', [trial.id]]], 'the catalog shows who uses each template');
   refused(t, await call(hub, 'DELETE', '/api/v1/pipelines/trimmed', experimenter), 409, new RegExp(`^'trimmed' is used by experiment ${trial.id}; it cannot be deleted$`), 'deleting a template in use');
 
   const overlap = new RegExp(`^the target overlaps running experiment '${trial.id}' \\(trial\\) on 1 host: host-prod$`);
@@ -321,7 +321,7 @@ t.test("every route: 401 without a token, a viewer reads (200) and is refused it
   }
   const after = await call(hub, 'GET', `/api/v1/experiments/${id}`, as(hub, 'viewer'));
   t.match(after.body, { experiment: { state: 'running' } }, 'the refused stop changed nothing');
-  t.same(((await call(hub, 'GET', '/api/v1/pipelines', as(hub, 'viewer'))).body as unknown as PipelineListResponse).pipelines.map((p) => p.name), ['baseline', 'optimized-a', 'optimized-b', 'trimmed'], 'nor did the refused upload and delete');
+  t.same(((await call(hub, 'GET', '/api/v1/pipelines', as(hub, 'viewer'))).body as unknown as PipelineListResponse).pipelines.map((p) => p.name), ['baseline', 'optimized-a', 'optimized-b', 'optimized-c', 'trimmed'], 'nor did the refused upload and delete');
 });
 
 t.test('every write is in the audit trail: who, what, on which target, with what outcome', async (t) => {

@@ -58,7 +58,7 @@ t.test('the fields mode: errors beside their inputs, carried to the text and bac
   t.ok(await page.locator('#experiment-mode-note').isHidden(), 'the untouched example asks for no note');
   await page.locator('#xf-candidate option[value="optimized-b"]').waitFor({ state: 'attached' });
   const options = await page.locator('#xf-baseline option').evaluateAll((all) => all.map((o) => (o as unknown as { value: string }).value));
-  t.same(options, ['baseline', 'optimized-a', 'optimized-b'], "the pipelines are the hub's catalog");
+  t.same(options, ['baseline', 'optimized-a', 'optimized-b', 'optimized-c'], "the pipelines are the hub's catalog");
   t.same([await page.locator('#xf-baseline').inputValue(), await page.locator('#xf-candidate').inputValue()], ['baseline', 'optimized-b'], 'chosen as in the example');
 
   // A canary of 0: the hub's message beside the canary's input, which is marked invalid and focused.

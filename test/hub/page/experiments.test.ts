@@ -136,7 +136,7 @@ t.test('experiments from the page: create, watch and stop as an experimenter; a 
 
   await t.test('the catalog lists the built-ins with their use; a refused upload names the line; an upload is deleted', async (t) => {
     await page.locator('#nav a[data-nav="catalog"]').click();
-    for (const name of ['baseline', 'optimized-a', 'optimized-b']) {
+    for (const name of ['baseline', 'optimized-a', 'optimized-b', 'optimized-c']) {
       const row = page.locator(`#catalog-list tr[data-pipeline="${name}"]`);
       await row.waitFor();
       t.equal(await row.locator('td').nth(1).textContent(), 'built-in', `${name} is a built-in`);

@@ -29,7 +29,7 @@ const params = (rootPath: string): PipelineParameters => ({
   cpuThreshold: 0.05,
   memoryThresholdBytes: 256 * 1024 * 1024,
 });
-const TEMPLATES = ['baseline.yaml', 'optimized-a.yaml', 'optimized-b.yaml'];
+const TEMPLATES = ['baseline.yaml', 'optimized-a.yaml', 'optimized-b.yaml', 'optimized-c.yaml'];
 const render = (name: string, rootPath = '') =>
   renderPipeline(readFileSync(path.join(pipelinesDir(), name), 'utf8'), params(rootPath), name);
 const baseline = render('baseline.yaml');

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { criticalRegex, renderPipeline, placeholderValues, type PipelineParameters } from '../../../protocol/pipeline/render.js';
+import { criticalRegex, renderPipeline, placeholderValues, stickyCpuSeconds, type PipelineParameters } from '../../../protocol/pipeline/render.js';
 import { PipelineTemplateError } from '../../../protocol/pipeline/errors.js';
 import { parse } from 'yaml';
 import { readFileSync } from 'node:fs';
@@ -50,10 +50,27 @@ t.test('rendering keeps line numbers: a placeholder never adds a line', async (t
   // The policy and the collector name lines of the rendered config; they must be the template's lines.
   const multiline = { ...params, instanceId: 'a\r\nb\rc', criticalPatterns: ['x\ny', 'z\r'] };
   const lines = (text: string) => text.split(/\r\n?|\n/).length;
-  for (const name of ['baseline.yaml', 'optimized-a.yaml', 'optimized-b.yaml']) {
+  for (const name of ['baseline.yaml', 'optimized-a.yaml', 'optimized-b.yaml', 'optimized-c.yaml']) {
     const template = readFileSync(path.join(pipelinesDir(), name), 'utf8');
     for (const p of [params, multiline]) {
       t.equal(lines(renderPipeline(template, p, name)), lines(template), `${name}: same number of lines`);
     }
   }
+});
+
+t.test('the sticky limit: cpuThreshold x 5 min unless given, a plain decimal, a bad one named', async (t) => {
+  t.equal(stickyCpuSeconds(0.05), 15);
+  t.equal(placeholderValues(params).cpu_seconds_sticky, '15', 'from the CPU threshold');
+  t.equal(placeholderValues({ ...params, cpuThreshold: 0.2 }).cpu_seconds_sticky, '60');
+  t.equal(placeholderValues({ ...params, cpuSecondsSticky: 42.5 }).cpu_seconds_sticky, '42.5', 'given');
+  t.equal(placeholderValues({ ...params, cpuSecondsSticky: 1e-5 }).cpu_seconds_sticky, '0.00001', 'never an exponent: the OTTL parser refuses 1e-05');
+  t.equal(placeholderValues({ ...params, cpuSecondsSticky: 1e9 }).cpu_seconds_sticky, '1000000000');
+  for (const bad of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, 2e9]) {
+    t.throws(() => placeholderValues({ ...params, cpuSecondsSticky: bad }), { code: 'PHX_PIPELINE_TEMPLATE', message: new RegExp(`^pipeline parameters: cpuSecondsSticky .* got ${String(bad)}$`) }, `refuses ${bad}`);
+  }
+  const template = readFileSync(path.join(pipelinesDir(), 'optimized-c.yaml'), 'utf8');
+  const rendered = renderPipeline(template, { ...params, cpuSecondsSticky: 90 }, 'optimized-c.yaml');
+  t.match(rendered, /where metric\.name == "phoenix\.cpu\.total" and value_double > 90\n/, 'optimized-c compares its CPU total with the limit');
+  t.notMatch(rendered, /\{\{/, 'no placeholder is left');
+  t.throws(() => renderPipeline(template, { ...params, cpuSecondsSticky: -3 }, 'optimized-c.yaml'), /^optimized-c\.yaml: cpuSecondsSticky .* got -3$/, 'naming the template');
 });
