@@ -2,6 +2,7 @@
 // Each handler returns its response type from ./types.ts, so a changed shape fails the build here and in the page.
 import type { Hub } from '../server.js';
 import { compareFleet } from '../compare.js';
+import { breakdownFleet, latestVariantsOf, type FleetBreakdownResponse } from '../fleet-breakdown.js';
 import { BadRequestError, NotFoundError } from '../errors.js';
 import { groupByParam, onlyParams, windowParam } from './query.js';
 import type { ComparisonResponse, FleetHistoryResponse, FleetHost, FleetResponse, HostAgent, HostResponse, Manageability } from './types.js';
@@ -58,6 +59,17 @@ export function comparison(hub: Hub, url: URL, now = Date.now()): ComparisonResp
     to: iso(now),
     groupBy: url.searchParams.get('groupBy') ?? 'none',
     groups: compareFleet(hub.store.variantPoints(from, now + 1), groupBy),
+  };
+}
+
+/** Per group and variant, the hosts' latest reports summed per metric and per pipeline stage. */
+export function fleetBreakdown(hub: Hub, url: URL): FleetBreakdownResponse {
+  onlyParams(url, ['groupBy']);
+  const groupBy = groupByParam(url);
+  return {
+    generatedAt: new Date().toISOString(),
+    groupBy: url.searchParams.get('groupBy') ?? 'none',
+    groups: breakdownFleet(latestVariantsOf(hub.store).hosts(), groupBy),
   };
 }
 

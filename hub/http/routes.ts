@@ -44,6 +44,7 @@ const ROUTES: Route[] = [
   { method: 'GET', path: '/api/v1/fleet', needs: 'read', handle: (c) => api.fleet(c.hub, c.url) },
   { method: 'GET', path: '/api/v1/comparison', needs: 'read', handle: (c) => api.comparison(c.hub, c.url) },
   { method: 'GET', path: '/api/v1/fleet/history', needs: 'read', handle: (c) => api.fleetHistory(c.hub, c.url) },
+  { method: 'GET', path: '/api/v1/fleet/breakdown', needs: 'read', handle: (c) => api.fleetBreakdown(c.hub, c.url) },
   { method: 'GET', path: /^\/api\/v1\/hosts\/([^/]+)$/, param: 'host id', needs: 'read', handle: (c) => api.host(c.hub, c.url, c.param) },
   { method: 'GET', path: '/api/v1/auth/methods', needs: 'open', handle: accessApi.methods },
   { method: 'GET', path: '/api/v1/session', needs: 'read', handle: accessApi.whoAmI },

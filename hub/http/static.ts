@@ -18,7 +18,7 @@ const TYPES: Record<string, string> = {
 /** The page's script, as ES modules: app.js and what it imports. */
 const PAGE_MODULES = [
   'app.js', 'admin.js', 'api.js', 'catalog.js', 'charts.js', 'deep-link.js', 'dom.js', 'experiment.js', 'experiment-fields.js', 'experiment-form.js',
-  'experiments.js', 'fleet.js', 'hosts.js', 'live.js', 'nav.js', 'session.js', 'view-kit.js',
+  'experiments.js', 'fleet.js', 'host-loss.js', 'hosts.js', 'live.js', 'nav.js', 'session.js', 'view-kit.js',
 ];
 
 /** URL path -> file. A fixed table: nothing outside it can be asked for. */

@@ -6,6 +6,7 @@ import type { Permission, Role } from '../access/roles.js';
 import type { HttpErrorKind } from '../errors.js';
 import type { ComparisonGroup } from '../compare.js';
 import type { HostReportSummary } from '../fleet-view.js';
+import type { FleetBreakdownResponse } from '../fleet-breakdown.js';
 import type { AgentRecord, FleetHistoryPoint, HistoryPoint } from '../store/types.js';
 import type { AgentReport } from '../../protocol/report.js';
 import type {
@@ -16,6 +17,7 @@ export type * from './experiment-types.js';
 /** The comparison's parts, for the page to name: a pair, a variant's summary, and its loss figures (issue 15). */
 export type { PairComparison, VariantSummary, HostLoss } from '../compare.js';
 export type { BlindSpotSummary, CoverageSpread, LossSpread, LossSummary } from '../compare-loss.js';
+export type { BreakdownGroup, FleetBreakdownResponse, ProcessorSum, StageSum, VariantBreakdown } from '../fleet-breakdown.js';
 
 /** A time as `Date.prototype.toISOString()` writes it (UTC, milliseconds). */
 export type IsoTime = string;
@@ -173,6 +175,7 @@ export type ApiResponse =
   | FleetResponse
   | ComparisonResponse
   | FleetHistoryResponse
+  | FleetBreakdownResponse
   | HostResponse
   | AuthMethodsResponse
   | SessionResponse

@@ -7,6 +7,7 @@
  * @typedef {import('../http/types.js').FleetResponse} FleetResponse
  * @typedef {import('../http/types.js').ComparisonResponse} ComparisonResponse
  * @typedef {import('../http/types.js').FleetHistoryResponse} FleetHistoryResponse
+ * @typedef {import('../http/types.js').FleetBreakdownResponse} FleetBreakdownResponse
  * @typedef {import('../http/types.js').HostResponse} HostResponse
  * @typedef {import('../http/types.js').AuthMethodsResponse} AuthMethodsResponse
  * @typedef {import('../http/types.js').SessionResponse} SessionResponse
@@ -92,6 +93,8 @@ export const api = {
   comparison: (window, groupBy) => /** @type {Promise<ComparisonResponse>} */ (signedIn('GET', `/api/v1/comparison?window=${q(window)}&groupBy=${q(groupBy)}`)),
   /** @param {string} window @returns {Promise<FleetHistoryResponse>} */
   fleetHistory: (window) => /** @type {Promise<FleetHistoryResponse>} */ (signedIn('GET', `/api/v1/fleet/history?window=${q(window)}`)),
+  /** Per group and variant, the hosts' latest reports per metric and per stage. @param {string} groupBy @returns {Promise<FleetBreakdownResponse>} */
+  fleetBreakdown: (groupBy) => /** @type {Promise<FleetBreakdownResponse>} */ (signedIn('GET', `/api/v1/fleet/breakdown?groupBy=${q(groupBy)}`)),
   /** @param {string} hostId @param {string} window @returns {Promise<HostResponse>} */
   host: (hostId, window) => /** @type {Promise<HostResponse>} */ (signedIn('GET', `/api/v1/hosts/${q(hostId)}?window=${q(window)}`)),
 

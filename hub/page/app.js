@@ -14,7 +14,7 @@ import { byId, el } from './dom.js';
 import { experimentView, initExperiment } from './experiment.js';
 import { experimentFormView, initExperimentForm } from './experiment-form.js';
 import { experimentsView } from './experiments.js';
-import { renderComparison, renderSummary } from './fleet.js';
+import { renderBreakdown, renderComparison, renderSummary } from './fleet.js';
 import { clearHosts, initHosts, refreshSelected, showHosts } from './hosts.js';
 import { liveFeed } from './live.js';
 import { currentRoute, showView } from './nav.js';
@@ -63,10 +63,11 @@ async function refresh() {
   }
   refreshing = (async () => {
     try {
-      const [fleet, comparison] = await Promise.all([api.fleet(), api.comparison(state.window, state.groupBy)]);
+      const [fleet, comparison, breakdown] = await Promise.all([api.fleet(), api.comparison(state.window, state.groupBy), api.fleetBreakdown(state.groupBy)]);
       if (!state.signedIn) return;
       renderSummary(fleet);
       renderComparison(comparison);
+      renderBreakdown(breakdown);
       showHosts(fleet.hosts);
       await renderFleetCharts();
       await refreshSelected();
@@ -111,7 +112,7 @@ function leave(reason) {
   byId('fleet-controls').hidden = true;
   showAdmin(false);
   clearHosts();
-  for (const id of ['summary', 'comparison']) byId(id).replaceChildren();
+  for (const id of ['summary', 'comparison', 'breakdown']) byId(id).replaceChildren();
   clearCharts(byId('charts'));
   rememberRoute();
   showSignIn(reason);

@@ -69,3 +69,65 @@ export function clearCharts(container) {
   plots = plots.filter((c) => c.container !== container);
   container.replaceChildren();
 }
+
+/**
+ * A compact bar table: one row per item (a metric, say), one column per variant, each cell its number and a bar
+ * (a <meter>, so no style is needed) scaled to the largest number in the table. Rows as given.
+ * @param {string} kind names the table for styles and tests (data-bars)
+ * @param {string} itemHead the first column's head, e.g. 'metric'
+ * @param {string[]} columns the variants' heads
+ * @param {{ name: string, values: (number | null)[] }[]} rows
+ * @param {(v: number | null) => string} [format]
+ */
+export function barTable(kind, itemHead, columns, rows, format = (v) => (v === null ? '–' : fmt.int(v))) {
+  const max = Math.max(1, ...rows.flatMap((r) => r.values.filter((v) => v !== null)));
+  const cell = (/** @type {number | null} */ v, /** @type {number} */ i) =>
+    el(
+      'td',
+      { class: 'num bar-cell', 'data-column': String(i) },
+      el('span', { class: 'bar-value', text: format(v) }),
+      v === null ? null : el('meter', { min: '0', max: String(max), value: String(v), 'aria-hidden': 'true' }),
+    );
+  return el(
+    'table',
+    { class: 'bars', 'data-bars': kind },
+    el('thead', {}, el('tr', {}, el('th', { text: itemHead }), ...columns.map((c) => el('th', { class: 'num', text: c })))),
+    el('tbody', {}, ...rows.map((r) => el('tr', { 'data-item': r.name }, el('th', { text: r.name }), ...r.values.map(cell)))),
+  );
+}
+
+/**
+ * A pipeline's flow, stage by stage: points the receiver accepted, each processor's items in and out (and the share
+ * it passed on), points the exporter sent. `hosts`, when given, says over how many hosts each stage was summed.
+ * @typedef {{ points: number, hosts?: number } | null} StagePoints
+ * @typedef {{ processor: string, incoming: number, outgoing: number, hosts?: number }} StageFlow
+ * @param {string} title the variant
+ * @param {{ accepted: StagePoints, processors: StageFlow[], sent: StagePoints } | null} flow null: the collector's telemetry was not read
+ */
+export function flowTable(title, flow) {
+  const hostsText = (/** @type {number | undefined} */ n) => (n === undefined ? null : el('span', { class: 'hint', text: ` (${n} host${n === 1 ? '' : 's'})` }));
+  /** @param {string} stage @param {string} kind @param {number | null} incoming @param {number | null} outgoing @param {number | undefined} hosts */
+  const row = (stage, kind, incoming, outgoing, hosts) =>
+    el(
+      'tr',
+      { 'data-stage': stage, 'data-stage-kind': kind },
+      el('th', {}, stage, hostsText(hosts)),
+      el('td', { class: 'num', 'data-flow': 'in', text: fmt.int(incoming) }),
+      el('td', { class: 'num', 'data-flow': 'out', text: fmt.int(outgoing) }),
+      el('td', { class: 'num', 'data-flow': 'kept', text: incoming && outgoing !== null ? fmt.pct(outgoing / incoming) : '–' }),
+    );
+  const body = flow
+    ? [
+        row('accepted (receiver)', 'receiver', null, flow.accepted?.points ?? null, flow.accepted?.hosts),
+        ...flow.processors.map((p) => row(p.processor, 'processor', p.incoming, p.outgoing, p.hosts)),
+        row('sent (exporter)', 'exporter', flow.sent?.points ?? null, null, flow.sent?.hosts),
+      ]
+    : [el('tr', {}, el('td', { colspan: '4', class: 'empty', text: 'not measured: the collector’s own telemetry was not read' }))];
+  return el(
+    'table',
+    { class: 'flow', 'data-flow-of': title },
+    el('caption', { text: title }),
+    el('thead', {}, el('tr', {}, ...['stage', 'in', 'out', 'passed on'].map((h, i) => el('th', { class: i ? 'num' : '', text: h })))),
+    el('tbody', {}, ...body),
+  );
+}

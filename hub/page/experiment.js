@@ -36,12 +36,26 @@ function text(value) {
 /** @param {boolean | null} met */
 const metText = (met) => (met === null ? '… not yet' : met ? '✓ met' : '✗ not met');
 
+/** What each criterion is called on the page (its definition field beside it). @type {Record<CriterionResult['name'], string>} */
+const CRITERION_LABELS = {
+  reduction: 'series reduction',
+  retention: 'hosts with full critical retention',
+  cpuRatio: 'candidate CPU ÷ baseline',
+  restarts: 'candidate restarts',
+  topCpuCoverage: 'top-K CPU shown by name',
+  topRssCoverage: 'top-K RSS shown by name',
+  cpuConservation: 'CPU accounted for',
+  rssConservation: 'RSS accounted for',
+  flapping: 'series appearing or vanishing',
+  switches: 'names switching to or from a roll-up',
+};
+
 /** @param {CriterionResult} c */
 const criterionRow = (c) =>
   el(
     'tr',
     { 'data-criterion': c.name, 'data-met': String(c.met) },
-    el('td', { text: c.name }),
+    el('td', {}, el('span', { text: CRITERION_LABELS[c.name] ?? c.name }), ' ', el('code', { class: 'hint', text: c.name })),
     el('td', { text: c.wanted }),
     el('td', { class: 'num', text: c.shown }),
     el('td', { class: `met-${c.met}`, text: metText(c.met) }),

@@ -1,8 +1,10 @@
-// The hosts table (filtered by kind and label, sorted by any column) and the drill-down of the host clicked.
+// The hosts table (filtered by kind and label, sorted by any column) and the drill-down of the host clicked: its
+// variants, what each loses, series per metric and the pipelines' flow (host-loss.js), and its history's charts.
 // @ts-check
 import { api } from './api.js';
 import { clearCharts, drawCharts } from './charts.js';
 import { byId, el, fmt } from './dom.js';
+import { flowTables, lossBlock, seriesByMetricTable } from './host-loss.js';
 
 /**
  * @typedef {import('../http/types.js').FleetHost} FleetHost
@@ -109,6 +111,15 @@ async function selectHost(hostId) {
     parts.push(table);
   }
   body.replaceChildren(...parts);
+  byId('detail-loss').replaceChildren(
+    ...(report ? [
+      lossBlock(report),
+      el('h3', { text: 'Series per metric (latest report)' }),
+      seriesByMetricTable(report),
+      el('h3', { text: 'Pipeline flow (the collectors’ own counters since each started)' }),
+      flowTables(report),
+    ] : []),
+  );
   const charts = byId('detail-charts');
   clearCharts(charts);
   drawCharts(charts, detail.history);
@@ -125,6 +136,7 @@ export function clearHosts() {
   byId('hosts', HTMLTableElement).tBodies[0].replaceChildren();
   byId('host-detail').hidden = true;
   byId('detail-body').replaceChildren();
+  byId('detail-loss').replaceChildren();
   clearCharts(byId('detail-charts'));
 }
 

@@ -46,6 +46,7 @@ t.test('every route × every caller: 401, 403 or success as the role allows', as
     { method: 'GET', path: '/api/v1/fleet', least: 'viewer', ok: 200 },
     { method: 'GET', path: '/api/v1/comparison', least: 'viewer', ok: 200 },
     { method: 'GET', path: '/api/v1/fleet/history', least: 'viewer', ok: 200 },
+    { method: 'GET', path: '/api/v1/fleet/breakdown', least: 'viewer', ok: 200 },
     { method: 'GET', path: '/api/v1/hosts/h1', least: 'viewer', ok: 200 },
     { method: 'GET', path: '/api/v1/session', least: 'viewer', ok: 200 },
     { method: 'POST', path: '/api/v1/session', least: 'open', ok: 200 },

@@ -388,3 +388,123 @@ t.test('the JSON API over four agents', async (t) => {
     t.equal(fleet.totals.withLosses, 2, 'its loss counted');
   });
 });
+
+// ---------------------------------------------------------------- GET /api/v1/fleet/breakdown
+
+interface Breakdown {
+  groupBy: string;
+  groups: {
+    key: string;
+    hosts: number;
+    variants: {
+      side: number; variant: string; hosts: number; seriesByMetric: Record<string, number>; totalSeries: number; telemetryHosts: number;
+      acceptedPoints: { points: number; hosts: number } | null; sentPoints: { points: number; hosts: number } | null;
+      processors: { processor: string; incoming: number; outgoing: number; hosts: number }[];
+    }[];
+  }[];
+}
+
+/** The fixture report with these series per metric and pipeline counters on each side (null: telemetry not read). */
+function breakdownReport(hostId: string, a: Record<string, number>, b: Record<string, number>, flowB: [accepted: number, filtered: number, sent: number] | null): AgentReport {
+  const base = sampleReport(hostId);
+  const total = (m: Record<string, number>) => Object.values(m).reduce((x, y) => x + y, 0);
+  const [va, vb] = base.variants;
+  return {
+    ...base,
+    variants: [
+      { ...va, series: total(a), seriesByMetric: a, telemetry: { acceptedPoints: total(a), sentPoints: total(a), processors: [{ processor: 'batch', incoming: total(a), outgoing: total(a) }] } },
+      {
+        ...vb,
+        series: total(b),
+        seriesByMetric: b,
+        telemetry: flowB && { acceptedPoints: flowB[0], sentPoints: flowB[2], processors: [{ processor: 'filter/top', incoming: flowB[0], outgoing: flowB[1] }, { processor: 'batch', incoming: flowB[1], outgoing: flowB[2] }] },
+      },
+    ],
+  };
+}
+
+t.test('/api/v1/fleet/breakdown: every host\'s latest report summed per metric and per stage', async (t) => {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'phx-breakdown-api-'));
+  const hub = await startHub({ port: 0, dataDir, tokens: TokenSet.fromTokens([TOKEN]), logger: silentLogger(), routes: hubRoutes, maintenanceMs: 3_600_000 });
+  t.teardown(async () => {
+    await hub.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+  const send = async (hostId: string, kind: 'vm' | 'k8s-node', labels: Record<string, string>, reports: AgentReport[]) => {
+    const s = await openSocket(hub.agentUrl, TOKEN);
+    t.teardown(() => s.ws.close());
+    s.ws.send(JSON.stringify({ ...helloFor(`agent-${hostId}`, hostId, labels), hostKind: kind }));
+    reports.forEach((report, i) => s.ws.send(JSON.stringify({ ...reportFor(hostId, i + 1), report: { ...report, host: { ...report.host, kind, labels } } })));
+    await s.waitForMessage((m) => m.type === 'ack' && m.seq === reports.length);
+    return s;
+  };
+  const cpu = 'process_cpu_time_seconds_total';
+  const mem = 'process_memory_usage_bytes';
+  // vm-a's first report is superseded by its second: only the latest counts.
+  const vmA = await send('vm-a', 'vm', { env: 'prod' }, [
+    breakdownReport('vm-a', { [cpu]: 1, [mem]: 1 }, { [cpu]: 1 }, [1, 1, 1]),
+    breakdownReport('vm-a', { [cpu]: 1000, [mem]: 900 }, { [cpu]: 40, [mem]: 30 }, [1900, 70, 70]),
+  ]);
+  await send('node-b', 'k8s-node', {}, [breakdownReport('node-b', { [cpu]: 2000, [mem]: 1500 }, { [cpu]: 60 }, [3500, 60, 60])]);
+  await send('vm-c', 'vm', { env: 'staging' }, [breakdownReport('vm-c', { [cpu]: 500, [mem]: 400 }, { [cpu]: 25, [mem]: 5 }, null)]);
+
+  const get = (query = '') => call<Breakdown>(t, hub, `/api/v1/fleet/breakdown${query}`);
+  const all = await get();
+  t.equal(all.groupBy, 'none');
+  t.same(all.groups.map((g) => [g.key, g.hosts]), [['all', 3]]);
+  const [a, b] = all.groups[0]!.variants;
+  t.same(a, {
+    side: 0, variant: 'baseline', hosts: 3,
+    seriesByMetric: { [cpu]: 3500, [mem]: 2800 }, totalSeries: 6300, telemetryHosts: 3,
+    acceptedPoints: { points: 6300, hosts: 3 }, sentPoints: { points: 6300, hosts: 3 },
+    processors: [{ processor: 'batch', incoming: 6300, outgoing: 6300, hosts: 3 }],
+  }, 'baseline: 1900 + 3500 + 900 series');
+  t.same(b, {
+    side: 1, variant: 'optimized-a', hosts: 3,
+    seriesByMetric: { [cpu]: 125, [mem]: 35 }, totalSeries: 160, telemetryHosts: 2,
+    acceptedPoints: { points: 5400, hosts: 2 }, sentPoints: { points: 130, hosts: 2 },
+    processors: [{ processor: 'filter/top', incoming: 5400, outgoing: 130, hosts: 2 }, { processor: 'batch', incoming: 130, outgoing: 130, hosts: 2 }],
+  }, "candidate: vm-c's telemetry unknown, the stages sum the other two");
+
+  const table = (body: Breakdown) => body.groups.map((g) => [g.key, g.hosts, g.variants.map((v) => [v.variant, v.hosts, v.totalSeries])]);
+  t.same(table(await get('?groupBy=kind')), [['k8s-node', 1, [['baseline', 1, 3500], ['optimized-a', 1, 60]]], ['vm', 2, [['baseline', 2, 2800], ['optimized-a', 2, 100]]]]);
+  const byEnv = await get('?groupBy=label:env');
+  t.equal(byEnv.groupBy, 'label:env');
+  t.same(table(byEnv), [['env=(none)', 1, [['baseline', 1, 3500], ['optimized-a', 1, 60]]], ['env=prod', 1, [['baseline', 1, 1900], ['optimized-a', 1, 70]]], ['env=staging', 1, [['baseline', 1, 900], ['optimized-a', 1, 30]]]]);
+
+  // A new report moves the sums (the latest reports are kept between requests, read again when a sequence moves).
+  vmA.ws.send(JSON.stringify({ ...reportFor('vm-a', 3), report: { ...breakdownReport('vm-a', { [cpu]: 1100, [mem]: 900 }, { [cpu]: 50, [mem]: 30 }, [2000, 80, 80]), host: { ...sampleReport('vm-a').host, labels: { env: 'prod' } } } }));
+  await vmA.waitForMessage((m) => m.type === 'ack' && m.seq === 3);
+  const after = (await get()).groups[0]!.variants;
+  t.same(after.map((v) => [v.seriesByMetric[cpu], v.totalSeries, v.acceptedPoints?.points]), [[3600, 6400, 6400], [135, 170, 5500]], "vm-a's third report counted, its second no more");
+
+  await t.test('bad queries: 400 naming the parameter and the value', async (t) => {
+    const cases: [target: string, ...mentions: string[]][] = [
+      ['/api/v1/fleet/breakdown?groupBy=foo', 'groupBy', "'foo'"],
+      ['/api/v1/fleet/breakdown?groupBy=label:', 'groupBy', "'label:'"],
+      ['/api/v1/fleet/breakdown?groupBy=label:9bad', 'groupBy', "'label:9bad'"],
+      ['/api/v1/fleet/breakdown?window=1h', "unknown query parameter 'window'", "'groupBy'"],
+      ['/api/v1/fleet/breakdown?groupBy=kind&groupBy=none', "query parameter 'groupBy' given more than once"],
+    ];
+    for (const [target, ...mentions] of cases) {
+      const body = await call<ErrorBody>(t, hub, target, 400);
+      t.equal(body.error, 'bad_request');
+      for (const m of mentions) t.ok(body.message.includes(m), `${target.slice(0, 60)}: "${body.message}" mentions ${m}`);
+    }
+    const post = await fetch(`${hub.url}/api/v1/fleet/breakdown`, { method: 'POST', headers: bearer(apiToken(hub)) });
+    t.same([post.status, post.headers.get('allow')], [405, 'GET, HEAD']);
+  });
+
+  await t.test('who may read it: every role; no credential, a bad one or an agent token get 401', async (t) => {
+    for (const role of ['viewer', 'experimenter', 'admin'] as const) {
+      const res = await fetch(`${hub.url}/api/v1/fleet/breakdown`, { headers: bearer(apiToken(hub, role)) });
+      t.equal(res.status, 200, `${role}: 200`);
+    }
+    for (const [what, headers] of [['no credential', {}], ['a bad token', bearer('not-a-token-0123456789abcdef')], ['the agent token', bearer(TOKEN)]] as const) {
+      const res = await fetch(`${hub.url}/api/v1/fleet/breakdown`, { headers });
+      t.equal(res.status, 401, `${what}: 401`);
+      t.equal(res.headers.get('www-authenticate'), 'Bearer realm="phoenix"');
+      t.match(await res.json(), { error: 'unauthorized', message: String });
+    }
+  });
+});
