@@ -1,5 +1,5 @@
-// Agent overhead bench (issue 6, part 2): a real agent process supervising two real collectors over a host
-// with N simulated processes; the agent's and each collector's CPU and RSS sampled with pidusage.
+// Agent overhead bench (issue 6, part 2; issue 15): a real agent process supervising two real collectors over a host
+// with N simulated processes, its loss measurements on or off; the agent's and each collector's CPU and RSS sampled with pidusage.
 import { setTimeout as delay } from 'node:timers/promises';
 import pidusage from 'pidusage';
 import { silentLogger } from '../common/logger.js';
@@ -13,6 +13,8 @@ export const DEFAULT_WARM_UP_MS = 120_000;
 export const AGENT_RSS_GOAL_BYTES = 90e6;
 /** The agent should cost less than this share of either collector's CPU. */
 export const AGENT_TO_COLLECTOR_CPU_GOAL = 1 / 3;
+/** Issue 15: the agent's CPU (% of one core) with its loss measurements on, by simulated process count. */
+export const LOSS_CPU_GOAL_PERCENT: Readonly<Record<number, number>> = { 300: 0.5, 1000: 1 };
 
 export interface AgentOverheadOptions {
   /** How long to sample, after the warm-up. */
@@ -25,6 +27,8 @@ export interface AgentOverheadOptions {
   warmUpMs?: number;
   /** Simulated processes (critical ones included). */
   processes: number;
+  /** The agent's `loss.enabled` (default true): false leaves out the loss measurements of issue 15. */
+  loss?: boolean;
   variants?: [string, string];
   sampleEveryMs?: number;
   /** Writes a V8 CPU profile of the agent process into this directory (node --cpu-prof); the profiler's own thread inflates the agent's CPU. */
@@ -41,6 +45,8 @@ export interface CollectorUsage extends UsageSummary {
 
 export interface AgentOverheadResult {
   processes: number;
+  /** The agent measured each variant's losses (issue 15), or critical retention only. */
+  loss: boolean;
   /** The host's process count in the agent's reports while sampled (the simulator's, the machine's own, the agent's). */
   hostProcesses: { min: number | null; max: number | null };
   /** The whole machine's CPU use while sampled, % of all its cores (/proc/stat): other work makes every figure noisier. */
@@ -71,6 +77,7 @@ export async function runAgentOverhead(options: AgentOverheadOptions): Promise<A
     const agent = await startAgentProcess({
       variants,
       signal,
+      loss: options.loss ?? true,
       ...(options.cpuProfileDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] } : {}),
     });
     let stop: AgentStop | undefined;
@@ -135,6 +142,7 @@ export async function runAgentOverhead(options: AgentOverheadOptions): Promise<A
       const mean = agentUsage.cpuPercentMean ?? Infinity;
       return {
         processes: options.processes,
+        loss: options.loss ?? true,
         hostProcesses: { min: counts.length ? Math.min(...counts) : null, max: counts.length ? Math.max(...counts) : null },
         machineBusyPercent: busyPercent(machineBefore, machineAfter),
         durationMs: options.durationMs,
@@ -164,12 +172,133 @@ export async function runAgentOverhead(options: AgentOverheadOptions): Promise<A
   }
 }
 
-const verdict = (met: boolean) => (met ? 'met' : '**not met**');
+export interface AgentOverheadSetOptions extends Omit<AgentOverheadOptions, 'processes' | 'loss'> {
+  /** Simulated process counts, each measured with every setting of `losses`. */
+  sizes: readonly number[];
+  /** The agent's loss measurements: on (true), off (false), or both. */
+  losses: readonly boolean[];
+  runs: number;
+  /** One line before each run starts. */
+  progress?: (line: string) => void;
+}
 
-/** Markdown for one or more runs of the same settings: the median of the runs, then each run. */
-export function renderAgentOverhead(runs: readonly AgentOverheadResult[]): string {
-  const first = runs[0];
-  if (!first) return '## Agent overhead\n\nNo runs.\n';
+/**
+ * Each run measures every size with every loss setting, one agent at a time; which setting goes first alternates
+ * from run to run, so that a drift of the machine's other work falls on both sides of the comparison.
+ */
+export function overheadPlan(sizes: readonly number[], losses: readonly boolean[], runs: number): { run: number; processes: number; loss: boolean }[] {
+  const plan: { run: number; processes: number; loss: boolean }[] = [];
+  for (let run = 1; run <= runs; run++) {
+    const order = run % 2 === 1 ? losses : [...losses].reverse();
+    for (const processes of sizes) for (const loss of order) plan.push({ run, processes, loss });
+  }
+  return plan;
+}
+
+export async function runAgentOverheadSet(options: AgentOverheadSetOptions): Promise<AgentOverheadResult[]> {
+  const { sizes, losses, runs, progress, ...each } = options;
+  const results: AgentOverheadResult[] = [];
+  const warmUpMs = each.warmUpMs ?? DEFAULT_WARM_UP_MS;
+  for (const step of overheadPlan(sizes, losses, runs)) {
+    progress?.(
+      `agent overhead: run ${step.run}/${runs}, ${step.processes} processes, loss measurements ${step.loss ? 'on' : 'off'} (${warmUpMs / 1000} s of warm-up, ${each.durationMs / 1000} s of samples)`,
+    );
+    results.push(await runAgentOverhead({ ...each, processes: step.processes, loss: step.loss }));
+  }
+  return results;
+}
+
+/** One size's runs with the loss measurements on and off, and what they add (issue 15). */
+export interface LossSideBySide {
+  processes: number;
+  on: AgentOverheadResult[];
+  off: AgentOverheadResult[];
+  /** Median of the runs' agent CPU means, % of one core. */
+  cpuOn: number | null;
+  cpuOff: number | null;
+  /** cpuOn ÷ cpuOff. */
+  ratio: number | null;
+  /** cpuOn − cpuOff: the loss measurements' own CPU, % of one core. */
+  addedPercent: number | null;
+  /** The goal for this size (LOSS_CPU_GOAL_PERCENT), or null when it has none. */
+  goalPercent: number | null;
+  /** cpuOn under the goal; null without a goal or without runs with the loss measurements on. */
+  met: boolean | null;
+}
+
+/** The results by size (smallest first), each with its on and off runs side by side. */
+export function lossSideBySide(results: readonly AgentOverheadResult[]): LossSideBySide[] {
+  const sizes = [...new Set(results.map((r) => r.processes))].sort((x, y) => x - y);
+  return sizes.map((processes) => {
+    const on = results.filter((r) => r.processes === processes && r.loss);
+    const off = results.filter((r) => r.processes === processes && !r.loss);
+    const cpuOn = median(on.map((r) => r.agent.cpuPercentMean));
+    const cpuOff = median(off.map((r) => r.agent.cpuPercentMean));
+    const goalPercent = LOSS_CPU_GOAL_PERCENT[processes] ?? null;
+    return {
+      processes,
+      on,
+      off,
+      cpuOn,
+      cpuOff,
+      ratio: cpuOn === null || !cpuOff ? null : cpuOn / cpuOff,
+      addedPercent: cpuOn === null || cpuOff === null ? null : cpuOn - cpuOff,
+      goalPercent,
+      met: goalPercent === null || cpuOn === null ? null : cpuOn < goalPercent,
+    };
+  });
+}
+
+const verdict = (met: boolean) => (met ? 'met' : '**not met**');
+const cell = (runs: readonly AgentOverheadResult[], pick: (r: AgentOverheadResult) => number | null, show: (x: number | null) => string) =>
+  runs.length === 0 ? '–' : `${show(median(runs.map(pick)))} (${runs.map((r) => show(pick(r))).join(', ')})`;
+const times = (x: number | null) => (x === null ? 'n/a' : `${x.toFixed(2)}×`);
+const signedPct = (x: number | null) => (x === null ? 'n/a' : `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(2)}% of a core`);
+const span = (values: readonly (number | null)[], show: (x: number | null) => string) => {
+  const v = values.filter((x): x is number => x !== null);
+  return v.length === 0 ? 'n/a' : `${show(Math.min(...v))}–${show(Math.max(...v))}`;
+};
+
+/** The side-by-side table of issue 15: per size, the agent with its loss measurements on and off, and its goals. */
+export function renderLossSideBySide(results: readonly AgentOverheadResult[]): string {
+  const sides = lossSideBySide(results);
+  const rows: string[] = [];
+  for (const s of sides) {
+    const row = (label: string, pick: (r: AgentOverheadResult) => number | null, show: (x: number | null) => string, ratio = false) => {
+      const on = median(s.on.map(pick));
+      const off = median(s.off.map(pick));
+      return `| ${fmt.int(s.processes)} | ${label} | ${cell(s.on, pick, show)} | ${cell(s.off, pick, show)} | ${ratio ? times(on === null || !off ? null : on / off) : '–'} |`;
+    };
+    rows.push(
+      row('host processes, most while sampled', (r) => r.hostProcesses.max, fmt.int),
+      row('whole machine busy (% of all cores; other work included)', (r) => r.machineBusyPercent, (x) => fmt.pct(x, 0)),
+      row('agent CPU, mean', (r) => r.agent.cpuPercentMean, fmt.pct, true),
+      row('agent CPU, p95 of 5 s samples', (r) => r.agent.cpuPercentP95, fmt.pct, true),
+      row('agent RSS, peak', (r) => r.agent.rssBytesPeak, fmt.mib, true),
+      row('agent RSS, mean', (r) => r.agent.rssBytesMean, fmt.mib, true),
+      `| ${fmt.int(s.processes)} | **added CPU of the loss measurements** (on − off, medians) | ${signedPct(s.addedPercent)} | | ${times(s.ratio)} |`,
+    );
+  }
+  const goals = sides
+    .filter((s) => s.goalPercent !== null)
+    .map(
+      (s) =>
+        `- ${fmt.int(s.processes)} processes: agent CPU with the loss measurements under ${s.goalPercent}% of a core — ${
+          s.met === null ? 'not measured' : verdict(s.met)
+        } (${fmt.pct(s.cpuOn)}; ${s.cpuOff === null ? 'no run with them off' : `${fmt.pct(s.cpuOff)} with them off, ${signedPct(s.addedPercent)}`}).`,
+    );
+  return `| simulated processes | metric | loss on: median (runs) | loss off: median (runs) | on ÷ off |
+|---|---|---|---|---|
+${rows.join('\n')}
+
+Goals (issue 15), on the medians:
+${goals.length > 0 ? goals.join('\n') : '- none at these sizes.'}
+`;
+}
+
+/** The issue 6 table for one configuration's runs: the median of the runs, then each run, and its goals. */
+function renderOneConfiguration(runs: readonly AgentOverheadResult[]): string {
+  const first = runs[0]!;
   const [a, b] = first.collectors;
   const pct = (x: number | null) => fmt.pct(x);
   const row = (label: string, pick: (r: AgentOverheadResult) => number | null, show: (x: number | null) => string) => medianRow(label, runs, pick, show);
@@ -178,18 +307,7 @@ export function renderAgentOverhead(runs: readonly AgentOverheadResult[]): strin
   const cpuMean = median(runs.map((r) => r.agent.cpuPercentMean));
   const rssPeak = median(runs.map((r) => r.agent.rssBytesPeak));
   const ratios = [0, 1].map((i) => median(runs.map(ratio(i as 0 | 1))));
-  const left = runs.flatMap((r) => r.stop.collectorsLeft);
-  const stops = runs.map((r) => `exit ${r.stop.code ?? r.stop.signal}${r.stop.forced ? ' (forced)' : ''}`).join(', ');
-  return `## Agent overhead
-
-A real \`phoenix-agent run --json\` process (default intervals: measurement every 15 s, collectors scraping every
-10 s) comparing ${a.variant} vs ${b.variant} over a host with ${first.processes} simulated processes (${BENCH_CRITICAL_NAMES.length} named like
-critical daemons) besides the machine's own. After both collectors run, the agent's first report and a warm-up of
-${(first.warmUpMs / 60_000).toFixed(1)} min (V8 compiles the agent's hot code over its first rounds: paid once per start), the agent's
-and each collector's CPU (% of one core) and RSS are sampled with pidusage every ${first.sampleEveryMs / 1000} s for
-${(first.durationMs / 60_000).toFixed(1)} min; then the agent gets SIGTERM and every collector pid is checked.
-
-| metric | median | runs |
+  return `| metric | median | runs |
 |---|---|---|
 ${[
   row('host processes, fewest while sampled', (r) => r.hostProcesses.min, fmt.int),
@@ -213,11 +331,55 @@ ${[
   row('reports while sampled', (r) => r.reports, fmt.int),
 ].join('\n')}
 
-${runs.some((r) => r.profiled) ? '**Profiled run (node --cpu-prof): the profiler\'s thread inflates the agent\'s CPU; do not read these as its overhead.**\n\n' : ''}Stop: ${stops}; collectors left running after the agent exited: ${left.length === 0 ? 'none' : left.join(', ')}.
-
 Goals (issue 6), on the medians:
 - agent CPU under ${AGENT_CPU_GOAL_PERCENT}% of a core on average — ${verdict(cpuMean !== null && cpuMean < AGENT_CPU_GOAL_PERCENT)} (${pct(cpuMean)}).
 - agent RSS under 90 MB — ${verdict(rssPeak !== null && rssPeak < AGENT_RSS_GOAL_BYTES)} (peak ${rssPeak === null ? 'n/a' : `${(rssPeak / 1e6).toFixed(1)} MB`}).
 - agent CPU under a third of either collector's — ${verdict(ratios.every((x) => x !== null && x < AGENT_TO_COLLECTOR_CPU_GOAL))} (${ratios.map((x) => (x === null ? 'n/a' : x.toFixed(2))).join(' and ')} of ${a.variant}'s and ${b.variant}'s).
+`;
+}
+
+/** The configuration the issue 6 table shows: 300 processes with the loss measurements on, else the first one run. */
+function mainConfiguration(runs: readonly AgentOverheadResult[]): AgentOverheadResult[] {
+  const pick = runs.find((r) => r.processes === 300 && r.loss) ?? runs[0]!;
+  return runs.filter((r) => r.processes === pick.processes && r.loss === pick.loss);
+}
+
+/** Markdown for the runs of one or more sizes and loss settings: the side-by-side of issue 15, then the issue 6 table. */
+export function renderAgentOverhead(runs: readonly AgentOverheadResult[]): string {
+  const first = runs[0];
+  if (!first) return '## Agent overhead\n\nNo runs.\n';
+  const [a, b] = first.collectors;
+  const sizes = [...new Set(runs.map((r) => r.processes))].sort((x, y) => x - y);
+  const settings = [...new Set(runs.map((r) => r.loss))];
+  const perConfiguration = Math.max(...lossSideBySide(runs).flatMap((s) => [s.on.length, s.off.length]));
+  const main = mainConfiguration(runs);
+  const left = runs.flatMap((r) => r.stop.collectorsLeft);
+  const clean = runs.every((r) => r.stop.code === 0 && !r.stop.forced);
+  const stops = clean ? `all ${runs.length} agents exited 0` : runs.map((r) => `exit ${r.stop.code ?? r.stop.signal}${r.stop.forced ? ' (forced)' : ''}`).join(', ');
+  const busy = runs.map((r) => r.machineBusyPercent);
+  const busyMedian = median(busy);
+  return `## Agent overhead
+
+A real \`phoenix-agent run --json\` process (default intervals: measurement every 15 s, collectors scraping every
+10 s) comparing ${a.variant} vs ${b.variant} over a host with ${sizes.map(fmt.int).join(' or ')} simulated processes (${BENCH_CRITICAL_NAMES.length} named like
+critical daemons) besides the machine's own, ${
+    settings.length > 1
+      ? 'once with its loss measurements (issue 15: the host\'s CPU and RSS from /proc, top-K coverage, conservation, flapping, blind spots) on and once with `loss.enabled: false` (critical retention only)'
+      : `its loss measurements (issue 15) ${first.loss ? 'on' : 'off'}`
+  }; ${perConfiguration} run${perConfiguration === 1 ? '' : 's'} of each, one agent at a time, the order of on and off alternating. After both collectors run, the agent's first report and a warm-up of
+${(first.warmUpMs / 60_000).toFixed(1)} min (V8 compiles the agent's hot code over its first rounds: paid once per start), the agent's
+and each collector's CPU (% of one core) and RSS are sampled with pidusage every ${first.sampleEveryMs / 1000} s for
+${(first.durationMs / 60_000).toFixed(1)} min; then the agent gets SIGTERM and every collector pid is checked.
+The whole machine was ${span(busy, (x) => fmt.pct(x, 0))} busy (all cores, other work included) while runs were sampled${
+    busyMedian !== null && busyMedian >= 20 ? ': other work shared the machine, which makes every CPU figure noisier (and a difference of two of them more so)' : ''
+  }.
+
+${runs.some((r) => r.profiled) ? '**Profiled runs (node --cpu-prof): the profiler\'s thread inflates the agent\'s CPU; do not read these as its overhead.**\n\n' : ''}### Loss measurements on and off
+
+${renderLossSideBySide(runs)}
+### ${fmt.int(main[0]!.processes)} simulated processes, loss measurements ${main[0]!.loss ? 'on' : 'off'}: agent and collectors
+
+${renderOneConfiguration(main)}
+Stop: ${stops}; collectors left running after the agent exited: ${left.length === 0 ? 'none' : left.join(', ')}.
 `;
 }

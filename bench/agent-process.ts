@@ -41,6 +41,8 @@ export interface AgentProcessOptions {
   variants: [string, string];
   /** More agent config (merged over the bench defaults: free ports, a health port, a temp state dir, warn logs). */
   config?: Record<string, unknown>;
+  /** The agent's `loss.enabled` (default true, as the agent's own default): false measures critical retention only. */
+  loss?: boolean;
   /** Node flags for the agent process (e.g. --cpu-prof). */
   nodeArgs?: string[];
   /** Aborting it makes a pending wait reject (the caller then stops the agent). */
@@ -87,6 +89,7 @@ export async function startAgentProcess(options: AgentProcessOptions): Promise<A
     stateDir,
     log: { level: 'warn', format: 'json' },
     ...options.config,
+    ...(options.loss === undefined ? {} : { loss: { ...(options.config?.loss as Record<string, unknown> | undefined), enabled: options.loss } }),
     experiment: { variants: options.variants },
   };
   const file = path.join(dir, 'agent.yaml');

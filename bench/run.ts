@@ -8,7 +8,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { packageRoot } from '../common/paths.js';
 import { parserSection, runParserBench } from './parser.js';
-import { renderAgentOverhead, runAgentOverhead, type AgentOverheadResult } from './agent-overhead.js';
+import { renderAgentOverhead, runAgentOverheadSet } from './agent-overhead.js';
 import { renderPipelineEffect, runPipelineEffect, type PipelineEffectResult } from './pipeline-effect.js';
 import { hubLoadSection, runHubLoad, type HubLoadOptions, type HubLoadResult } from './hub-load.js';
 import { measureStore, prepareStore, storeSection, type StoreScaleRun } from './store-scale.js';
@@ -23,9 +23,8 @@ async function parserGroup(): Promise<string> {
 }
 
 async function agentGroup(): Promise<string> {
-  say(`agent overhead: ${RUNS} runs of 5 minutes with 300 simulated processes`);
-  const overhead: AgentOverheadResult[] = [];
-  for (let i = 1; i <= RUNS; i++) overhead.push(await runAgentOverhead({ durationMs: 300_000, processes: 300 }));
+  say(`agent overhead: ${RUNS} runs of 5 minutes at 300 and 1,000 simulated processes, each with the loss measurements on and off`);
+  const overhead = await runAgentOverheadSet({ sizes: [300, 1000], losses: [true, false], runs: RUNS, durationMs: 300_000, progress: (line) => say(`  ${line}`) });
   say(`pipeline effect: ${RUNS} runs at 100, 300 and 1,000 simulated processes with churn`);
   const effect: PipelineEffectResult[] = [];
   for (let i = 1; i <= RUNS; i++) effect.push(await runPipelineEffect({ sizes: [100, 300, 1000], durationMs: 60_000 }));
