@@ -25,7 +25,8 @@ export const ADDED_COLUMNS: Readonly<Record<number, readonly (readonly [string, 
   ],
 };
 
-const DDL = `
+/** The store's tables in SQLite's dialect (postgres-schema.ts writes the same tables in PostgreSQL's). */
+export const STORE_DDL = `
 CREATE TABLE IF NOT EXISTS agents (
   agent_id TEXT PRIMARY KEY, host_id TEXT NOT NULL, host_kind TEXT NOT NULL, labels TEXT NOT NULL,
   agent_version TEXT NOT NULL, variants TEXT NOT NULL, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,
@@ -101,7 +102,7 @@ export function applySchema(db: Database, file: string): void {
   }
   db.transaction(() => {
     if (!empty) addColumns(db, version);
-    db.exec(DDL);
+    db.exec(STORE_DDL);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   })();
 }
