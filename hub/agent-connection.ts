@@ -69,6 +69,8 @@ export class AgentConnection {
   #refilledAt = Date.now();
   #alive = true;
   #closed = false;
+  /** Messages that came while the hello was being stored: handled, in order, once it is. */
+  #held: [RawData, boolean][] | null = null;
   /** Kept to check again on every heartbeat: a token removed from the file ends the connection. */
   readonly #token: string | undefined;
 
@@ -165,6 +167,11 @@ export class AgentConnection {
 
   #onMessage(data: RawData, isBinary: boolean): void {
     if (this.#closed) return;
+    if (this.#held) {
+      if (this.#held.length >= this.#ctx.rateBurst) return this.refuse('rateLimited', `more than ${this.#ctx.rateBurst} messages before the hello was stored`);
+      this.#held.push([data, isBinary]);
+      return;
+    }
     if (!this.#take()) return this.refuse('rateLimited', `more than ${this.#ctx.ratePerSecond} messages a second`);
     if (isBinary) return this.refuse('malformed', 'binary frames are not part of the protocol');
     const parsed = parseAgentMessage(data.toString(), this.#hello ? [this.#version] : this.#ctx.versions);
@@ -190,13 +197,25 @@ export class AgentConnection {
     if (this.#helloTimer) clearTimeout(this.#helloTimer);
     this.#helloTimer = null;
     this.#log = this.#ctx.logger.child({ connection: this.remote, agentId: hello.agentId, hostId: hello.hostId });
-    let outcome: HelloOutcome;
-    try {
-      outcome = this.#ctx.store.upsertAgent(hello, Date.now());
-    } catch (error) {
-      this.#log.error({ err: error }, 'cannot record the agent');
-      return this.refuse('storage', 'the hub cannot store data right now; try again later');
-    }
+    // Until the store has the agent (its stream, its high-water mark), nothing after the hello is handled.
+    this.#held = [];
+    this.#ctx.store.upsertAgent(hello, Date.now()).then(
+      (outcome) => {
+        const held = this.#held ?? [];
+        this.#held = null;
+        if (this.#closed) return;
+        this.#helloStored(hello, outcome);
+        for (const [data, isBinary] of held) this.#onMessage(data, isBinary);
+      },
+      (error: unknown) => {
+        this.#held = null;
+        this.#log.error({ err: error }, 'cannot record the agent');
+        this.refuse('storage', 'the hub cannot store data right now; try again later');
+      },
+    );
+  }
+
+  #helloStored(hello: Hello, outcome: HelloOutcome): void {
     this.#hello = hello;
     this.#version = hello.v as ProtocolVersion;
     const previous = this.#ctx.byAgentId.get(hello.agentId);

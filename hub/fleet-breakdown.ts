@@ -168,7 +168,8 @@ export function breakdownVariants(report: AgentReport): BreakdownVariantInput[] 
 
 /**
  * Each agent's latest report as the breakdown reads it, kept between requests: an agent whose stream and sequence are
- * as they were is not read again; the first request reads every agent's at once. Calling rules: one per store.
+ * as they were is not read again; the first request, and one that finds many agents moved on, reads every agent's at
+ * once. Calling rules: one per store.
  */
 export class LatestVariants {
   readonly #store: Store;
@@ -181,29 +182,36 @@ export class LatestVariants {
   }
 
   /** Every agent that has a stored report, with its latest report's variants. */
-  hosts(): BreakdownHost[] {
-    const agents = this.#store.agents();
+  async hosts(): Promise<BreakdownHost[]> {
+    // The agents first: a report stored between the two reads leaves an older mark, which is read again next time.
+    const agents = await this.#store.agents();
     const mark = (a: AgentRecord) => `${a.streamId}\u0000${a.lastSeq}`;
-    if (!this.#loaded) {
-      const marks = new Map(agents.map((a) => [a.agentId, mark(a)]));
-      for (const latest of this.#store.latestAll()) {
-        this.#kept.set(latest.agentId, { mark: marks.get(latest.agentId) ?? '', variants: breakdownVariants(latest.report) });
+    const moved = agents.filter((a) => this.#kept.get(a.agentId)?.mark !== mark(a));
+    if (!this.#loaded || moved.length > MOVED_FOR_ONE_READ) {
+      const all = new Map((await this.#store.latestAll()).map((l) => [l.agentId, l]));
+      for (const a of agents) {
+        const latest = all.get(a.agentId);
+        this.#kept.set(a.agentId, { mark: mark(a), variants: latest ? breakdownVariants(latest.report) : null });
       }
       this.#loaded = true;
+    } else {
+      const latests = await Promise.all(moved.map((a) => this.#store.latest(a.agentId)));
+      moved.forEach((a, i) => {
+        const latest = latests[i];
+        this.#kept.set(a.agentId, { mark: mark(a), variants: latest ? breakdownVariants(latest.report) : null });
+      });
     }
     const hosts: BreakdownHost[] = [];
     for (const agent of agents) {
-      let kept = this.#kept.get(agent.agentId);
-      if (kept?.mark !== mark(agent)) {
-        const latest = this.#store.latest(agent.agentId);
-        kept = { mark: mark(agent), variants: latest ? breakdownVariants(latest.report) : null };
-        this.#kept.set(agent.agentId, kept);
-      }
-      if (kept.variants) hosts.push({ agentId: agent.agentId, hostId: agent.hostId, kind: agent.hostKind, labels: agent.labels, variants: kept.variants });
+      const variants = this.#kept.get(agent.agentId)?.variants;
+      if (variants) hosts.push({ agentId: agent.agentId, hostId: agent.hostId, kind: agent.hostKind, labels: agent.labels, variants });
     }
     return hosts;
   }
 }
+
+/** More agents than this moved on since the last request: one read of every latest report, not one read each. */
+const MOVED_FOR_ONE_READ = 64;
 
 const kept = new WeakMap<Store, LatestVariants>();
 

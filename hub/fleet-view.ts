@@ -41,22 +41,42 @@ export function summarizeReport(report: AgentReport): HostReportSummary {
 
 /**
  * Calling rules: `reportStored()` for every report the store took as new (reports are stored in sequence
- * order per agent, so the last one is the latest); `get()` reads. The store is read once, at the first `get()`.
+ * order per agent, so the last one is the latest); `summaries()` reads. The store is read once, at the first
+ * `summaries()` (again after a failed read); a report stored while that read is under way is kept over what it returns.
  */
 export class FleetView {
   readonly #store: Store;
   #byAgent: Map<string, HostReportSummary> | null = null;
+  #loading: Promise<Map<string, HostReportSummary>> | null = null;
+  /** Reports stored while the first read is under way: newer than anything it can return. */
+  readonly #meanwhile = new Map<string, HostReportSummary>();
 
   constructor(store: Store) {
     this.#store = store;
   }
 
-  get(agentId: string): HostReportSummary | undefined {
-    this.#byAgent ??= new Map(this.#store.latestAll().map((l) => [l.agentId, summarizeReport(l.report)]));
-    return this.#byAgent.get(agentId);
+  /** Each agent's latest report, summarized. */
+  summaries(): Promise<ReadonlyMap<string, HostReportSummary>> {
+    if (this.#byAgent) return Promise.resolve(this.#byAgent);
+    this.#loading ??= this.#store.latestAll().then(
+      (all) => {
+        const byAgent = new Map(all.map((l) => [l.agentId, summarizeReport(l.report)]));
+        for (const [agentId, summary] of this.#meanwhile) byAgent.set(agentId, summary);
+        this.#meanwhile.clear();
+        this.#byAgent = byAgent;
+        this.#loading = null;
+        return byAgent;
+      },
+      (error: unknown) => {
+        this.#loading = null;
+        throw error;
+      },
+    );
+    return this.#loading;
   }
 
   reportStored(agentId: string, report: AgentReport): void {
-    this.#byAgent?.set(agentId, summarizeReport(report));
+    if (this.#byAgent) this.#byAgent.set(agentId, summarizeReport(report));
+    else if (this.#loading) this.#meanwhile.set(agentId, summarizeReport(report));
   }
 }

@@ -20,14 +20,29 @@ export interface HubTimerOptions {
   maintenanceMs: number;
 }
 
-/** Calling rules: `close()` once, when the hub closes; no job runs after it returns. */
-export function startHubTimers(o: HubTimerOptions): { close(): void } {
-  const guarded = (what: string, job: () => void) => () => {
-    try {
-      job();
-    } catch (error) {
-      o.logger.error({ err: error }, `${what} failed`);
-    }
+/**
+ * Calling rules: `close()` once, when the hub closes; no job runs after its promise resolves. A job still running when
+ * its timer fires again is not started twice: that tick is skipped.
+ */
+export function startHubTimers(o: HubTimerOptions): { close(): Promise<void> } {
+  const running = new Set<Promise<void>>();
+  const guarded = (what: string, job: () => void | Promise<void>) => {
+    let busy = false;
+    return () => {
+      if (busy) return;
+      busy = true;
+      const run = (async () => {
+        try {
+          await job();
+        } catch (error) {
+          o.logger.error({ err: error }, `${what} failed`);
+        } finally {
+          busy = false;
+        }
+      })();
+      running.add(run);
+      void run.finally(() => running.delete(run));
+    };
   };
   const heartbeat = setInterval(
     guarded('heartbeat', () => {
@@ -57,16 +72,17 @@ export function startHubTimers(o: HubTimerOptions): { close(): void } {
   // Rollouts widen and experiments end on time, each second.
   const experimentTick = setInterval(guarded('experiment tick', () => o.experiments.tick(Date.now())), 1000);
   const maintenance = setInterval(
-    guarded('store maintenance', () => {
-      const result = o.store.maintain(Date.now());
+    guarded('store maintenance', async () => {
+      const result = await o.store.maintain(Date.now());
       if (result.rolledUp + result.deletedRaw + result.deletedRollups > 0) o.logger.debug(result, 'store maintenance');
       o.access.sweep();
     }),
     o.maintenanceMs,
   );
   return {
-    close() {
+    async close() {
       for (const timer of [heartbeat, revocations, experimentTick, maintenance]) clearInterval(timer);
+      await Promise.all(running);
     },
   };
 }

@@ -12,7 +12,9 @@ interface Pending {
 /**
  * Calling rules: `submit()` until `close()`; each promise settles once the report is durably stored
  * (or found a duplicate) — only then may the hub acknowledge it; a batch the store fails rejects every promise in
- * it with the store's error. `close()` stores what is pending at once; later submits reject with PHX_INGEST_CLOSED.
+ * it with the store's error. One batch is with the store at a time, in submission order: what arrives meanwhile waits
+ * and goes in the next one (so an agent's reports are stored, and acknowledged, in order). `close()` stores what is
+ * pending at once and resolves when the store has answered for all of it; later submits reject with PHX_INGEST_CLOSED.
  */
 export class IngestQueue {
   readonly #store: Store;
@@ -21,6 +23,8 @@ export class IngestQueue {
   readonly #maxDelayMs: number;
   #pending: Pending[] = [];
   #timer: NodeJS.Timeout | null = null;
+  /** The batch with the store, if any. */
+  #storing: Promise<void> | null = null;
   #closed = false;
   stored = 0;
   duplicates = 0;
@@ -39,33 +43,46 @@ export class IngestQueue {
     }
     return new Promise((resolve, reject) => {
       this.#pending.push({ item, resolve, reject });
-      if (this.#pending.length >= this.#maxBatch) this.#flush();
-      else this.#timer ??= setTimeout(() => this.#flush(), this.#maxDelayMs);
+      this.#schedule();
     });
+  }
+
+  /** A full batch goes at once, a partial one after the delay; nothing while a batch is with the store. */
+  #schedule(): void {
+    if (this.#storing || this.#pending.length === 0) return;
+    if (this.#pending.length >= this.#maxBatch || this.#closed) this.#flush();
+    else this.#timer ??= setTimeout(() => this.#flush(), this.#maxDelayMs);
   }
 
   #flush(): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
-    const batch = this.#pending;
-    this.#pending = [];
+    if (this.#storing) return;
+    const batch = this.#pending.splice(0, this.#maxBatch);
     if (batch.length === 0) return;
-    try {
-      const outcomes = this.#store.storeReports(batch.map((p) => p.item));
-      outcomes.forEach((outcome, i) => {
-        if (outcome === 'stored') this.stored += 1;
-        else this.duplicates += 1;
-        batch[i]!.resolve(outcome);
-      });
-    } catch (error) {
-      // Nothing in the batch is acknowledged: the agents keep the reports and send them again.
-      this.#logger.error({ err: error, reports: batch.length }, 'cannot store reports');
-      for (const p of batch) p.reject(error as Error);
-    }
+    this.#storing = this.#store.storeReports(batch.map((p) => p.item)).then(
+      (outcomes) => {
+        outcomes.forEach((outcome, i) => {
+          if (outcome === 'stored') this.stored += 1;
+          else this.duplicates += 1;
+          batch[i]!.resolve(outcome);
+        });
+      },
+      (error: unknown) => {
+        // Nothing in the batch is acknowledged: the agents keep the reports and send them again.
+        this.#logger.error({ err: error, reports: batch.length }, 'cannot store reports');
+        for (const p of batch) p.reject(error as Error);
+      },
+    );
+    void this.#storing.then(() => {
+      this.#storing = null;
+      this.#schedule();
+    });
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.#closed = true;
-    this.#flush();
+    this.#schedule();
+    while (this.#storing) await this.#storing.then(() => new Promise<void>((resolve) => setImmediate(resolve)));
   }
 }

@@ -18,6 +18,7 @@ import type { TokenSet } from './auth.js';
 import { IngestQueue } from './ingest-queue.js';
 import { openSqliteStore } from './store/sqlite.js';
 import type { Store } from './store/types.js';
+import { asyncStore } from './store/async-store.js';
 import { Access, type AccessOptions } from './access/access.js';
 import { ensureAdmin, type AdminBootstrap } from './access/bootstrap.js';
 import type { OidcSignIn } from './access/oidc.js';
@@ -113,7 +114,7 @@ export interface Hub {
  */
 export async function startHub(options: HubOptions): Promise<Hub> {
   const logger = options.logger.child({ component: 'hub' });
-  const store = options.store ?? openSqliteStore({ file: path.join(options.dataDir, 'hub.db') });
+  const store = options.store ?? asyncStore(openSqliteStore({ file: path.join(options.dataDir, 'hub.db') }));
   const queue = new IngestQueue(store, logger);
   const byAgentId = new Map<string, AgentConnection>();
   /** Every open agent connection, also those still waiting for their hello. */
@@ -146,7 +147,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     catalog = new PipelineCatalog(store.experiments);
     experiments = new ExperimentEngine({ store, catalog, connections: byAgentId, access, logger, withdrawUnknown: options.withdrawUnknownExperiments ?? true });
   } catch (error) {
-    store.close();
+    await store.close();
     throw error;
   }
   if (adminBootstrap.made === 'file') {
@@ -246,7 +247,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     close() {
       closing ??= (async () => {
         ready = false;
-        timers.close();
+        const timersStopped = timers.close();
         // Phase 1: stop accepting, let connections go.
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         for (const c of allConnections) c.ws.close(CloseCode.goingAway, 'hub shutting down');
@@ -261,6 +262,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
         // Phase 2: whatever was received is stored, then the store is released; each part tried whatever the others do.
         try {
           await closeAll('hub', [
+            { name: 'timers', close: () => timersStopped },
             { name: 'agent WebSocket server', close: () => wss.close() },
             { name: 'ingest queue', close: () => queue.close() },
             { name: 'experiments', close: () => experiments.close() },

@@ -85,13 +85,13 @@ export class ExperimentEngine {
     return experimentDetail(record, this.#hostsOf(id), this.#o.store, this.#o.connections);
   }
 
-  create(actor: Actor, definition: string | object, options: { start: boolean }): ExperimentDetail {
-    const id = this.createDraft(actor, definition);
+  async create(actor: Actor, definition: string | object, options: { start: boolean }): Promise<ExperimentDetail> {
+    const id = await this.createDraft(actor, definition);
     return options.start ? this.start(actor, id) : this.detail(id);
   }
 
   /** Stores the definition as a draft over the hosts it targets now; returns its id. */
-  createDraft(actor: Actor, definition: string | object): string {
+  async createDraft(actor: Actor, definition: string | object): Promise<string> {
     let spec: ExperimentSpec;
     try {
       spec = typeof definition === 'string' ? parseExperimentText(definition, 'definition') : parseExperimentSpec(definition, 'definition');
@@ -101,7 +101,7 @@ export class ExperimentEngine {
     }
     const baseline = this.#resolve(spec.baseline.pipeline, 'baseline.pipeline');
     const candidate = this.#resolve(spec.candidate.pipeline, 'candidate.pipeline');
-    const targeted = this.#o.store.agents().filter((a) => matchesTarget(spec.target, { hostId: a.hostId, hostKind: a.hostKind, labels: a.labels }));
+    const targeted = (await this.#o.store.agents()).filter((a) => matchesTarget(spec.target, { hostId: a.hostId, hostKind: a.hostKind, labels: a.labels }));
     if (targeted.length === 0) throw new BadRequestError('target: it matches none of the hosts this hub knows');
     const id = `${spec.name.slice(0, 50)}-${randomBytes(4).toString('hex')}`;
     this.#refuseOverlap(id, new Set(targeted.map((a) => a.agentId)));

@@ -61,7 +61,7 @@ export function experimentSummary(
 export function experimentDetail(
   record: ExperimentRecord,
   hosts: readonly ExperimentHostRecord[],
-  store: Store,
+  store: Pick<Store, 'experiments'>,
   connections: ReadonlyMap<string, AgentConnection>,
 ): ExperimentDetail {
   const stored = JSON.parse(record.spec) as StoredDefinition;

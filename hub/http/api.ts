@@ -15,10 +15,11 @@ function manageability(hub: Hub, agentId: string): Manageability | null {
   return connection?.hello ? { manageable: connection.manageable, reason: connection.unmanageableReason } : null;
 }
 
-export function fleet(hub: Hub, url: URL): FleetResponse {
+export async function fleet(hub: Hub, url: URL): Promise<FleetResponse> {
   onlyParams(url, []);
-  const hosts = hub.store.agents().map((agent): FleetHost => {
-    const last = hub.fleetView.get(agent.agentId);
+  const [agents, summaries] = await Promise.all([hub.store.agents(), hub.fleetView.summaries()]);
+  const hosts = agents.map((agent): FleetHost => {
+    const last = summaries.get(agent.agentId);
     return {
       hostId: agent.hostId,
       agentId: agent.agentId,
@@ -48,7 +49,7 @@ export function fleet(hub: Hub, url: URL): FleetResponse {
   };
 }
 
-export function comparison(hub: Hub, url: URL, now = Date.now()): ComparisonResponse {
+export async function comparison(hub: Hub, url: URL, now = Date.now()): Promise<ComparisonResponse> {
   onlyParams(url, ['window', 'groupBy']);
   const windowMs = windowParam(url);
   const groupBy = groupByParam(url);
@@ -58,39 +59,40 @@ export function comparison(hub: Hub, url: URL, now = Date.now()): ComparisonResp
     from: iso(from),
     to: iso(now),
     groupBy: url.searchParams.get('groupBy') ?? 'none',
-    groups: compareFleet(hub.store.variantPoints(from, now + 1), groupBy),
+    groups: compareFleet(await hub.store.variantPoints(from, now + 1), groupBy),
   };
 }
 
 /** Per group and variant, the hosts' latest reports summed per metric and per pipeline stage. */
-export function fleetBreakdown(hub: Hub, url: URL): FleetBreakdownResponse {
+export async function fleetBreakdown(hub: Hub, url: URL): Promise<FleetBreakdownResponse> {
   onlyParams(url, ['groupBy']);
   const groupBy = groupByParam(url);
   return {
     generatedAt: new Date().toISOString(),
     groupBy: url.searchParams.get('groupBy') ?? 'none',
-    groups: breakdownFleet(latestVariantsOf(hub.store).hosts(), groupBy),
+    groups: breakdownFleet(await latestVariantsOf(hub.store).hosts(), groupBy),
   };
 }
 
-export function fleetHistory(hub: Hub, url: URL, now = Date.now()): FleetHistoryResponse {
+export async function fleetHistory(hub: Hub, url: URL, now = Date.now()): Promise<FleetHistoryResponse> {
   onlyParams(url, ['window']);
   const windowMs = windowParam(url);
-  return { from: iso(now - windowMs), to: iso(now), points: hub.store.fleetHistory(now - windowMs, now + 1) };
+  return { from: iso(now - windowMs), to: iso(now), points: await hub.store.fleetHistory(now - windowMs, now + 1) };
 }
 
 /** Throws NotFoundError for a host no agent has reported for. */
-export function host(hub: Hub, url: URL, hostId: string, now = Date.now()): HostResponse {
+export async function host(hub: Hub, url: URL, hostId: string, now = Date.now()): Promise<HostResponse> {
   onlyParams(url, ['window']);
   const windowMs = windowParam(url, '24h');
   if (hostId.length === 0 || hostId.length > 253) throw new BadRequestError(`host id must be 1-253 characters, got ${hostId.length} ('${hostId.slice(0, 40)}…')`);
-  const agents = hub.store.agents().filter((a) => a.hostId === hostId);
+  const agents = (await hub.store.agents()).filter((a) => a.hostId === hostId);
   if (agents.length === 0) throw new NotFoundError(`no host '${hostId.slice(0, 100)}' has reported`);
-  const latest = agents.map((a) => hub.store.latest(a.agentId)).filter((l) => l !== null).sort((x, y) => y.receivedAt - x.receivedAt)[0];
+  const [latests, history] = await Promise.all([Promise.all(agents.map((a) => hub.store.latest(a.agentId))), hub.store.history(hostId, now - windowMs, now + 1)]);
+  const latest = latests.filter((l) => l !== null).sort((x, y) => y.receivedAt - x.receivedAt)[0];
   return {
     hostId,
     agents: agents.map((a): HostAgent => ({ ...a, connected: hub.connections.has(a.agentId), experiments: manageability(hub, a.agentId), firstSeen: iso(a.firstSeen), lastSeen: iso(a.lastSeen) })),
     latest: latest ? { seq: latest.seq, receivedAt: iso(latest.receivedAt), report: latest.report } : null,
-    history: hub.store.history(hostId, now - windowMs, now + 1),
+    history,
   };
 }

@@ -91,7 +91,7 @@ export async function createExperiment(c: RouteContext): Promise<ExperimentRespo
     throw new BadRequestError("'definition' must be the experiment as YAML or JSON text, or as an object");
   }
   const actor = actorOf(c.principal!, c.remote);
-  const id = c.hub.experiments.createDraft(actor, definition);
+  const id = await c.hub.experiments.createDraft(actor, definition);
   if (body.start === false) return { experiment: c.hub.experiments.detail(id) };
   // Created and started in two turns of the event loop: the acks of reports that arrived meanwhile go out between.
   await new Promise((resolve) => setImmediate(resolve));

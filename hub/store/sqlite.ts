@@ -11,7 +11,7 @@ import { sqliteMaintenance } from './sqlite-maintenance.js';
 import { loadLivePositions, sqliteTierReader } from './sqlite-reads.js';
 import { prepareStatements, toAgent, toLatest } from './sqlite-statements.js';
 import { MARK_KEYS, resolveTiers, type Marks, type TierOptions } from './tiers.js';
-import type { AgentRecord, Store } from './types.js';
+import type { AgentRecord, SyncStore } from './types.js';
 import { windowReads } from './window.js';
 
 export interface SqliteStoreOptions extends TierOptions {
@@ -23,7 +23,7 @@ export interface SqliteStoreOptions extends TierOptions {
  * Opens (or creates) the store in `options.file`. A bad tier configuration is a PHX_STORE_TIERS calling-rule error
  * (checked before the file is touched); a file that cannot be opened or holds another schema is a StoreOpenError.
  */
-export function openSqliteStore(options: SqliteStoreOptions): Store {
+export function openSqliteStore(options: SqliteStoreOptions): SyncStore {
   const tiers = resolveTiers(options);
   const db = openDatabase(options.file);
   const stmt = prepareStatements(db);

@@ -91,25 +91,52 @@ export interface LatestReport {
 }
 
 /**
- * Calling rules: all methods are synchronous and may be called any time before `close()`;
- * `storeReports` is durable when it returns (the hub acknowledges only then).
+ * The hub's store, engine-neutral: every read and write is asynchronous, so that an engine may do its work on another
+ * thread (SQLite's writer and readers) or another machine (PostgreSQL) while the event loop serves the sockets.
+ * Calling rules: any method may be called any time before `close()`, and concurrently; `storeReports` is durable when
+ * its promise resolves (the hub acknowledges only then), and reports of one agent are stored in the order given.
  */
 export interface Store {
+  upsertAgent(hello: Hello, now: number): Promise<HelloOutcome>;
+  storeReports(items: readonly IncomingReport[]): Promise<StoreOutcome[]>;
+  agents(): Promise<AgentRecord[]>;
+  latest(agentId: string): Promise<LatestReport | null>;
+  latestAll(): Promise<LatestReport[]>;
+  /** Per host and side, figures over [from, to). */
+  variantPoints(from: number, to: number): Promise<VariantPoint[]>;
+  history(hostId: string, from: number, to: number): Promise<HistoryPoint[]>;
+  /** Per variant name and time step over the whole fleet: mean series, CPU and RSS per host. */
+  fleetHistory(from: number, to: number): Promise<FleetHistoryPoint[]>;
+  /** Rolls raw rows up into fine and coarse buckets and deletes what is past retention. */
+  maintain(now: number): Promise<MaintenanceOutcome>;
+  /** Credentials, sessions and the audit log (pruned with the coarse history by `maintain`). */
+  access: AccessStore;
+  /** The pipeline catalog, the experiments and their figures (which `storeReports` keeps for tagged reports). */
+  experiments: ExperimentStore;
+  close(): Promise<void>;
+}
+
+export interface MaintenanceOutcome {
+  rolledUp: number;
+  deletedRaw: number;
+  deletedRollups: number;
+}
+
+/**
+ * The SQLite store's own contract: the same operations, synchronous (better-sqlite3 is). The hub reaches it through
+ * `asyncStore()`; the store's own tests and the benches that fill a store call it directly.
+ */
+export interface SyncStore {
   upsertAgent(hello: Hello, now: number): HelloOutcome;
   storeReports(items: readonly IncomingReport[]): StoreOutcome[];
   agents(): AgentRecord[];
   latest(agentId: string): LatestReport | null;
   latestAll(): LatestReport[];
-  /** Per host and side, figures over [from, to). */
   variantPoints(from: number, to: number): VariantPoint[];
   history(hostId: string, from: number, to: number): HistoryPoint[];
-  /** Per variant name and time step over the whole fleet: mean series, CPU and RSS per host. */
   fleetHistory(from: number, to: number): FleetHistoryPoint[];
-  /** Rolls raw rows up into fine and coarse buckets and deletes what is past retention. */
-  maintain(now: number): { rolledUp: number; deletedRaw: number; deletedRollups: number };
-  /** Credentials, sessions and the audit log (pruned with the coarse history by `maintain`). */
+  maintain(now: number): MaintenanceOutcome;
   access: AccessStore;
-  /** The pipeline catalog, the experiments and their figures (which `storeReports` keeps for tagged reports). */
   experiments: ExperimentStore;
   close(): void;
 }

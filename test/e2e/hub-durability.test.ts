@@ -28,7 +28,7 @@ t.test('the hub down for ten minutes of reports (40 at 1 s), the outbox at its b
   const logs = captureLogs('warn');
   // 64 KiB, the smallest bound allowed, holds a dozen or so reports: most of the 40 must be dropped.
   const rig = await outageRig(t, { interval: '1s', hub: { outboxMaxBytes: 64 * 1024 }, logger: logs.logger });
-  await waitFor('first reports stored', () => rig.lastSeq() >= 2, 60_000, 100);
+  await waitFor('first reports stored', async () => (await rig.lastSeq()) >= 2, 60_000, 100);
   await rig.stopHub();
   const atStop = await storedButUnacknowledged(rig.dataDir, rig.stateDir);
   const downAt = await rig.produced();
@@ -42,12 +42,12 @@ t.test('the hub down for ten minutes of reports (40 at 1 s), the outbox at its b
 
   const back = Date.now();
   await rig.startHub();
-  const lastBefore = rig.lastSeq();
-  await waitFor('the agent reconnects', () => rig.lastSeq() > lastBefore, 90_000, 100);
+  const lastBefore = await rig.lastSeq();
+  await waitFor('the agent reconnects', async () => (await rig.lastSeq()) > lastBefore, 90_000, 100);
   const reconnectS = (Date.now() - back) / 1000;
   const madeBeforeReconnect = await rig.produced();
   // Until it reconnects (its backoff reached up to 32 s over the outage) reports go on being made and dropped.
-  await waitFor('the outbox drained', async () => rig.lastSeq() >= (await rig.produced()) - 1, 60_000, 200);
+  await waitFor('the outbox drained', async () => (await rig.lastSeq()) >= (await rig.produced()) - 1, 60_000, 200);
   // Read in one go with the queue's counts (the hub runs in this process: no report can be stored in between).
   const rows = rowsPerSeq(rig.dataDir);
   const ingested = rig.ingested();

@@ -9,7 +9,7 @@ import { contiguous, notOnce, rowsPerSeq } from '../helpers/stored-rows.js';
 
 t.test('the hub stopped for two minutes under a real agent: every report made meanwhile arrives, none twice', { timeout: 300_000 }, async (t) => {
   const rig = await outageRig(t, { interval: '3s' });
-  await waitFor('first reports stored', () => rig.lastSeq() >= 2, 60_000, 200);
+  await waitFor('first reports stored', async () => (await rig.lastSeq()) >= 2, 60_000, 200);
   await rig.stopHub();
   const downAt = await rig.produced();
   const atStop = await storedButUnacknowledged(rig.dataDir, rig.stateDir);

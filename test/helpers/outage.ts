@@ -53,7 +53,7 @@ export async function outageRig(t: Test, options: { interval: string; hub?: Reco
     await agent;
     await hub?.close();
   });
-  const lastSeq = () => hub?.store.agents()[0]?.lastSeq ?? 0;
+  const lastSeq = async () => (await hub?.store.agents())?.[0]?.lastSeq ?? 0;
   return {
     dataDir,
     stateDir,
@@ -67,6 +67,6 @@ export async function outageRig(t: Test, options: { interval: string; hub?: Reco
     startHub: async () => {
       hub = await startHub({ port, dataDir, tokens, logger: silentLogger() });
     },
-    delivered: (target: number) => waitFor(`reports up to ${target} delivered`, () => lastSeq() >= target, 60_000, 200),
+    delivered: (target: number) => waitFor(`reports up to ${target} delivered`, async () => (await lastSeq()) >= target, 60_000, 200),
   };
 }

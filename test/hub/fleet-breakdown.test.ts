@@ -8,6 +8,7 @@ import path from 'node:path';
 import { breakdownFleet, LatestVariants, type BreakdownHost, type BreakdownVariantInput } from '../../hub/fleet-breakdown.js';
 import { openSqliteStore } from '../../hub/store/sqlite.js';
 import type { Store } from '../../hub/store/types.js';
+import { asyncStore } from '../../hub/store/async-store.js';
 import { helloFor, reportFor } from '../helpers/ws-client.js';
 
 const flow = (accepted: number | null, sent: number | null, processors: [string, number, number][]): BreakdownVariantInput['telemetry'] => ({
@@ -104,10 +105,12 @@ t.test('the latest reports: read at once the first time, then only for agents wh
     await rm(dir, { recursive: true, force: true });
   });
   const reads = { latest: 0, latestAll: 0 };
-  const counted: Store = Object.assign(Object.create(store) as Store, {
-    latest: (agentId: string) => (reads.latest++, store.latest(agentId)),
-    latestAll: () => (reads.latestAll++, store.latestAll()),
-  });
+  const inner = asyncStore(store);
+  const counted: Store = {
+    ...inner,
+    latest: (agentId: string) => (reads.latest++, inner.latest(agentId)),
+    latestAll: () => (reads.latestAll++, inner.latestAll()),
+  };
   const send = (hostId: string, seq: number, cpu: number) => {
     const message = reportFor(hostId, seq);
     message.report.variants[0].seriesByMetric = { process_cpu_time_seconds_total: cpu };
@@ -117,13 +120,18 @@ t.test('the latest reports: read at once the first time, then only for agents wh
   send('x1', 1, 10);
   send('x2', 1, 20);
   const latest = new LatestVariants(counted);
-  const cpu = () => latest.hosts().map((h) => [h.hostId, h.variants[0]!.seriesByMetric.process_cpu_time_seconds_total]);
-  t.same(cpu(), [['x1', 10], ['x2', 20]], 'x3 has no report yet: left out');
-  t.same(reads, { latest: 1, latestAll: 1 }, 'all at once, and x3 asked for on its own (it has none)');
-  t.same(cpu(), [['x1', 10], ['x2', 20]]);
-  t.same(reads, { latest: 1, latestAll: 1 }, 'nothing moved: nothing read');
+  const cpu = async () => (await latest.hosts()).map((h) => [h.hostId, h.variants[0]!.seriesByMetric.process_cpu_time_seconds_total]);
+  t.same(await cpu(), [['x1', 10], ['x2', 20]], 'x3 has no report yet: left out');
+  t.same(reads, { latest: 0, latestAll: 1 }, 'all at once (x3 with none)');
+  t.same(await cpu(), [['x1', 10], ['x2', 20]]);
+  t.same(reads, { latest: 0, latestAll: 1 }, 'nothing moved: nothing read');
   send('x2', 2, 25);
   send('x3', 1, 30);
-  t.same(cpu(), [['x1', 10], ['x2', 25], ['x3', 30]], 'the new reports');
-  t.same(reads, { latest: 3, latestAll: 1 }, 'read: x2 and x3');
+  t.same(await cpu(), [['x1', 10], ['x2', 25], ['x3', 30]], 'the new reports');
+  t.same(reads, { latest: 2, latestAll: 1 }, 'read: x2 and x3, each on its own');
+  // Many agents moved on at once (more than 64): one read of every latest report, not one each.
+  for (let i = 1; i <= 70; i++) store.upsertAgent(helloFor(`agent-m${i}`, `m${i}`), Date.now());
+  for (let i = 1; i <= 70; i++) send(`m${i}`, 1, i);
+  t.equal((await cpu()).length, 73);
+  t.same(reads, { latest: 2, latestAll: 2 }, '70 agents moved: one read of them all');
 });

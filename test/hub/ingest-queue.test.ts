@@ -9,6 +9,7 @@ import { CallingRuleError } from '../../common/errors.js';
 import { silentLogger } from '../../common/logger.js';
 import { IngestQueue } from '../../hub/ingest-queue.js';
 import { openSqliteStore } from '../../hub/store/sqlite.js';
+import { asyncStore } from '../../hub/store/async-store.js';
 import type { IncomingReport, Store, StoreOutcome } from '../../hub/store/types.js';
 import { captureLogs } from '../helpers/logs.js';
 import { helloFor, reportFor } from '../helpers/ws-client.js';
@@ -17,13 +18,13 @@ import { helloFor, reportFor } from '../helpers/ws-client.js';
 async function realStore(t: Test, agents = 3): Promise<{ store: Store; file: string }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'phx-queue-'));
   const file = path.join(dir, 'hub.db');
-  const store = openSqliteStore({ file });
+  const sync = openSqliteStore({ file });
   t.teardown(async () => {
-    store.close();
+    sync.close();
     await rm(dir, { recursive: true, force: true });
   });
-  for (let i = 1; i <= agents; i++) store.upsertAgent(helloFor(`a${i}`, `host-${i}`), Date.now());
-  return { store, file };
+  for (let i = 1; i <= agents; i++) sync.upsertAgent(helloFor(`a${i}`, `host-${i}`), Date.now());
+  return { store: asyncStore(sync), file };
 }
 
 /** Wraps a store: records each storeReports call (its batch, and when it began and returned) in `events`. */
@@ -32,10 +33,10 @@ function recording(inner: Store, storeReports: Store['storeReports'] = (items) =
   const events: string[] = [];
   const store: Store = {
     ...inner,
-    storeReports(items) {
+    async storeReports(items) {
       batches.push(items.map((i) => `${i.agentId}#${i.message.seq}`));
       events.push('store:begin');
-      const outcomes = storeReports(items);
+      const outcomes = await storeReports(items);
       events.push('store:return');
       return outcomes;
     },
@@ -145,7 +146,7 @@ t.test('close() stores what is pending, then every submit is refused with a code
   t.equal(error.code, 'PHX_INGEST_CLOSED');
   t.match(error.message, /submit\(\) after close\(\), report 2 from agent 'a1' not stored/);
   t.equal(batches.length, 1, 'the store is not called again');
-  t.equal(real.agents().find((a) => a.agentId === 'a1')!.lastSeq, 1);
-  queue.close(); // idempotent
+  t.equal((await real.agents()).find((a) => a.agentId === 'a1')!.lastSeq, 1);
+  await queue.close(); // idempotent
   t.equal(batches.length, 1, 'closing again stores nothing');
 });

@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { connect } from 'node:net';
 import { closeReason } from '../../hub/agent-connection.js';
 import { openSqliteStore } from '../../hub/store/sqlite.js';
+import { asyncStore } from '../../hub/store/async-store.js';
 import type { Store } from '../../hub/store/types.js';
 import { TokenSet, parseTokens, bearerToken } from '../../hub/auth.js';
 import { startHub, type Hub } from '../../hub/server.js';
@@ -58,7 +59,7 @@ t.test('an honest agent: hello, report, ack after storing; duplicates acknowledg
   t.same(s.messages.map((m) => m.seq), [1, 2, 2, 1, 3], 'every report acknowledged, in order');
   t.equal(hub.queue.stored, 3);
   t.equal(hub.queue.duplicates, 2);
-  t.equal(hub.store.agents()[0]!.lastSeq, 3);
+  t.equal((await hub.store.agents())[0]!.lastSeq, 3);
   const rows = rowsPerSeq(hub.dataDir, 'agent-1');
   t.same([rows.map((r) => r.seq), notOnce(rows)], [[1, 2, 3], []], 'the store holds 1, 2 and 3, each one row per side (counted with SQL)');
   t.ok(hub.connections.has('agent-1'));
@@ -151,7 +152,7 @@ t.test('a client that never reads its acks: closed with 4413 once 1 MiB is queue
   honest.ws.send(JSON.stringify(reportFor('db-1', ++honestSeq)));
   await honest.waitForMessage((m) => m.type === 'ack' && m.seq === honestSeq);
   t.pass('and is acknowledged after');
-  t.equal(hub.store.agents().find((a) => a.agentId === 'slow')?.lastSeq, 1, 'the duplicates were stored once');
+  t.equal((await hub.store.agents()).find((a) => a.agentId === 'slow')?.lastSeq, 1, 'the duplicates were stored once');
   const rows = rowsPerSeq(hub.dataDir, 'slow');
   t.same([rows.map((r) => r.seq), notOnce(rows)], [[1], []], 'the store holds report 1 once: one row per side (counted with SQL)');
   // Every ack queued in the hub answered a report it had already counted as a repeat (ack frames: 2-byte header).
@@ -214,8 +215,8 @@ t.test('acknowledged reports survive a restart; the token file rotates without a
 
   hub = await startHub({ port: 0, dataDir, tokens: TokenSet.fromFile(tokenFile), logger: silentLogger() });
   t.teardown(() => hub.close());
-  t.same(hub.store.agents().map((a) => [a.agentId, a.lastSeq]), [['a', 1], ['b', 1]]);
-  t.equal(hub.store.latest('a')!.report.host.id, 'h');
+  t.same((await hub.store.agents()).map((a) => [a.agentId, a.lastSeq]), [['a', 1], ['b', 1]]);
+  t.equal((await hub.store.latest('a'))!.report.host.id, 'h');
 });
 
 t.test('message validation never throws on garbage', async (t) => {
@@ -261,11 +262,11 @@ t.test('close reasons stay within 123 bytes, cut between characters', async (t) 
 t.test('a storage failure closes the connection (1011) and acknowledges nothing after it; the resend is stored', async (t) => {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'phx-hub-'));
   t.teardown(() => rm(dataDir, { recursive: true, force: true }));
-  const real = openSqliteStore({ file: path.join(dataDir, 'hub.db') });
+  const real = asyncStore(openSqliteStore({ file: path.join(dataDir, 'hub.db') }));
   let failing = false;
   const store: Store = {
     ...real,
-    storeReports: (items) => {
+    storeReports: async (items) => {
       if (failing) throw Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR' });
       return real.storeReports(items);
     },
@@ -290,10 +291,45 @@ t.test('a storage failure closes the connection (1011) and acknowledges nothing 
   again.ws.send(JSON.stringify(helloFor('agent-s', 'host-s')));
   for (const seq of [2, 3]) again.ws.send(JSON.stringify(reportFor('host-s', seq)));
   await again.waitForMessage((m) => m.type === 'ack' && m.seq === 3);
-  t.equal(hub.store.agents()[0]!.lastSeq, 3, 'the resent reports are stored');
+  t.equal((await hub.store.agents())[0]!.lastSeq, 3, 'the resent reports are stored');
   const rows = rowsPerSeq(dataDir, 'agent-s');
   t.same([rows.map((r) => r.seq), notOnce(rows)], [[1, 2, 3], []], 'the store holds 1, 2 and 3, each one row per side (counted with SQL)');
   t.equal(hub.queue.stored, 3, 'each stored once: 1 before the failure, 2 and 3 from the resend');
+});
+
+t.test('while the hello is being stored, what follows it waits and is handled in order; a hello the store fails is 1011', async (t) => {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'phx-hub-'));
+  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
+  const real = asyncStore(openSqliteStore({ file: path.join(dataDir, 'hub.db') }));
+  let helloDelayMs = 300;
+  let helloFails = false;
+  const store: Store = {
+    ...real,
+    upsertAgent: async (hello, now) => {
+      await delay(helloDelayMs);
+      if (helloFails) throw Object.assign(new Error('the database is gone'), { code: 'ECONNRESET' });
+      return real.upsertAgent(hello, now);
+    },
+  };
+  const hub = await startHub({ port: 0, dataDir, tokens: TokenSet.fromTokens([TOKEN]), logger: silentLogger(), store });
+  t.teardown(() => hub.close());
+  const s = await openSocket(hub.agentUrl, TOKEN);
+  t.teardown(() => s.ws.close());
+  s.ws.send(JSON.stringify(helloFor('agent-w', 'host-w')));
+  for (const seq of [1, 2, 3]) s.ws.send(JSON.stringify(reportFor('host-w', seq)));
+  await s.waitForMessage((m) => m.type === 'ack' && m.seq === 3);
+  t.same(s.messages.filter((m) => m.type === 'ack').map((m) => m.seq), [1, 2, 3], 'every report after the slow hello acknowledged, in order');
+  t.notOk(s.messages.some((m) => m.type === 'error'), 'none refused as sent before the hello');
+  t.equal((await hub.store.agents())[0]!.lastSeq, 3);
+
+  helloDelayMs = 0;
+  helloFails = true;
+  const failed = await openSocket(hub.agentUrl, TOKEN);
+  failed.ws.send(JSON.stringify(helloFor('agent-x', 'host-x')));
+  failed.ws.send(JSON.stringify(reportFor('host-x', 1)));
+  t.match(await failed.waitForMessage((m) => m.type === 'error'), { code: 'storage', message: /cannot store data right now/ });
+  t.equal((await failed.closed).code, 1011, 'closed with 1011; the agent tries again later');
+  t.notOk(failed.messages.some((m) => m.type === 'ack'), 'nothing acknowledged');
 });
 
 t.test('a new stream id (the agent lost its state) starts the agent sequence again', async (t) => {
@@ -310,7 +346,7 @@ t.test('a new stream id (the agent lost its state) starts the agent sequence aga
   second.ws.send(JSON.stringify(reportFor('node-1', 1)));
   await second.waitForMessage((m) => m.type === 'ack' && m.seq === 1);
   t.equal(hub.queue.stored, 4, 'report 1 of the new stream is stored, not taken for a duplicate');
-  t.match(hub.store.agents()[0], { streamId: 'fresh-stream-1', lastSeq: 1 });
+  t.match((await hub.store.agents())[0], { streamId: 'fresh-stream-1', lastSeq: 1 });
 });
 
 t.test('too many connections waiting for hello: the extra one is closed with 1013; others carry on', async (t) => {

@@ -91,7 +91,7 @@ t.test('client: reports delivered in order and acknowledged', async (t) => {
   }
   await waitFor('5 acks', () => client.acknowledged === 5);
   t.equal(outbox.size, 0, 'acknowledged reports leave the outbox');
-  t.equal(hub.store.agents()[0]!.lastSeq, 5);
+  t.equal((await hub.store.agents())[0]!.lastSeq, 5);
   t.equal(hub.queue.stored, 5);
 });
 
@@ -117,7 +117,7 @@ t.test('client: the hub down for a while — everything made meanwhile arrives, 
   hub.on('report', (_agent, message) => seen.push(message.seq));
   await waitFor('all delivered', () => client.acknowledged === 21, 30_000);
   t.same(seen, Array.from({ length: 20 }, (_, i) => i + 2), 'each report once, in order');
-  t.equal(hub.store.agents()[0]!.lastSeq, 21);
+  t.equal((await hub.store.agents())[0]!.lastSeq, 21);
   t.equal(outbox.size, 0);
 });
 
@@ -171,5 +171,5 @@ t.test('client: an agent that lost its state (same agent id, new outbox) is not 
   after.notify();
   await waitFor('ack of the new stream', () => after.acknowledged === 1);
   t.equal(hub.queue.stored, 4, 'seq 1 of the new stream was stored');
-  t.match(hub.store.agents()[0], { streamId: fresh.streamId, lastSeq: 1 });
+  t.match((await hub.store.agents())[0], { streamId: fresh.streamId, lastSeq: 1 });
 });

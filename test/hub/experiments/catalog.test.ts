@@ -9,7 +9,7 @@ import { packageRoot } from '../../../common/paths.js';
 import { BUILTIN_PIPELINES, PipelineCatalog, templateProblems } from '../../../hub/experiments/catalog.js';
 import type { ExperimentRecord, PipelineRef } from '../../../hub/experiments/experiment-store.js';
 import { openSqliteStore } from '../../../hub/store/sqlite.js';
-import type { Store } from '../../../hub/store/types.js';
+import type { SyncStore as Store } from '../../../hub/store/types.js';
 import { MAX_TEMPLATE_BYTES } from '../../../protocol/assignment.js';
 
 const NOW = Date.UTC(2026, 5, 1);

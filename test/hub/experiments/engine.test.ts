@@ -11,7 +11,8 @@ import type { AgentConnection } from '../../../hub/agent-connection.js';
 import { PipelineCatalog } from '../../../hub/experiments/catalog.js';
 import { ExperimentEngine } from '../../../hub/experiments/engine.js';
 import { openSqliteStore } from '../../../hub/store/sqlite.js';
-import type { Store } from '../../../hub/store/types.js';
+import type { SyncStore as Store } from '../../../hub/store/types.js';
+import { asyncStore } from '../../../hub/store/async-store.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import { waitFor } from '../../helpers/process.js';
 import { helloFor, reportFor } from '../../helpers/ws-client.js';
@@ -57,7 +58,7 @@ function rig(t: Test, hosts: { id: string; labels?: Record<string, string>; v1?:
     connections.set(hello.agentId, agent as unknown as AgentConnection);
   }
   const make = () =>
-    new ExperimentEngine({ store, catalog: new PipelineCatalog(store.experiments), connections, access: new Access({ store: store.access, logger: silentLogger() }), logger: silentLogger(), withdrawUnknown });
+    new ExperimentEngine({ store: asyncStore(store), catalog: new PipelineCatalog(store.experiments), connections, access: new Access({ store: store.access, logger: silentLogger() }), logger: silentLogger(), withdrawUnknown });
   const r: Rig = {
     store,
     engine: make(),
@@ -90,10 +91,10 @@ const assignedHosts = (r: Rig, id: string) => [...r.agents].filter(([, a]) => a.
 
 t.test('create: refusals name the problem; a draft holds the targeted hosts, pending', async (t) => {
   const r = rig(t, [{ id: 'web-1', labels: { env: 'prod' } }, { id: 'web-2', labels: { env: 'prod' } }, { id: 'dev-1', labels: { env: 'dev' } }]);
-  t.throws(() => r.engine.create(ALICE, definition({ rollout: { canary: 0 } }), { start: false }), { status: 400, message: /rollout\.canary/ });
-  t.throws(() => r.engine.create(ALICE, definition({ target: { labels: ['env=none'] } }), { start: false }), { status: 400, message: 'target: it matches none of the hosts this hub knows' });
-  t.throws(() => r.engine.create(ALICE, definition({ candidate: { pipeline: 'nothing' } }), { start: false }), { status: 400, message: /^definition: candidate\.pipeline: no template 'nothing'/ });
-  const draft = r.engine.create(ALICE, 'name: lean\nbaseline: {pipeline: baseline}\ncandidate: {pipeline: optimized-b}\ntarget: {labels: ["env==prod"]}\n', { start: false });
+  await t.rejects(r.engine.create(ALICE, definition({ rollout: { canary: 0 } }), { start: false }), { status: 400, message: /rollout\.canary/ });
+  await t.rejects(r.engine.create(ALICE, definition({ target: { labels: ['env=none'] } }), { start: false }), { status: 400, message: 'target: it matches none of the hosts this hub knows' });
+  await t.rejects(r.engine.create(ALICE, definition({ candidate: { pipeline: 'nothing' } }), { start: false }), { status: 400, message: /^definition: candidate\.pipeline: no template 'nothing'/ });
+  const draft = await r.engine.create(ALICE, 'name: lean\nbaseline: {pipeline: baseline}\ncandidate: {pipeline: optimized-b}\ntarget: {labels: ["env==prod"]}\n', { start: false });
   t.match(draft, { state: 'draft', name: 'lean', hosts: 2, hostStates: { pending: 2 }, createdBy: 'alice', candidate: { pipeline: 'optimized-b' } });
   t.strictSame(draft.hostList.map((h) => h.hostId).sort(), ['web-1', 'web-2']);
   t.equal(r.agents.get('web-1')!.assigned.length, 0, 'a draft assigns nothing');
@@ -102,15 +103,15 @@ t.test('create: refusals name the problem; a draft holds the targeted hosts, pen
 
   r.engine.start(ALICE, draft.id);
   t.throws(() => r.engine.start(ALICE, draft.id), { status: 409, message: /is running; only a draft can be started/ });
-  t.throws(() => r.engine.create(ALICE, definition({ target: { hosts: ['web-2', 'dev-1'] } }), { start: false }), { status: 409, message: new RegExp(`overlaps running experiment '${draft.id}' \\(lean\\) on 1 host: web-2`) });
-  t.match(r.engine.create(ALICE, definition({ target: { labels: ['env=dev'] } }), { start: true }), { state: 'running', hosts: 1 }, 'a target apart from it may run');
+  await t.rejects(r.engine.create(ALICE, definition({ target: { hosts: ['web-2', 'dev-1'] } }), { start: false }), { status: 409, message: new RegExp(`overlaps running experiment '${draft.id}' \\(lean\\) on 1 host: web-2`) });
+  t.match(await r.engine.create(ALICE, definition({ target: { labels: ['env=dev'] } }), { start: true }), { state: 'running', hosts: 1 }, 'a target apart from it may run');
   const actions = r.store.access.audit({ limit: 10 }).map((a) => `${a.action} ${a.actor}`);
   t.same(actions.filter((a) => a.startsWith('experiment.')).sort(), ['experiment.create alice', 'experiment.create alice', 'experiment.start alice', 'experiment.start alice'], 'each write in the audit trail');
 });
 
 t.test('rollout: the canary first; the next wave only once its hosts held the criteria for the hold time', async (t) => {
   const r = rig(t, ['a', 'b', 'c'].map((id) => ({ id })));
-  const { id } = r.engine.create(ALICE, definition({ rollout: { canary: 1, waves: 2, hold: '1m' } }), { start: true });
+  const { id } = await r.engine.create(ALICE, definition({ rollout: { canary: 1, waves: 2, hold: '1m' } }), { start: true });
   const canary = assignedHosts(r, id);
   t.equal(canary.length, 1, 'one host assigned');
   const agentId = `agent-${canary[0]}`;
@@ -137,7 +138,7 @@ t.test('rollout: the canary first; the next wave only once its hosts held the cr
 
 t.test('the end on time: completed with its verdict, every started host withdrawn and done', async (t) => {
   const r = rig(t, [{ id: 'a' }, { id: 'b' }]);
-  const { id } = r.engine.create(ALICE, definition({ rollout: { canary: '100%' }, duration: '1h' }), { start: true });
+  const { id } = await r.engine.create(ALICE, definition({ rollout: { canary: '100%' }, duration: '1h' }), { start: true });
   for (const h of ['a', 'b']) {
     r.engine.onStatus(`agent-${h}`, status(id, 'applied'));
     r.engine.onReport(`agent-${h}`, tagged(h, id));
@@ -156,7 +157,7 @@ t.test('the end on time: completed with its verdict, every started host withdraw
 
 t.test('stop: by whom, the hosts rolled back and withdrawn', async (t) => {
   const r = rig(t, [{ id: 'a' }]);
-  const { id } = r.engine.create(ALICE, definition(), { start: true });
+  const { id } = await r.engine.create(ALICE, definition(), { start: true });
   const stopped = r.engine.stop({ name: 'bob', role: 'admin', remote: null }, id);
   t.match(stopped, { state: 'stopped', verdict: 'stopped', outcome: { stoppedBy: 'bob' }, hostStates: { 'rolled-back': 1 } });
   t.equal(r.agents.get('a')!.withdrawn.length, 1);
@@ -165,11 +166,11 @@ t.test('stop: by whom, the hosts rolled back and withdrawn', async (t) => {
 
 t.test('guardrails: a candidate that fails to start, and a critical process lost for K reports in a row', async (t) => {
   const r = rig(t, [{ id: 'a' }, { id: 'b' }, { id: 'c' }]);
-  const failing = r.engine.create(ALICE, definition({ rollout: { canary: '100%' }, guardrails: { failedHosts: 1 }, target: { hosts: ['a'] } }), { start: true });
+  const failing = await r.engine.create(ALICE, definition({ rollout: { canary: '100%' }, guardrails: { failedHosts: 1 }, target: { hosts: ['a'] } }), { start: true });
   r.engine.onStatus('agent-a', status(failing.id, 'failed', "'processors' has invalid keys: nope"));
   t.match(r.engine.detail(failing.id), { state: 'aborted', outcome: { guardrail: 'failedHosts', hostIds: ['a'] }, hostList: [{ state: 'failed', message: "'processors' has invalid keys: nope" }] });
 
-  const lossy = r.engine.create(ALICE, definition({ rollout: { canary: '100%' }, guardrails: { criticalLossReports: 2 }, target: { hosts: ['b', 'c'] } }), { start: true });
+  const lossy = await r.engine.create(ALICE, definition({ rollout: { canary: '100%' }, guardrails: { criticalLossReports: 2 }, target: { hosts: ['b', 'c'] } }), { start: true });
   for (const h of ['b', 'c']) r.engine.onStatus(`agent-${h}`, status(lossy.id, 'applied'));
   for (let i = 0; i < 5; i++) r.engine.onReport('agent-c', tagged('c', lossy.id, ['sshd'], ['sshd']));
   t.equal(r.engine.detail(lossy.id).state, 'running', 'a process the baseline does not show either is no loss of the candidate');
@@ -184,7 +185,7 @@ t.test('guardrails: a candidate that fails to start, and a critical process lost
 
 t.test('a v1 agent is refused, an unknown applied experiment withdrawn', async (t) => {
   const r = rig(t, [{ id: 'old', v1: true }, { id: 'new' }]);
-  const { id } = r.engine.create(ALICE, definition({ rollout: { canary: '100%' } }), { start: true });
+  const { id } = await r.engine.create(ALICE, definition({ rollout: { canary: '100%' } }), { start: true });
   t.match(r.engine.detail(id).hostList.find((h) => h.hostId === 'old'), { state: 'refused', message: 'experiments: false' });
   t.equal(r.agents.get('old')!.assigned.length, 0);
   r.engine.onStatus('agent-new', status('gone-1234abcd', 'applied'));
@@ -193,7 +194,7 @@ t.test('a v1 agent is refused, an unknown applied experiment withdrawn', async (
 
 t.test('a new engine on the same store resumes: waves kept, an applied agent measured without a resend', async (t) => {
   const r = rig(t, [{ id: 'a' }, { id: 'b' }]);
-  const { id } = r.engine.create(ALICE, definition({ rollout: { canary: 1, waves: 1, hold: '1m' } }), { start: true });
+  const { id } = await r.engine.create(ALICE, definition({ rollout: { canary: 1, waves: 1, hold: '1m' } }), { start: true });
   const [first] = assignedHosts(r, id);
   r.engine.onStatus(`agent-${first}`, status(id, 'applied'));
   r.engine.onReport(`agent-${first}`, tagged(first!, id));
@@ -213,7 +214,7 @@ t.test('a new engine on the same store resumes: waves kept, an applied agent mea
 
 t.test('a wave of hundreds is sent 50 hosts at a time, 25 ms apart; a stop halts the rest', async (t) => {
   const r = rig(t, Array.from({ length: 120 }, (_, i) => ({ id: `h${String(i).padStart(3, '0')}` })));
-  const { id } = r.engine.create(ALICE, definition({ rollout: { canary: '100%' } }), { start: true });
+  const { id } = await r.engine.create(ALICE, definition({ rollout: { canary: '100%' } }), { start: true });
   t.equal(assignedHosts(r, id).length, 50, 'the first 50 at once');
   await new Promise((resolve) => setImmediate(resolve));
   t.equal(assignedHosts(r, id).length, 50, 'not the next turn of the event loop');
@@ -222,7 +223,7 @@ t.test('a wave of hundreds is sent 50 hosts at a time, 25 ms apart; a stop halts
 
   const second = r.restart();
   second.stop(ALICE, id);
-  const other = second.create(ALICE, definition({ name: 'again', rollout: { canary: '100%' } }), { start: true });
+  const other = await second.create(ALICE, definition({ name: 'again', rollout: { canary: '100%' } }), { start: true });
   second.stop(ALICE, other.id);
   await delay(100);
   t.equal(assignedHosts(r, other.id).length, 50, 'stopped after the first slice: nothing more sent');

@@ -9,7 +9,7 @@ import type { ExperimentHostRecord, ExperimentRecord } from '../../../hub/experi
 import { parseExperimentSpec } from '../../../hub/experiments/spec.js';
 import { describeTarget, experimentDetail, experimentSummary } from '../../../hub/experiments/views.js';
 import { openSqliteStore } from '../../../hub/store/sqlite.js';
-import type { Store } from '../../../hub/store/types.js';
+import type { SyncStore as Store } from '../../../hub/store/types.js';
 
 const NOW = Date.UTC(2026, 5, 1);
 const SHA = (c: string) => c.repeat(64);

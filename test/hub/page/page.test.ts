@@ -59,8 +59,8 @@ t.test('a real agent reports; a signed-in page shows the host with both variants
 
   // Live: the next report changes the page without a reload.
   const before = await page.evaluate('document.body.dataset.updated');
-  const seqBefore = hub.store.agents()[0]!.lastSeq;
-  await waitFor('next report stored', () => hub.store.agents()[0]!.lastSeq > seqBefore, 15_000, 100);
+  const seqBefore = (await hub.store.agents())[0]!.lastSeq;
+  await waitFor('next report stored', async () => (await hub.store.agents())[0]!.lastSeq > seqBefore, 15_000, 100);
   await waitFor('page refreshed', async () => (await page.evaluate('document.body.dataset.updated')) !== before, 10_000, 100);
   t.equal(await page.evaluate('window.__marker'), 42, 'no reload: the page state survived');
   t.equal(await page.locator('#live-status').textContent(), 'live');

@@ -10,7 +10,7 @@ import type { AuditEntry, SessionRecord, TokenRecord } from '../../../hub/access
 import { StoreOpenError } from '../../../hub/errors.js';
 import { SCHEMA_VERSION } from '../../../hub/store/sqlite-schema.js';
 import { openSqliteAccessStore, openSqliteStore } from '../../../hub/store/sqlite.js';
-import type { Store } from '../../../hub/store/types.js';
+import type { SyncStore as Store } from '../../../hub/store/types.js';
 import { helloFor } from '../../helpers/ws-client.js';
 
 const DAY = 86_400_000;

@@ -7,7 +7,7 @@ import { experimentResults } from '../../../hub/experiments/results.js';
 import { parseExperimentSpec } from '../../../hub/experiments/spec.js';
 import { ZERO_LOSS } from '../../../hub/store/loss-sums.js';
 import { openSqliteStore } from '../../../hub/store/sqlite.js';
-import type { IncomingReport, Store } from '../../../hub/store/types.js';
+import type { IncomingReport, SyncStore as Store } from '../../../hub/store/types.js';
 import { sampleLoss, sampleReportWithLoss } from '../../fixtures/report.js';
 import { helloFor, reportFor } from '../../helpers/ws-client.js';
 

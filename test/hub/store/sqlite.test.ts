@@ -8,7 +8,7 @@ import { openSqliteStore } from '../../../hub/store/sqlite.js';
 import { ZERO_LOSS } from '../../../hub/store/loss-sums.js';
 import { addSample, difference, fromRow, toRow, ZERO_TOTALS } from '../../../hub/store/totals.js';
 import { StoreOpenError } from '../../../hub/errors.js';
-import type { Store, VariantPoint } from '../../../hub/store/types.js';
+import type { SyncStore as Store, VariantPoint } from '../../../hub/store/types.js';
 import { agentReportSchema } from '../../../protocol/report.js';
 import type { ReportMessage } from '../../../protocol/messages.js';
 import { helloFor, reportFor } from '../../helpers/ws-client.js';
