@@ -1,69 +1,27 @@
-// The hub's SQLite store: durable, deduplicated by (agent, sequence), aggregated, rolled up and pruned.
+// The hub's SQLite store: the Store contract (store-contract.ts, the same tests as every engine's), its schema checks
+// and the running totals' arithmetic.
 import t, { type Test } from 'tap';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { asyncStore } from '../../../hub/store/async-store.js';
 import { openSqliteStore } from '../../../hub/store/sqlite.js';
 import { ZERO_LOSS } from '../../../hub/store/loss-sums.js';
+import type { TierOptions } from '../../../hub/store/tiers.js';
 import { addSample, difference, fromRow, toRow, ZERO_TOTALS } from '../../../hub/store/totals.js';
 import { StoreOpenError } from '../../../hub/errors.js';
-import type { SyncStore as Store, VariantPoint } from '../../../hub/store/types.js';
+import type { Store } from '../../../hub/store/types.js';
 import { agentReportSchema } from '../../../protocol/report.js';
-import type { ReportMessage } from '../../../protocol/messages.js';
-import { helloFor, reportFor } from '../../helpers/ws-client.js';
-import { sampleLoss, sampleReport, sampleReportWithLoss, sampleTruth } from '../../fixtures/report.js';
-import type { HostTruth, VariantLoss } from '../../../protocol/report.js';
-
-function reportAt(seq: number, at: number, hostId: string, seriesA = 2100, seriesB = 35, withLoss = false): ReportMessage {
-  const message = reportFor(hostId, seq, at);
-  if (withLoss) message.report = sampleReportWithLoss(hostId);
-  message.report.variants[0].series = seriesA;
-  message.report.variants[1].series = seriesB;
-  return message;
-}
+import { sampleReport, sampleReportWithLoss } from '../../fixtures/report.js';
+import { storeContract } from './store-contract.js';
 
 t.test('the report fixture is a valid report', async (t) => {
   t.ok(agentReportSchema.safeParse(sampleReport()).success);
   t.ok(agentReportSchema.safeParse(sampleReportWithLoss()).success, 'with loss figures too');
 });
 
-t.test('stores, deduplicates, survives reopening', async (t) => {
-  const dir = await mkdtemp(path.join(tmpdir(), 'phx-store-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const file = path.join(dir, 'hub.db');
-  const now = Date.now();
-  let store = openSqliteStore({ file });
-  const { agent } = store.upsertAgent(helloFor('a1', 'web-1', { env: 'prod' }), now);
-  t.equal(agent.lastSeq, 0);
-  const outcomes = store.storeReports([
-    { agentId: 'a1', message: reportAt(1, now - 30_000, 'web-1'), receivedAt: now },
-    { agentId: 'a1', message: reportAt(2, now - 15_000, 'web-1'), receivedAt: now },
-    { agentId: 'a1', message: reportAt(2, now - 15_000, 'web-1'), receivedAt: now },
-    { agentId: 'a1', message: reportAt(1, now - 30_000, 'web-1'), receivedAt: now },
-  ]);
-  t.same(outcomes, ['stored', 'stored', 'duplicate', 'duplicate']);
-  store.close();
-  store.close(); // idempotent
-
-  store = openSqliteStore({ file });
-  t.teardown(() => store.close());
-  t.equal(store.agents()[0]!.lastSeq, 2, 'high-water mark survives a restart');
-  t.same(store.storeReports([{ agentId: 'a1', message: reportAt(2, now, 'web-1'), receivedAt: now }]), ['duplicate']);
-  t.equal(store.latest('a1')!.seq, 2);
-  t.equal(store.latest('a1')!.report.host.id, 'web-1');
-  t.equal(store.latest('nobody'), null);
-  t.equal(store.latestAll().length, 1);
-  const points = store.variantPoints(now - 60_000, now + 1);
-  t.equal(points.length, 2, 'one point per side');
-  const b = points.find((p) => p.side === 1)!;
-  t.match(b, { hostId: 'web-1', variant: 'optimized-a', pairedWith: 'baseline', reports: 2, series: 35, retentionMin: 0.5, missing: ['postgres'] });
-  t.same(b.labels, { env: 'prod' });
-  t.equal(store.history('web-1', now - 60_000, now + 1).length >= 2, true);
-});
-
 const MIN = 60_000;
-const HOUR = 60 * MIN;
 
 async function tempStoreFile(t: Test): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), 'phx-store-'));
@@ -71,232 +29,24 @@ async function tempStoreFile(t: Test): Promise<string> {
   return path.join(dir, 'hub.db');
 }
 
-t.test('rollups keep the figures when raw rows are pruned; anchors when rollups are', async (t) => {
-  const bucketMs = MIN;
-  const store = openSqliteStore({
-    file: await tempStoreFile(t),
-    bucketMs,
-    coarseBucketMs: 10 * MIN,
-    rawRetentionMs: 10 * MIN,
-    rollupRetentionMs: 60 * MIN,
-    coarseRetentionMs: 120 * MIN,
-  });
-  t.teardown(() => store.close());
-  const start = Math.floor(Date.now() / (10 * MIN)) * 10 * MIN - 30 * MIN;
-  store.upsertAgent(helloFor('a1', 'db-1'), start);
-  // 20 minutes of reports every 15 s; series of A alternate 2000/2200, B is 30.
-  const items = Array.from({ length: 80 }, (_, i) => ({
-    agentId: 'a1',
-    message: reportAt(i + 1, start + i * 15_000, 'db-1', i % 2 === 0 ? 2000 : 2200, 30, true),
-    receivedAt: start + i * 15_000,
-  }));
-  t.ok(store.storeReports(items).every((o) => o === 'stored'));
-  const before = store.variantPoints(start, start + 20 * MIN);
-  const result = store.maintain(start + 30 * MIN);
-  t.equal(result.rolledUp, 2 * 20 + 2 * 2, 'per side: one fine row a minute for 20 minutes, one coarse row per 10 minutes');
-  t.equal(result.deletedRaw, 160, 'every raw row is pruned once rolled up and past raw retention');
-  const after = store.variantPoints(start, start + 20 * MIN);
-  const shape = (points: VariantPoint[]) => points.map((p) => [p.side, p.reports, p.series, p.retentionMin, p.lossyReports, p.missing, p.loss]);
-  t.same(shape(after), shape(before));
-  t.match(before[1]!.loss, { reports: 80, topCpu: { visible: 9, ranked: 10 }, flapping: { appeared: 160, hours: (80 * 15_000) / HOUR } }, 'the loss figures, kept by the rollups');
-  t.ok(Math.abs(before[1]!.loss.cpuConservation! - 0.95) < 1e-9, 'a mean of ratios, to float error');
-  t.equal(after.find((p) => p.side === 0)!.series, 2100);
-  t.same(shape(store.variantPoints(start + 5 * MIN, start + 10 * MIN)).map((p) => p[1]), [20, 20], 'a 5-minute window inside the rolled range: 20 reports a side');
-  t.equal(store.history('db-1', start, start + 20 * MIN).length, 2 * 20, 'history reads fine rollups, one point per side per minute');
-  const fleet = store.fleetHistory(start, start + 20 * MIN);
-  t.equal(fleet.length, 2 * 20, 'fleet history: one point per variant per minute');
-  t.match(fleet[0], { hosts: 1, variant: 'baseline', series: 2100 });
-
-  // Later, the fine rollups go too (coarse ones answer), then the coarse ones (the anchor remembers the totals).
-  store.maintain(start + 100 * MIN);
-  t.same(shape(store.variantPoints(start, start + 20 * MIN)), shape(before), 'coarse rollups answer once fine ones are pruned');
-  t.equal(store.history('db-1', start, start + 20 * MIN).length, 2 * 2, 'history from coarse rollups: one point per side per 10 minutes');
-  const old = store.maintain(start + 200 * MIN);
-  t.ok(old.deletedRollups > 0, 'rollups past retention are deleted');
-  t.same(store.variantPoints(start, start + 20 * MIN), [], 'nothing is left of that window');
-  store.storeReports([{ agentId: 'a1', message: reportAt(81, start + 200 * MIN, 'db-1', 2100, 35, true), receivedAt: start + 200 * MIN }]);
-  const fromAnchor = store.variantPoints(start, start + 201 * MIN);
-  t.same(shape(fromAnchor).map((p) => p[1]), [1, 1], 'a new report counts from the anchor, not from zero');
-  t.match(fromAnchor[1]!.loss, { reports: 1, topCpu: { visible: 9, ranked: 10 }, flapping: { appeared: 2, vanished: 1, switched: 1 } }, 'its loss figures too');
-});
-
-/** A deterministic pseudo-random sequence (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-interface Sent {
-  agentId: string;
-  at: number;
-  side: 0 | 1;
-  series: number;
-  cpu: number;
-  retention: number;
-  missing: string[];
-  /** Absent: an agent before issue 15. */
-  loss?: VariantLoss;
-  truth?: HostTruth;
-}
-
-const meanOver = (values: (number | null | undefined)[]) => {
-  const known = values.filter((v): v is number => typeof v === 'number');
-  return known.length === 0 ? null : known.reduce((a, b) => a + b, 0) / known.length;
-};
-
-/** The loss figures of a window computed the slow way: the reports that carried each figure, and flapping over rounds with an interval. */
-function bruteForceLoss(rows: Sent[]) {
-  const flapped = rows.filter((r) => r.loss?.flapping && r.truth?.intervalMs);
-  return {
-    reports: rows.filter((r) => r.loss).length,
-    topCpuVisible: meanOver(rows.map((r) => r.loss?.topCpu?.visible)),
-    topRssVisible: meanOver(rows.map((r) => r.loss?.topRss.visible)),
-    cpuConservation: meanOver(rows.map((r) => r.loss?.cpuConservation)),
-    counterResets: rows.some((r) => r.loss) ? rows.reduce((a, r) => a + (r.loss?.counterResets ?? 0), 0) : null,
-    flapping: flapped.length === 0 ? null : {
-      appeared: flapped.reduce((a, r) => a + r.loss!.flapping!.appeared, 0),
-      vanished: flapped.reduce((a, r) => a + r.loss!.flapping!.vanished, 0),
-      switched: flapped.reduce((a, r) => a + r.loss!.flapping!.switched, 0),
-      hours: flapped.reduce((a, r) => a + r.truth!.intervalMs!, 0) / HOUR,
+t.test('the Store contract on SQLite', async (t) => {
+  storeContract(t, {
+    name: 'sqlite',
+    async open(t: Test, tiers: TierOptions = {}) {
+      const file = await tempStoreFile(t);
+      let store: Store = asyncStore(openSqliteStore({ file, ...tiers }));
+      t.teardown(() => store.close());
+      return {
+        store,
+        async reopen() {
+          await store.close();
+          await store.close(); // idempotent
+          store = asyncStore(openSqliteStore({ file, ...tiers }));
+          return store;
+        },
+      };
     },
-    blindSpots: meanOver(rows.map((r) => r.truth?.blindSpots.count)),
-  };
-}
-
-/** The comparison's figures for a window, computed the slow way from every report sent. */
-function bruteForce(sent: Sent[], from: number, to: number) {
-  const byKey = new Map<string, Sent[]>();
-  for (const s of sent.filter((x) => x.at >= from && x.at < to)) byKey.set(`${s.agentId}/${s.side}`, [...(byKey.get(`${s.agentId}/${s.side}`) ?? []), s]);
-  return [...byKey]
-    .sort(([x], [y]) => x.localeCompare(y))
-    .map(([key, rows]) => ({
-      key,
-      reports: rows.length,
-      series: rows.reduce((a, r) => a + r.series, 0) / rows.length,
-      cpu: rows.reduce((a, r) => a + r.cpu, 0) / rows.length,
-      retentionMin: Math.min(...rows.map((r) => r.retention)),
-      missing: [...new Set(rows.flatMap((r) => r.missing))].sort(),
-      loss: bruteForceLoss(rows),
-    }));
-}
-
-t.test('any window, read as a difference of running totals, equals the figures computed from every report', async (t) => {
-  const fine = 5 * MIN;
-  const store: Store = openSqliteStore({ file: await tempStoreFile(t), bucketMs: fine, coarseBucketMs: HOUR, rawRetentionMs: HOUR, rollupRetentionMs: 6 * HOUR, coarseRetentionMs: 48 * HOUR });
-  t.teardown(() => store.close());
-  const rand = random(7);
-  const start = Math.floor(Date.now() / HOUR) * HOUR - 20 * HOUR;
-  const agents = ['a1', 'a2', 'a3'];
-  for (const a of agents) store.upsertAgent(helloFor(a, `host-${a}`), start);
-  const sent: Sent[] = [];
-  const seq = new Map(agents.map((a) => [a, 0]));
-  // 20 hours, a report a minute from each agent (a3 joins after 8 hours), maintenance every 5 minutes.
-  for (let at = start; at < start + 20 * HOUR; at += MIN) {
-    for (const agentId of agents) {
-      if (agentId === 'a3' && at < start + 8 * HOUR) continue;
-      const message = reportFor(`host-${agentId}`, seq.get(agentId)! + 1, at);
-      seq.set(agentId, seq.get(agentId)! + 1);
-      // a2's agent predates the loss figures for its first 10 hours; a pair's first round has no CPU ranking or flapping.
-      const withLoss = agentId !== 'a2' || at >= start + 10 * HOUR;
-      const firstRound = rand() < 0.1;
-      const truth = withLoss ? sampleTruth({ intervalMs: firstRound ? null : MIN, blindSpots: { count: Math.floor(rand() * 3), names: [] } }) : undefined;
-      if (truth) message.report.truth = truth;
-      message.report.variants.forEach((v, side) => {
-        if (withLoss) {
-          v.loss = sampleLoss({
-            topCpu: firstRound ? null : { ranked: 10, visible: 10 - Math.floor(rand() * 4 * side), missing: [] },
-            topRss: { ranked: 10, visible: 10 - Math.floor(rand() * 2 * side), missing: [] },
-            cpuConservation: rand() < 0.05 ? null : Math.round((1 - rand() * 0.4 * side) * 1000) / 1000,
-            counterResets: Math.floor(rand() * 2),
-            flapping: firstRound ? null : { appeared: Math.floor(rand() * 3), vanished: Math.floor(rand() * 3), switched: Math.floor(rand() * 2), switchedNames: [] },
-          });
-        }
-        v.series = Math.round((side === 0 ? 2000 : 40) * (0.5 + rand()));
-        v.cpuPercent = Math.round(rand() * 500) / 100;
-        const lossy = side === 1 && rand() < 0.05;
-        v.criticalRetention = lossy ? 0.5 : 1;
-        v.criticalMissing = lossy ? [rand() < 0.5 ? 'postgres' : 'sshd'] : [];
-        sent.push({ agentId, at, side: side as 0 | 1, series: v.series, cpu: v.cpuPercent, retention: v.criticalRetention, missing: v.criticalMissing, ...(v.loss ? { loss: v.loss } : {}), ...(truth ? { truth } : {}) });
-      });
-      store.storeReports([{ agentId, message, receivedAt: at }]);
-    }
-    if ((at - start) % fine === 0) store.maintain(at);
-  }
-  const now = start + 20 * HOUR;
-  store.maintain(now);
-  // Window edges: to the minute inside raw retention, to the fine bucket inside fine retention, to the hour beyond.
-  const windows: [number, number][] = [
-    [now - 45 * MIN + 17_000, now],
-    [now - 3 * HOUR - 35 * MIN, now - 50 * MIN],
-    [now - 5 * HOUR, now - 4 * HOUR + 15 * MIN],
-    [start, now],
-    [start + 2 * HOUR, start + 9 * HOUR],
-    [start + 7 * HOUR, now - 30 * MIN],
-  ];
-  for (const [from, to] of windows) {
-    const expected = bruteForce(sent, from, to);
-    const actual = store.variantPoints(from, to).map((p) => ({
-      key: `${p.agentId}/${p.side}`,
-      reports: p.reports,
-      series: p.series,
-      cpu: p.cpuPercent,
-      retentionMin: p.retentionMin,
-      missing: p.missing,
-      loss: {
-        reports: p.loss.reports,
-        topCpuVisible: p.loss.topCpu?.visible ?? null,
-        topRssVisible: p.loss.topRss?.visible ?? null,
-        cpuConservation: p.loss.cpuConservation,
-        counterResets: p.loss.counterResets,
-        flapping: p.loss.flapping,
-        blindSpots: p.loss.blindSpots,
-      },
-    }));
-    const label = `window ${(from - start) / MIN}..${(to - start) / MIN} min`;
-    t.same(actual.map((a) => [a.key, a.reports, a.retentionMin, a.missing]), expected.map((e) => [e.key, e.reports, e.retentionMin, e.missing]), `${label}: hosts, reports, retention, missing`);
-    const close = actual.every((a, i) => Math.abs(a.series! - expected[i]!.series) < 1e-6 && Math.abs(a.cpu! - expected[i]!.cpu) < 1e-6);
-    t.ok(close, `${label}: mean series and CPU agree`);
-    // Sums of fractions differ from the brute force only by float error: compared to 1e-9.
-    const near = (x: unknown, y: unknown): boolean =>
-      typeof x === 'number' && typeof y === 'number' ? Math.abs(x - y) < 1e-9
-        : x !== null && y !== null && typeof x === 'object' && typeof y === 'object' ? Object.keys(y).every((k) => near((x as Record<string, unknown>)[k], (y as Record<string, unknown>)[k]))
-          : x === y;
-    const lossAgrees = actual.every((a, i) => near(a.loss, expected[i]!.loss));
-    t.ok(lossAgrees, `${label}: loss figures agree`) || t.same(actual.map((a) => a.loss), expected.map((e) => e.loss));
-  }
-});
-
-t.test('late reports (an agent back from an outage) are rolled up again; clock skew is clamped', async (t) => {
-  const fine = 5 * MIN;
-  const store = openSqliteStore({ file: await tempStoreFile(t), bucketMs: fine, coarseBucketMs: HOUR });
-  t.teardown(() => store.close());
-  const start = Math.floor(Date.now() / HOUR) * HOUR - 3 * HOUR;
-  store.upsertAgent(helloFor('on', 'steady'), start);
-  store.upsertAgent(helloFor('late', 'returning'), start);
-  for (let i = 0; i < 120; i++) store.storeReports([{ agentId: 'on', message: reportAt(i + 1, start + i * MIN, 'steady'), receivedAt: start + i * MIN }]);
-  store.maintain(start + 2 * HOUR);
-  t.same(new Set(store.fleetHistory(start, start + HOUR).map((p) => p.hosts)), new Set([1]), 'one host before the late one reports');
-  // The returning agent delivers an hour of reports made during its outage, two hours late.
-  const late = Array.from({ length: 60 }, (_, i) => ({ agentId: 'late', message: reportAt(i + 1, start + i * MIN, 'returning', 1000, 10), receivedAt: start + 2 * HOUR }));
-  t.ok(store.storeReports(late).every((o) => o === 'stored'));
-  store.maintain(start + 2 * HOUR + MIN);
-  t.same(new Set(store.fleetHistory(start, start + HOUR).map((p) => p.hosts)), new Set([2]), 'fleet history counts it in the buckets it reported for');
-  t.equal(store.history('returning', start, start + HOUR).length, 2 * 12, 'its own history has every 5-minute bucket');
-  const point = store.variantPoints(start, start + HOUR).find((p) => p.agentId === 'late' && p.side === 0)!;
-  t.match(point, { reports: 60, series: 1000 });
-
-  // Clock skew: a report from an hour in the future is placed at its arrival; one dated before the previous after it.
-  const arrival = start + 2 * HOUR + 2 * MIN;
-  store.storeReports([{ agentId: 'on', message: reportAt(121, arrival + HOUR, 'steady'), receivedAt: arrival }]);
-  store.storeReports([{ agentId: 'on', message: reportAt(122, start, 'steady'), receivedAt: arrival + 1000 }]);
-  const recent = store.variantPoints(arrival, arrival + 2000).filter((p) => p.agentId === 'on');
-  t.same(recent.map((p) => p.reports), [2, 2], 'both land at their arrival, in sequence order');
-  t.equal(recent[0]!.lastAt, arrival + 1, 'the second is placed just after the first');
+  });
 });
 
 t.test('a store from another schema is refused with a clear error', async (t) => {
