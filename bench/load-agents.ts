@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // Load process for the hub benches: N simulated agents on real WebSocket connections, reports accelerated.
-// Usage: load-agents URL TOKEN AGENTS INTERVAL_MS DURATION_MS [--protocol 1|2] [--samples]
+// Usage: load-agents URL TOKEN AGENTS INTERVAL_MS DURATION_MS [--protocol 1|2] [--samples] [--sources N]
 // --protocol 2: each agent takes experiments as a real agent answers them (docs/protocol.md): an assign gets status
 // applying then applied (same id and revision), later reports carry the experiment's tag, a withdraw gets reverted.
 // --samples: the result carries every acknowledged report's send time and latency.
+// --sources N: connection i leaves from 127.0.0.(1 + i mod N), so that tens of thousands of connections to one hub
+// port do not exhaust one source address's ephemeral ports (a loopback hub URL only).
 // Prints one JSON line of results (LoadAgentsResult) on stdout when done, or when stopped early with SIGTERM.
 import WebSocket from 'ws';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -14,16 +16,26 @@ import type { AgentReport } from '../protocol/report.js';
 import type { AgentAssignmentTimes, LoadAgentsResult } from './load-process.js';
 import { simulatedReport } from './simulated-report.js';
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { protocol: { type: 'string', default: '1' }, samples: { type: 'boolean', default: false } } });
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { protocol: { type: 'string', default: '1' }, samples: { type: 'boolean', default: false }, sources: { type: 'string', default: '1' } },
+});
 const [url, token, agentsArg, intervalArg, durationArg] = positionals;
 const agents = Number(agentsArg);
 const intervalMs = Number(intervalArg);
 const durationMs = Number(durationArg);
 const version = Number(values.protocol);
-if (!url || !token || !(agents > 0) || !(intervalMs > 0) || !(durationMs > 0) || (version !== 1 && version !== 2)) {
-  process.stderr.write('usage: load-agents URL TOKEN AGENTS INTERVAL_MS DURATION_MS [--protocol 1|2] [--samples]\n');
+const sources = Number(values.sources);
+if (!url || !token || !(agents > 0) || !(intervalMs > 0) || !(durationMs > 0) || (version !== 1 && version !== 2) || !Number.isInteger(sources) || sources < 1 || sources > 254) {
+  process.stderr.write('usage: load-agents URL TOKEN AGENTS INTERVAL_MS DURATION_MS [--protocol 1|2] [--samples] [--sources 1-254]\n');
   process.exit(2);
 }
+if (sources > 1 && !/^127\./.test(new URL(url).hostname)) {
+  process.stderr.write(`load-agents: --sources ${sources} binds 127.0.0.x source addresses, which reach only a hub on 127.x, not ${new URL(url).hostname}\n`);
+  process.exit(2);
+}
+/** The source address of connection i (undefined: the system's choice). */
+const sourceOf = (i: number): string | undefined => (sources > 1 ? `127.0.0.${1 + (i % sources)}` : undefined);
 
 /** The assignment an agent runs: the tag its reports carry and the variants they are named after. */
 interface Running {
@@ -108,7 +120,8 @@ function onAck(sim: Sim, seq: number): void {
 const hostId = (i: number) => `host-${String(i).padStart(5, '0')}`;
 
 async function connect(i: number): Promise<Sim | null> {
-  const ws = new WebSocket(url!, { headers: { authorization: `Bearer ${token}` }, perMessageDeflate: false });
+  const localAddress = sourceOf(i);
+  const ws = new WebSocket(url!, { headers: { authorization: `Bearer ${token}` }, perMessageDeflate: false, ...(localAddress ? { localAddress } : {}) });
   const sim: Sim = { ws, seq: 0, sentAt: new Map(), running: null, last: null, times: null };
   ws.on('message', (data) => {
     if (version === 2) return onHubMessage(sim, data.toString());

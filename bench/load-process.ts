@@ -41,7 +41,12 @@ export interface LoadOptions {
   durationMs: number;
   protocol?: 1 | 2;
   samples?: boolean;
+  /** Spread the connections over this many loopback source addresses, 127.0.0.1 to 127.0.0.N (default: one per 5,000 agents). */
+  sources?: number;
 }
+
+/** One source address per 5,000 connections: far below a source address's ~28,000 ephemeral ports to one hub port. */
+export const sourcesFor = (agents: number): number => Math.min(254, Math.max(1, Math.ceil(agents / 5000)));
 
 /**
  * Starts the load process (its stderr is this process's). `result` resolves with its results once it exits, and
@@ -53,7 +58,7 @@ export function startLoadAgents(o: LoadOptions): { child: ChildProcess; result: 
   const self = fileURLToPath(import.meta.url);
   const ts = self.endsWith('.ts');
   const script = self.replace(/load-process\.(ts|js)$/, `load-agents.${ts ? 'ts' : 'js'}`);
-  const args = [o.url, o.token, String(o.agents), String(o.intervalMs), String(o.durationMs), '--protocol', String(o.protocol ?? 1), ...(o.samples ? ['--samples'] : [])];
+  const args = [o.url, o.token, String(o.agents), String(o.intervalMs), String(o.durationMs), '--protocol', String(o.protocol ?? 1), ...(o.samples ? ['--samples'] : []), '--sources', String(o.sources ?? sourcesFor(o.agents))];
   const child = spawn(process.execPath, [...(ts ? process.execArgv : []), script, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
     ...(ts ? { env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1' } } : {}),

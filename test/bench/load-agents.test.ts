@@ -80,3 +80,24 @@ t.test('v1 load agents report as before and take no experiments', { timeout: 180
   t.equal(out.protocol, undefined, 'no v2 fields');
   t.equal(out.assignments, undefined);
 });
+
+t.test('--sources spreads the connections over loopback source addresses, as the hub sees them', { timeout: 180_000 }, async (t) => {
+  const hub = await startTestHub(t, t.testdir(), { routes: hubRoutes });
+  const { result } = load(t, hub.agentUrl, { agents: 8, intervalMs: 200, durationMs: 1500, sources: 4 });
+  await waitFor('eight load agents', () => hub.connections.size === 8, 60_000);
+  const from = [...hub.connections.values()].map((c) => c.remote.slice(0, c.remote.lastIndexOf(':')).replace(/^::ffff:/, ''));
+  t.same([...new Set(from)].sort(), ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'], 'two connections from each of 127.0.0.1-4');
+  const out = await result;
+  t.equal(out.failedConnections, 0);
+  t.ok(out.acked > 0, `acked ${out.acked}`);
+});
+
+t.test('--sources refuses a hub that is not on loopback, and a count out of range: exit 2', async (t) => {
+  for (const [url, sources] of [
+    ['ws://192.0.2.1:9/ws/agent', 2],
+    ['ws://127.0.0.1:9/ws/agent', 255],
+  ] as const) {
+    const started = startLoadAgents({ url, token: AGENT_TOKEN, agents: 1, intervalMs: 1000, durationMs: 1000, sources });
+    await t.rejects(started.result, /load-agents exited with code 2 and no results/, `${url} with --sources ${sources}`);
+  }
+});
