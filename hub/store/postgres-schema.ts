@@ -1,6 +1,7 @@
 // The store's tables on PostgreSQL (issue 16): the SQLite store's own DDL written in PostgreSQL's dialect, so that one
 // list of tables and columns serves both engines, and numbered migrations applied at start under an advisory lock.
 import type { ClientBase } from 'pg';
+import { CallingRuleError } from '../../common/errors.js';
 import { StoreOpenError } from '../errors.js';
 import { SCHEMA_VERSION, STORE_DDL } from './sqlite-schema.js';
 
@@ -9,8 +10,8 @@ export const SCHEMA_LOCK = 0x7068_7801;
 
 /**
  * `ddl` (SQLite's) in PostgreSQL's dialect: 64-bit integers (times are ms since the epoch), double precision reals,
- * identity columns for SQLite's integer primary keys, no WITHOUT ROWID. Throws on anything else SQLite-only, so a
- * table added to STORE_DDL with a construct this does not know fails the tests rather than the server.
+ * identity columns for SQLite's integer primary keys, no WITHOUT ROWID. Throws PHX_STORE_DIALECT on anything else
+ * SQLite-only, so a table added to STORE_DDL with a construct this does not know fails the tests, not the server.
  */
 export function postgresDdl(ddl: string): string {
   const translated = ddl
@@ -20,7 +21,7 @@ export function postgresDdl(ddl: string): string {
     .replace(/\bREAL\b/g, 'DOUBLE PRECISION')
     .replace(/\)\s*WITHOUT ROWID;/g, ');');
   const left = /\b(AUTOINCREMENT|ROWID|PRAGMA|STRICT|COLLATE|GLOB|BLOB|NUMERIC)\b/.exec(translated);
-  if (left) throw new Error(`postgresDdl: '${left[1]}' has no translation`);
+  if (left) throw new CallingRuleError('PHX_STORE_DIALECT', `postgresDdl: '${left[1]}' has no translation`);
   return translated;
 }
 
