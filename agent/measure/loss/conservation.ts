@@ -30,7 +30,8 @@ export interface CpuRateRound {
   moves: number;
 }
 
-export interface CpuRateOptions {
+/** When a variant's samples count: the CPU rate and the RSS total read them alike. */
+export interface SampleTiming {
   /** A sample older than this (an exited process's, kept on the endpoint by metric_expiration) adds nothing. */
   staleAfterMs: number;
   /** The collector's: samples within half of it of the newest belong to the newest collection. */
@@ -92,9 +93,9 @@ export class CpuRate {
   readonly #staleAfterMs: number;
   readonly #sameCollectionMs: number;
 
-  constructor(options: CpuRateOptions) {
-    this.#staleAfterMs = options.staleAfterMs;
-    this.#sameCollectionMs = options.collectionIntervalMs / 2;
+  constructor(timing: SampleTiming) {
+    this.#staleAfterMs = timing.staleAfterMs;
+    this.#sameCollectionMs = timing.collectionIntervalMs / 2;
   }
 
   update(values: Record<string, Map<number, SeriesValue>>, readAt: number): CpuRateRound {
@@ -166,7 +167,7 @@ export class CpuRate {
  * more than half a collection interval (a process that exited, or whose RSS moved to a roll-up, kept on the endpoint
  * by metric_expiration) is left out, as is one older than `staleAfterMs`.
  */
-export function rssTotal(values: Record<string, Map<number, SeriesValue>>, readAt: number, options: CpuRateOptions): number | null {
+export function rssTotal(values: Record<string, Map<number, SeriesValue>>, readAt: number, timing: SampleTiming): number | null {
   let newest = -Infinity;
   let seen = false;
   for (const [metric, series] of Object.entries(values)) {
@@ -175,7 +176,7 @@ export function rssTotal(values: Record<string, Map<number, SeriesValue>>, readA
     for (const { timestampMs } of series.values()) if (timestampMs !== null && timestampMs > newest) newest = timestampMs;
   }
   if (!seen) return null;
-  const from = Math.max(newest - options.collectionIntervalMs / 2, readAt - options.staleAfterMs);
+  const from = Math.max(newest - timing.collectionIntervalMs / 2, readAt - timing.staleAfterMs);
   let total = 0;
   for (const [metric, series] of Object.entries(values)) {
     if (!RSS_METRICS.has(metric)) continue;

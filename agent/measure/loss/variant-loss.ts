@@ -2,7 +2,7 @@
 import type { ExpositionScannerOptions, ExpositionStats } from '../exposition.js';
 import { VIEW_LABELS, type VariantView } from '../variant-view.js';
 import type { VariantLoss } from '../../../protocol/report.js';
-import { CpuRate, rssTotal, wantsLossValue, type CpuRateOptions } from './conservation.js';
+import { CpuRate, rssTotal, wantsLossValue, type SampleTiming } from './conservation.js';
 import { topCoverage } from './coverage.js';
 import { FlapTracker } from './flapping.js';
 import { round6, type TruthRound } from './truth.js';
@@ -14,7 +14,7 @@ import { round6, type TruthRound } from './truth.js';
 export class VariantLossMeter {
   readonly #cpu: CpuRate;
   readonly #flaps = new FlapTracker();
-  readonly #timing: CpuRateOptions;
+  readonly #timing: SampleTiming;
 
   /**
    * `collectionIntervalMs`: the collector's. A sample older than two of them and 2 s is an exited process's, kept on
