@@ -14,8 +14,8 @@ export interface HubTimerOptions {
   store: Store;
   experiments: ExperimentEngine;
   logger: Logger;
-  /** Re-checks every live feed's credential. */
-  revalidateLive: () => void;
+  /** Re-checks every live feed's credential; resolves once the feeds that no longer hold are closed. */
+  revalidateLive: () => Promise<number>;
   heartbeatMs: number;
   maintenanceMs: number;
 }
@@ -45,27 +45,29 @@ export function startHubTimers(o: HubTimerOptions): { close(): Promise<void> } {
     };
   };
   const heartbeat = setInterval(
-    guarded('heartbeat', () => {
+    guarded('heartbeat', async () => {
       for (const c of o.connections) c.heartbeat();
       o.live.heartbeat();
       // Sessions expire by time too, not only by sign-out.
-      o.revalidateLive();
+      await o.revalidateLive();
     }),
     o.heartbeatMs,
   );
   // A token revoked by the token command (another process) shows as a new revision of the access tables.
-  // Checked every second, with the live feeds whose sessions may have expired by time.
-  let accessRevision = o.access.revision();
+  // Checked every second, with the live feeds whose sessions may have expired by time. The revision the feeds were
+  // last all checked at; null until the first check, which checks them all (nothing deleted before it is missed).
+  let accessRevision: number | null = null;
   const revocations = setInterval(
-    guarded('checking for revoked credentials', () => {
-      const revision = o.access.revision();
+    guarded('checking for revoked credentials', async () => {
+      const revision = await o.access.revision();
       if (revision !== accessRevision) {
+        await o.revalidateLive();
+        // Only once they are checked: a check that failed is tried again at the next tick.
         accessRevision = revision;
-        o.revalidateLive();
         return;
       }
       // Sessions (and tokens) also end by time: those that may have are read again, so a feed closes within a second.
-      o.live.revalidate((p) => !o.access.mayHaveExpired(p) || o.access.stillValid(p));
+      await o.live.revalidate(async (p) => !o.access.mayHaveExpired(p) || (await o.access.stillValid(p)));
     }),
     1000,
   );
@@ -75,7 +77,7 @@ export function startHubTimers(o: HubTimerOptions): { close(): Promise<void> } {
     guarded('store maintenance', async () => {
       const result = await o.store.maintain(Date.now());
       if (result.rolledUp + result.deletedRaw + result.deletedRollups > 0) o.logger.debug(result, 'store maintenance');
-      o.access.sweep();
+      await o.access.sweep();
     }),
     o.maintenanceMs,
   );

@@ -18,8 +18,8 @@ const MAX_BUFFERED = 256 * 1024;
 
 /**
  * Calling rules: `upgrade()` for each request to LIVE_PATH whose principal may read, `reportStored()` for each stored
- * report, `revalidate()` when credentials may have ended, `close()` once. Browsers only listen: anything they send
- * closes their connection.
+ * report, `revalidate()` when credentials may have ended (several may run at once; await it or catch its failure),
+ * `close()` once. Browsers only listen: anything they send closes their connection.
  */
 export class LiveFeed {
   readonly #wss = new WebSocketServer({ noServer: true, maxPayload: 1024, perMessageDeflate: false });
@@ -69,17 +69,25 @@ export class LiveFeed {
     });
   }
 
-  /** Closes the feeds whose principal no longer holds (LIVE_SIGNED_OUT); returns how many. */
-  revalidate(stillValid: (principal: Principal) => boolean): number {
+  /**
+   * Checks every feed's principal (all at once) and closes those that no longer hold (LIVE_SIGNED_OUT), each as soon
+   * as its check answers; resolves with how many it closed. A feed that closed meanwhile (the page left, the heartbeat,
+   * another revalidation, close()) is left alone. A check that fails leaves its feed open; the first failure rejects,
+   * once every check has settled.
+   */
+  async revalidate(stillValid: (principal: Principal) => Promise<boolean>): Promise<number> {
     let ended = 0;
-    for (const [ws, principal] of this.#clients) {
-      if (stillValid(principal)) continue;
+    const checks = [...this.#clients].map(async ([ws, principal]) => {
+      if (await stillValid(principal)) return;
+      if (this.#clients.get(ws) !== principal || ws.readyState !== ws.OPEN) return;
       ended += 1;
       this.#clients.delete(ws);
       this.#alive.delete(ws);
       ws.close(LIVE_SIGNED_OUT, 'signed out');
       setTimeout(() => ws.terminate(), 2000).unref();
-    }
+    });
+    const failed = (await Promise.allSettled(checks)).find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
     return ended;
   }
 

@@ -143,9 +143,9 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   let catalog: PipelineCatalog;
   let experiments: ExperimentEngine;
   try {
-    adminBootstrap = ensureAdmin(access, options.dataDir, options.adminSecret);
+    adminBootstrap = await ensureAdmin(access, options.dataDir, options.adminSecret);
     catalog = new PipelineCatalog(store.experiments);
-    experiments = new ExperimentEngine({ store, catalog, connections: byAgentId, access, logger, withdrawUnknown: options.withdrawUnknownExperiments ?? true });
+    experiments = await ExperimentEngine.open({ store, catalog, connections: byAgentId, access, logger, withdrawUnknown: options.withdrawUnknownExperiments ?? true });
   } catch (error) {
     await store.close();
     throw error;
@@ -157,7 +157,16 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const cookies = { secure: secureCookies, session: sessionCookieName(secureCookies) };
   const live = new LiveFeed(logger);
   const revalidateLive = () => live.revalidate((p) => access.stillValid(p));
-  access.on('ended', revalidateLive);
+  /** Live feed checks started by an 'ended' event (a failure is logged); closing awaits them before the store. */
+  const revalidating = new Set<Promise<void>>();
+  access.on('ended', () => {
+    const run = revalidateLive().then(
+      () => undefined,
+      (error: unknown) => logger.error({ err: error }, 'closing the live feeds of ended credentials failed'),
+    );
+    revalidating.add(run);
+    void run.finally(() => revalidating.delete(run));
+  });
   const fleetView = new FleetView(store);
   events.on('report', (agentId, message) => fleetView.reportStored(agentId, message.report));
   events.on('report', (agentId, message) => live.reportStored(agentId, message.report.host.id, message.seq));
@@ -266,6 +275,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
             { name: 'agent WebSocket server', close: () => wss.close() },
             { name: 'ingest queue', close: () => queue.close() },
             { name: 'experiments', close: () => experiments.close() },
+            { name: 'live feed checks', close: () => Promise.all(revalidating) },
             { name: 'store', close: () => store.close() },
           ]);
         } finally {

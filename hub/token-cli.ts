@@ -5,6 +5,7 @@ import { userInfo } from 'node:os';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { parseDuration } from '../common/duration.js';
+import { promised } from '../common/promised.js';
 import { UsageError } from '../common/errors.js';
 import { silentLogger } from '../common/logger.js';
 import { Access, type Actor } from './access/access.js';
@@ -28,12 +29,15 @@ const expiry = (value: string): number => {
 
 const iso = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());
 
-/** Runs `job` on the store's access tables as the command-line user; a refusal (a taken name, an unknown one) is exit 2. */
-function withAccess<T>(dataDir: string, job: (access: Access, actor: Actor) => T): T {
+/**
+ * Runs `job` on the store's access tables as the command-line user (the hub's own Access over the SQLite file); a
+ * refusal (a taken name, an unknown one) is exit 2. The store is closed once the job has settled.
+ */
+async function withAccess<T>(dataDir: string, job: (access: Access, actor: Actor) => Promise<T>): Promise<T> {
   const store = openSqliteAccessStore(path.join(dataDir, 'hub.db'));
   try {
-    const access = new Access({ store: store.access, logger: silentLogger() });
-    return job(access, { name: `cli:${userInfo().username}`, role: null, remote: 'local' });
+    const access = new Access({ store: promised(store.access), logger: silentLogger() });
+    return await job(access, { name: `cli:${userInfo().username}`, role: null, remote: 'local' });
   } catch (error) {
     if (error instanceof HttpRequestError) throw new UsageError(error.message);
     throw error;
@@ -49,7 +53,7 @@ function table(tokens: TokenRecord[]): string {
 }
 
 /** The `token` command; `schedule` receives what to run once the arguments are parsed (so the CLI owns the exit). */
-export function addTokenCommand(program: Command, io: TokenCliIo, schedule: (job: () => number) => void): void {
+export function addTokenCommand(program: Command, io: TokenCliIo, schedule: (job: () => Promise<number>) => void): void {
   const token = program.command('token').description('manage the API tokens of users (viewer, experimenter, admin)');
   const dataDirOption = () => new Option('--data-dir <dir>', 'the hub\'s data directory (default: $STATE_DIRECTORY or ~/.local/share/phoenix-hub)');
   // The program has a --data-dir of its own, which commander gives `--data-dir` to wherever it stands on the line
@@ -64,8 +68,8 @@ export function addTokenCommand(program: Command, io: TokenCliIo, schedule: (job
     .addOption(dataDirOption())
     .action((flags: { name: string; role: Role; expires?: number; dataDir?: string }) =>
       schedule(() =>
-        withAccess(dataDirOf(flags), (access, actor) => {
-          const made = access.createToken(actor, { name: flags.name, role: flags.role, ...(flags.expires ? { expiresInMs: flags.expires } : {}) });
+        withAccess(dataDirOf(flags), async (access, actor) => {
+          const made = await access.createToken(actor, { name: flags.name, role: flags.role, ...(flags.expires ? { expiresInMs: flags.expires } : {}) });
           io.stdout.write(`token '${made.token.name}' (${made.token.role}, expires ${iso(made.token.expiresAt)}); its secret, shown only now:\n${made.secret}\n`);
           return 0;
         }),
@@ -78,8 +82,8 @@ export function addTokenCommand(program: Command, io: TokenCliIo, schedule: (job
     .addOption(dataDirOption())
     .action((flags: { json?: boolean; dataDir?: string }) =>
       schedule(() =>
-        withAccess(dataDirOf(flags), (access) => {
-          const tokens = access.tokens.list();
+        withAccess(dataDirOf(flags), async (access) => {
+          const tokens = await access.tokens.list();
           io.stdout.write(flags.json ? `${JSON.stringify(tokens, null, 2)}\n` : table(tokens));
           return 0;
         }),
@@ -92,8 +96,8 @@ export function addTokenCommand(program: Command, io: TokenCliIo, schedule: (job
     .addOption(dataDirOption())
     .action((name: string, flags: { dataDir?: string }) =>
       schedule(() =>
-        withAccess(dataDirOf(flags), (access, actor) => {
-          const { sessionsEnded } = access.revokeToken(actor, name);
+        withAccess(dataDirOf(flags), async (access, actor) => {
+          const { sessionsEnded } = await access.revokeToken(actor, name);
           io.stdout.write(`revoked '${name}' (${sessionsEnded} page session${sessionsEnded === 1 ? '' : 's'} ended)\n`);
           return 0;
         }),

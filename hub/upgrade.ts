@@ -45,19 +45,24 @@ export function upgradeHandler(o: UpgradeOptions) {
       return;
     }
     if (pathname === LIVE_PATH) {
-      try {
-        // A page's socket: its Origin must be the hub (a browser always sends it), its session (or token) may read.
-        if (sameOrigin(req) === false) throw new HttpRequestError('forbidden', 'the live feed is only for the hub\'s own page');
-        const principal = authorize(identify(o.access, req, o.sessionCookie), 'read');
-        o.live.upgrade(req, socket, head, principal);
-      } catch (error) {
-        // A refusal is its status; anything else (the store busy or full) a 500, logged: never thrown out of the event.
-        if (!(error instanceof HttpRequestError)) o.logger.error({ err: error, path: pathname }, 'live feed upgrade failed');
-        const [status, text] = error instanceof HttpRequestError ? [error.status, error.kind] : [500, 'internal'];
-        socket.end(`HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
-      }
+      // The credential is looked up in the store first (a socket gone meanwhile, or a closed feed, ws handles).
+      upgradeLive(o, req, socket, head).catch((error: unknown) => refuseLive(o, socket, error));
       return;
     }
     socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
   };
+}
+
+/** A page's socket: its Origin must be the hub (a browser always sends it), its session (or token) may read. */
+async function upgradeLive(o: UpgradeOptions, req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
+  if (sameOrigin(req) === false) throw new HttpRequestError('forbidden', 'the live feed is only for the hub\'s own page');
+  const principal = authorize(await identify(o.access, req, o.sessionCookie), 'read');
+  o.live.upgrade(req, socket, head, principal);
+}
+
+/** A refusal is its status; anything else (the store busy or full) a 500, logged: never thrown out of the event. */
+function refuseLive(o: UpgradeOptions, socket: Socket, error: unknown): void {
+  if (!(error instanceof HttpRequestError)) o.logger.error({ err: error, path: LIVE_PATH }, 'live feed upgrade failed');
+  const [status, text] = error instanceof HttpRequestError ? [error.status, error.kind] : [500, 'internal'];
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
 }

@@ -1,5 +1,6 @@
 // What the access model keeps, engine-neutral: API tokens (by their secret's hash), page sessions (by their id's
 // hash) and the audit log. A store engine implements it; the hub, its token CLI and the API use only this.
+import type { Promised } from '../../common/promised.js';
 import type { Role } from './roles.js';
 
 export interface TokenRecord {
@@ -57,8 +58,11 @@ export interface AuditQuery {
   action?: string;
 }
 
-/** Calling rules: every method is synchronous and commits before it returns; names are unique among tokens. */
-export interface AccessStore {
+/**
+ * The access tables' operations, synchronous (SQLite's, and the shape of the engine-neutral AccessStore below).
+ * Calling rules: every write commits before it returns; names are unique among tokens.
+ */
+export interface SyncAccessStore {
   /** False when a token of that name exists already. */
   insertToken(record: TokenRecord, hash: string): boolean;
   tokenByHash(hash: string): TokenRecord | null;
@@ -85,3 +89,6 @@ export interface AccessStore {
   /** A number that changes whenever a token or session is deleted, by this process or another on the same store. */
   revision(): number;
 }
+
+/** What the hub uses: the same operations, each answered by a promise (a write's resolves once it is committed). */
+export type AccessStore = Promised<SyncAccessStore>;

@@ -38,6 +38,12 @@ export interface AccessOptions {
 
 export const actorOf = (principal: Principal, remote: string | null): Actor => ({ name: principal.name, role: principal.role, remote });
 
+/**
+ * Calling rules: every method that reads or writes the store returns a promise, and a write's resolves once it (and
+ * its audit entry) is stored; `mayHaveExpired`, the limiters, `codes`, `on` and `close` need no store and answer at
+ * once. 'ended' is emitted once the deletion is stored, so a listener reading the store finds the credential gone.
+ * `close()` once, when the hub closes.
+ */
 export class Access {
   readonly tokens: TokenService;
   readonly sessions: SessionService;
@@ -71,14 +77,14 @@ export class Access {
   }
 
   /** The principal an `Authorization: Bearer` secret is, or null. */
-  bearer(secret: string): Principal | null {
-    const token = this.tokens.verify(secret);
+  async bearer(secret: string): Promise<Principal | null> {
+    const token = await this.tokens.verify(secret);
     return token ? { kind: 'token', name: token.name, role: token.role, token } : null;
   }
 
   /** The principal a session cookie's id is (the use is recorded), or null. */
-  cookie(id: string): Principal | null {
-    const session = this.sessions.use(id);
+  async cookie(id: string): Promise<Principal | null> {
+    const session = await this.sessions.use(id);
     return session ? { kind: 'session', name: session.principal, role: session.role, session } : null;
   }
 
@@ -86,9 +92,9 @@ export class Access {
    * Whether a principal found earlier still holds (its token not revoked or expired, its session not ended). A
    * session's last use is read anew, so `mayHaveExpired` goes by the page's latest request.
    */
-  stillValid(principal: Principal): boolean {
+  async stillValid(principal: Principal): Promise<boolean> {
     if (principal.kind === 'token') return this.tokens.holds(principal.token);
-    const current = this.sessions.current(principal.session.idHash);
+    const current = await this.sessions.current(principal.session.idHash);
     if (current) principal.session.lastSeenAt = current.lastSeenAt;
     return current !== null;
   }
@@ -99,64 +105,73 @@ export class Access {
     return this.sessions.mayHaveExpired(principal.session);
   }
 
-  createToken(actor: Actor, request: Omit<NewToken, 'createdBy'>, secret?: string): { secret: string; token: TokenRecord } {
-    const made = this.tokens.create({ ...request, createdBy: actor.name }, secret);
-    this.record(actor, 'token.create', made.token.name, 'ok', { role: made.token.role, expiresAt: made.token.expiresAt });
+  async createToken(actor: Actor, request: Omit<NewToken, 'createdBy'>, secret?: string): Promise<{ secret: string; token: TokenRecord }> {
+    const made = await this.tokens.create({ ...request, createdBy: actor.name }, secret);
+    await this.record(actor, 'token.create', made.token.name, 'ok', { role: made.token.role, expiresAt: made.token.expiresAt });
     return made;
   }
 
-  /** Deletes a token and ends its sessions and live feeds at once. Throws HttpRequestError 404 for an unknown name. */
-  revokeToken(actor: Actor, name: string): { sessionsEnded: number } {
-    const result = this.tokens.revoke(name);
-    this.record(actor, 'token.revoke', name, 'ok', { sessionsEnded: result.sessionsEnded });
+  /** Deletes a token and ends its sessions and live feeds at once. Rejects with HttpRequestError 404 for an unknown name. */
+  async revokeToken(actor: Actor, name: string): Promise<{ sessionsEnded: number }> {
+    const result = await this.tokens.revoke(name);
+    // Told before the audit entry is written: the feeds close even if writing it fails.
     this.#events.emit('ended', { token: name });
+    await this.record(actor, 'token.revoke', name, 'ok', { sessionsEnded: result.sessionsEnded });
     return result;
   }
 
   /** Opens a session for someone who proved who they are (a token, single sign-on, a one-time code). */
-  signIn(via: SignInMethod, grant: { principal: string; role: Role; credential?: string; endsBy?: number | null }, remote: string | null): { id: string; session: SessionRecord } {
-    const opened = this.sessions.open({ principal: grant.principal, role: grant.role, via, credential: grant.credential ?? null, remote, endsBy: grant.endsBy ?? null });
-    this.record({ name: grant.principal, role: grant.role, remote }, 'session.sign-in', grant.principal, 'ok', { via });
+  async signIn(
+    via: SignInMethod,
+    grant: { principal: string; role: Role; credential?: string; endsBy?: number | null },
+    remote: string | null,
+  ): Promise<{ id: string; session: SessionRecord }> {
+    const opened = await this.sessions.open({ principal: grant.principal, role: grant.role, via, credential: grant.credential ?? null, remote, endsBy: grant.endsBy ?? null });
+    await this.record({ name: grant.principal, role: grant.role, remote }, 'session.sign-in', grant.principal, 'ok', { via });
     this.#logger.info({ principal: grant.principal, role: grant.role, via, remote }, 'signed in');
     return opened;
   }
 
-  signOut(principal: Principal & { kind: 'session' }, remote: string | null): void {
-    this.sessions.end(principal.session.idHash);
-    this.record(actorOf(principal, remote), 'session.sign-out', principal.name, 'ok', { via: principal.session.via });
+  async signOut(principal: Principal & { kind: 'session' }, remote: string | null): Promise<void> {
+    await this.sessions.end(principal.session.idHash);
     this.#events.emit('ended', { sessionIdHash: principal.session.idHash });
+    await this.record(actorOf(principal, remote), 'session.sign-out', principal.name, 'ok', { via: principal.session.via });
   }
 
-  /** A refused credential: slows its address (in `bucket`), logs it and records it (never what was presented). */
-  refused(remote: string, via: SignInMethod | 'bearer' | 'cookie', reason: string, bucket: FailureLimiter = this.limiter): void {
+  /**
+   * A refused credential: slows its address (in `bucket`, at once, before anything is awaited), logs it and records
+   * it (never what was presented).
+   */
+  async refused(remote: string, via: SignInMethod | 'bearer' | 'cookie', reason: string, bucket: FailureLimiter = this.limiter): Promise<void> {
     bucket.failed(remote);
     this.#logger.warn({ remote, via, reason }, 'sign-in refused');
-    this.record({ name: 'anonymous', role: null, remote }, 'session.sign-in-failed', null, 'refused', { via, reason });
+    await this.record({ name: 'anonymous', role: null, remote }, 'session.sign-in-failed', null, 'refused', { via, reason });
   }
 
-  /** Ends expired sessions (and their live feeds); returns how many. */
-  sweep(): number {
-    const n = this.sessions.sweep();
+  /** Ends expired sessions (and their live feeds); resolves with how many. */
+  async sweep(): Promise<number> {
+    const n = await this.sessions.sweep();
     if (n > 0) this.#events.emit('ended', {});
     return n;
   }
 
-  record(actor: Actor, action: string, target: string | null, outcome: AuditOutcome, detail: AuditDetail = {}): void {
-    this.#store.appendAudit({ at: this.#now(), actor: actor.name, role: actor.role, remote: actor.remote, action, target, outcome, detail });
+  /** Appends an entry to the audit log; resolves once it is stored. */
+  record(actor: Actor, action: string, target: string | null, outcome: AuditOutcome, detail: AuditDetail = {}): Promise<void> {
+    return this.#store.appendAudit({ at: this.#now(), actor: actor.name, role: actor.role, remote: actor.remote, action, target, outcome, detail });
   }
 
-  auditLog(query: AuditQuery): AuditEntry[] {
+  auditLog(query: AuditQuery): Promise<AuditEntry[]> {
     return this.#store.audit(query);
   }
 
   /** Changes whenever a token or session is deleted here or by another process (the token command) on the store. */
-  revision(): number {
+  revision(): Promise<number> {
     return this.#store.revision();
   }
 
   /** True when `secret` is the current secret of the named token. */
-  isSecretOf(name: string, secret: string): boolean {
-    const token = this.#store.tokenByHash(hashSecret(secret));
+  async isSecretOf(name: string, secret: string): Promise<boolean> {
+    const token = await this.#store.tokenByHash(hashSecret(secret));
     return token?.name === name;
   }
 

@@ -15,19 +15,21 @@ export type AdminBootstrap =
   /** A new admin token, whose secret is in `file` only. */
   | { made: 'file'; file: string; name: string };
 
-export function ensureAdmin(access: Access, dataDir: string, operatorSecret: string | undefined): AdminBootstrap {
+/** Resolves once the admin token is stored (and its file written). Calling rule: once, at hub start, before serving. */
+export async function ensureAdmin(access: Access, dataDir: string, operatorSecret: string | undefined): Promise<AdminBootstrap> {
   if (operatorSecret !== undefined) {
-    if (access.isSecretOf(ADMIN_TOKEN_NAME, operatorSecret)) return { made: 'from-secret', changed: false };
-    const existing = access.tokens.list().find((t) => t.name === ADMIN_TOKEN_NAME);
-    if (existing) access.revokeToken(HUB_ACTOR, ADMIN_TOKEN_NAME);
-    access.createToken(HUB_ACTOR, { name: ADMIN_TOKEN_NAME, role: 'admin' }, operatorSecret);
+    if (await access.isSecretOf(ADMIN_TOKEN_NAME, operatorSecret)) return { made: 'from-secret', changed: false };
+    const existing = (await access.tokens.list()).find((t) => t.name === ADMIN_TOKEN_NAME);
+    if (existing) await access.revokeToken(HUB_ACTOR, ADMIN_TOKEN_NAME);
+    await access.createToken(HUB_ACTOR, { name: ADMIN_TOKEN_NAME, role: 'admin' }, operatorSecret);
     return { made: 'from-secret', changed: true };
   }
-  if (access.tokens.list().some((t) => t.role === 'admin' && (t.expiresAt === null || t.expiresAt > Date.now()))) return { made: 'none' };
+  const tokens = await access.tokens.list();
+  if (tokens.some((t) => t.role === 'admin' && (t.expiresAt === null || t.expiresAt > Date.now()))) return { made: 'none' };
   // The name `admin` may be held by an expired or lesser token: the new one gets a name of its own then.
-  const taken = access.tokens.list().some((t) => t.name === ADMIN_TOKEN_NAME);
+  const taken = tokens.some((t) => t.name === ADMIN_TOKEN_NAME);
   const name = taken ? `${ADMIN_TOKEN_NAME}-${Date.now()}` : ADMIN_TOKEN_NAME;
-  const { secret } = access.createToken(HUB_ACTOR, { name, role: 'admin' });
+  const { secret } = await access.createToken(HUB_ACTOR, { name, role: 'admin' });
   const file = path.join(dataDir, ADMIN_TOKEN_FILE);
   const partial = `${file}.partial`;
   // A new file, made 0600 before the secret is in it (a leftover .partial of looser mode is removed first).

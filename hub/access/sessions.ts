@@ -35,8 +35,8 @@ export class SessionService {
     this.#now = now;
   }
 
-  /** Opens a session; `id` is what the cookie carries (and the only place it exists). */
-  open(request: NewSession): { id: string; session: SessionRecord } {
+  /** Opens a session (resolves once it is stored); `id` is what the cookie carries (and the only place it exists). */
+  async open(request: NewSession): Promise<{ id: string; session: SessionRecord }> {
     const id = newSecret('s');
     const now = this.#now();
     const absolute = now + this.times.absoluteMs;
@@ -52,25 +52,25 @@ export class SessionService {
       lastSeenAt: now,
       expiresAt: request.endsBy ? Math.min(absolute, request.endsBy) : absolute,
     };
-    this.#store.insertSession(session);
+    await this.#store.insertSession(session);
     return { id, session };
   }
 
   /** The live session a cookie names, marked as used; null (and deleted, when expired) otherwise. */
-  use(id: string): SessionRecord | null {
+  async use(id: string): Promise<SessionRecord | null> {
     if (!looksLike('s', id)) return null;
-    const session = this.#current(hashSecret(id));
+    const session = await this.#current(hashSecret(id));
     if (!session) return null;
     const now = this.#now();
     if (now - session.lastSeenAt >= TOUCH_EVERY_MS) {
-      this.#store.touchSession(session.idHash, now);
+      await this.#store.touchSession(session.idHash, now);
       session.lastSeenAt = now;
     }
     return session;
   }
 
   /** The session while it exists and has not expired (a live feed's periodic check; does not count as use). */
-  current(idHash: string): SessionRecord | null {
+  current(idHash: string): Promise<SessionRecord | null> {
     return this.#current(idHash);
   }
 
@@ -81,22 +81,22 @@ export class SessionService {
   }
 
   /** Ends a session; false when it had ended already. */
-  end(idHash: string): boolean {
+  end(idHash: string): Promise<boolean> {
     return this.#store.deleteSession(idHash);
   }
 
   /** Deletes every expired session; returns how many. */
-  sweep(): number {
+  sweep(): Promise<number> {
     const now = this.#now();
     return this.#store.deleteExpiredSessions(now, now - this.times.idleMs);
   }
 
-  #current(idHash: string): SessionRecord | null {
-    const session = this.#store.sessionByHash(idHash);
+  async #current(idHash: string): Promise<SessionRecord | null> {
+    const session = await this.#store.sessionByHash(idHash);
     if (!session) return null;
     const now = this.#now();
     if (session.expiresAt <= now || now - session.lastSeenAt >= this.times.idleMs) {
-      this.#store.deleteSession(idHash);
+      await this.#store.deleteSession(idHash);
       return null;
     }
     return session;

@@ -31,8 +31,8 @@ export class TokenService {
     this.#now = now;
   }
 
-  /** Makes a token; its secret is in the result and nowhere else. Throws AccessRequestError (400, 409) naming the problem. */
-  create(request: NewToken, secret = newSecret('t')): { secret: string; token: TokenRecord } {
+  /** Makes a token (resolves once it is stored); its secret is in the result and nowhere else. Rejects with HttpRequestError (400, 409) naming the problem. */
+  async create(request: NewToken, secret = newSecret('t')): Promise<{ secret: string; token: TokenRecord }> {
     checkName(request.name);
     if (request.expiresInMs !== undefined && !(request.expiresInMs > 0 && request.expiresInMs <= MAX_EXPIRY_MS)) {
       throw new HttpRequestError('bad_request', `a token's expiry must be in the future and at most 10 years away (3650d), got ${request.expiresInMs} ms`);
@@ -46,32 +46,33 @@ export class TokenService {
       lastUsedAt: null,
       expiresAt: request.expiresInMs === undefined ? null : now + request.expiresInMs,
     };
-    if (!this.#store.insertToken(token, hashSecret(secret))) throw new HttpRequestError('conflict', `a token named '${request.name}' exists already; revoke it first or pick another name`);
+    if (!(await this.#store.insertToken(token, hashSecret(secret)))) throw new HttpRequestError('conflict', `a token named '${request.name}' exists already; revoke it first or pick another name`);
     return { secret, token };
   }
 
-  list(): TokenRecord[] {
+  list(): Promise<TokenRecord[]> {
     return this.#store.tokens();
   }
 
-  /** Deletes the token and ends the sessions opened with it. Throws AccessRequestError (404) when there is none. */
-  revoke(name: string): { sessionsEnded: number } {
+  /** Deletes the token and ends the sessions opened with it (resolves once deleted). Rejects with HttpRequestError (404) when there is none. */
+  async revoke(name: string): Promise<{ sessionsEnded: number }> {
     checkName(name);
-    const { deleted, sessionsEnded } = this.#store.deleteToken(name);
+    const { deleted, sessionsEnded } = await this.#store.deleteToken(name);
     this.#touched.delete(name);
     if (!deleted) throw new HttpRequestError('not_found', `no token named '${name}'`);
     return { sessionsEnded };
   }
 
   /** The valid, unexpired token `presented` is, or null. Records its use (at most once a minute). */
-  verify(presented: string): TokenRecord | null {
+  async verify(presented: string): Promise<TokenRecord | null> {
     if (!PRESENTED.test(presented)) return null;
-    const token = this.#store.tokenByHash(hashSecret(presented));
+    const token = await this.#store.tokenByHash(hashSecret(presented));
     const now = this.#now();
     if (!token || (token.expiresAt !== null && token.expiresAt <= now)) return null;
     if (now - (this.#touched.get(token.name) ?? 0) >= TOUCH_EVERY_MS) {
+      // Marked before the write is awaited, so requests verified meanwhile do not touch it again.
       this.#touched.set(token.name, now);
-      this.#store.touchToken(token.name, now);
+      await this.#store.touchToken(token.name, now);
       token.lastUsedAt = now;
     }
     return token;
@@ -81,8 +82,8 @@ export class TokenService {
    * True while this very token exists and has not expired (an open live feed checks it): a token made again under the
    * same name is another token, and does not keep the old one's feeds open.
    */
-  holds(token: TokenRecord): boolean {
-    const current = this.#store.tokenByName(token.name);
+  async holds(token: TokenRecord): Promise<boolean> {
+    const current = await this.#store.tokenByName(token.name);
     return current !== null && current.createdAt === token.createdAt && current.createdBy === token.createdBy && (current.expiresAt === null || current.expiresAt > this.#now());
   }
 }

@@ -65,12 +65,12 @@ export class PipelineCatalog {
   }
 
   /** The built-ins, then every uploaded version (newest first per name). */
-  list(): CatalogEntry[] {
-    return [...this.#builtins, ...this.#store.pipelines().map((p) => ({ ...p, builtin: false }))];
+  async list(): Promise<CatalogEntry[]> {
+    return [...this.#builtins, ...(await this.#store.pipelines()).map((p) => ({ ...p, builtin: false }))];
   }
 
   /** The template an experiment names: `name` (its newest version) or `name@sha256:<hex>`; 400/404 otherwise. */
-  resolve(reference: string, field: string): CatalogEntry {
+  async resolve(reference: string, field: string): Promise<CatalogEntry> {
     const m = REFERENCE.exec(reference);
     if (!m) throw new BadRequestError(`${field}: '${reference.slice(0, 80)}' is not a template name (optionally name@sha256:<64 hex>)`);
     const [, name, sha] = m as unknown as [string, string, string | undefined];
@@ -79,13 +79,13 @@ export class PipelineCatalog {
       if (sha !== undefined && sha !== builtin.sha256) throw new NotFoundError(`${field}: the built-in '${name}' is version ${builtin.sha256}, not ${sha}`);
       return builtin;
     }
-    const found = this.#store.pipeline(name, sha);
+    const found = await this.#store.pipeline(name, sha);
     if (!found) throw new NotFoundError(`${field}: no template '${reference.slice(0, 140)}' in the catalog (GET /api/v1/pipelines lists them)`);
     return { ...found, builtin: false };
   }
 
   /** Checks and keeps a version; `created` is false when this exact text was uploaded under this name before. */
-  upload(by: string, name: string, content: string, description: string | null, now: number): { entry: CatalogEntry; created: boolean } {
+  async upload(by: string, name: string, content: string, description: string | null, now: number): Promise<{ entry: CatalogEntry; created: boolean }> {
     if (!NAME.test(name)) throw new BadRequestError(`name: '${name.slice(0, 80)}' must be 1-63 of a-z 0-9 - starting with a letter`);
     if ((BUILTIN_PIPELINES as readonly string[]).includes(name)) throw new HttpRequestError('conflict', `name: '${name}' is a built-in template; choose another name`);
     if (Buffer.byteLength(content) > MAX_TEMPLATE_BYTES) throw new BadRequestError(`content: the template is over ${MAX_TEMPLATE_BYTES} bytes`);
@@ -94,16 +94,16 @@ export class PipelineCatalog {
       throw new BadRequestError(`the template is refused: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? `; and ${problems.length - 5} more` : ''}`);
     }
     const record: PipelineRecord = { name, sha256: sha256Of(content), content, description, uploadedBy: by, uploadedAt: now };
-    const created = this.#store.putPipeline(record) === 'created';
-    return { entry: { ...(created ? record : this.#store.pipeline(name, record.sha256)!), builtin: false }, created };
+    const created = (await this.#store.putPipeline(record)) === 'created';
+    return { entry: { ...(created ? record : (await this.#store.pipeline(name, record.sha256))!), builtin: false }, created };
   }
 
   /** Deletes a template (every version, or one); 409 while an experiment uses it, naming the experiments. */
-  delete(name: string, sha256?: string): number {
+  async delete(name: string, sha256?: string): Promise<number> {
     if ((BUILTIN_PIPELINES as readonly string[]).includes(name)) throw new HttpRequestError('conflict', `'${name}' is a built-in template and cannot be deleted`);
-    const users = this.#store.pipelineUsers(name, sha256);
+    const users = await this.#store.pipelineUsers(name, sha256);
     if (users.length > 0) throw new HttpRequestError('conflict', `'${name}' is used by experiment${users.length === 1 ? '' : 's'} ${users.slice(0, 5).join(', ')}; it cannot be deleted`);
-    const deleted = this.#store.deletePipeline(name, sha256);
+    const deleted = await this.#store.deletePipeline(name, sha256);
     if (deleted === 0) throw new NotFoundError(`no template '${name}'${sha256 ? ` version ${sha256}` : ''} in the catalog`);
     return deleted;
   }

@@ -43,10 +43,11 @@ const SEND_PACE_MS = 25;
 const ENGINE: Actor = { name: 'phoenix', role: null, remote: 'hub' };
 
 /**
- * Calling rules: construct once the store is open (running experiments are resumed from it); `tick(now)` about every
- * second; `onHello`, `onStatus`, `onReport` as the hub hears of them; the rest any time; `close()` once, before the
- * store closes. Writes are refused with
- * HttpRequestError (400 a bad definition, 404 an unknown id, 409 a wrong state or an overlapping target).
+ * Calling rules: `ExperimentEngine.open` once the store is open (running experiments are resumed from it); `tick(now)`
+ * about every second, a tick at a time; `onHello`, `onStatus`, `onReport` as the hub hears of them; the rest any time;
+ * `close()` once, before the store closes. Writes are refused with HttpRequestError (400 a bad definition, 404 an
+ * unknown id, 409 a wrong state or an overlapping target); every check is made after the store was read, so two
+ * calls at once cannot both start (or stop) one experiment.
  */
 export class ExperimentEngine {
   readonly #o: EngineOptions;
@@ -58,31 +59,44 @@ export class ExperimentEngine {
   readonly #slices = new Set<NodeJS.Timeout>();
   /** A running experiment's verdict in the list is at most this old. */
   readonly #listResults = new ResultsMemo(5_000);
+  /** Experiments being ended (their final figures read and written), by id. */
+  readonly #ending = new Map<string, Promise<void>>();
 
-  constructor(options: EngineOptions) {
+  private constructor(options: EngineOptions) {
     this.#o = options;
     this.#log = options.logger.child({ component: 'experiments' });
     this.#writes = new BufferedExperimentWrites(options.store.experiments, 50, this.#log);
-    for (const record of options.store.experiments.experimentsIn(['running'])) {
-      const run = ExperimentRun.resume(record, options.store.experiments, this.#writes);
-      this.#running.set(record.id, run);
-      this.#log.info({ experimentId: record.id, hosts: run.hosts.size }, 'resuming a running experiment');
-    }
   }
 
-  list(): ExperimentSummary[] {
-    this.#writes.flush();
+  /** The engine over `options.store`, with the experiments it holds as running resumed. */
+  static async open(options: EngineOptions): Promise<ExperimentEngine> {
+    const engine = new ExperimentEngine(options);
+    for (const record of await options.store.experiments.experimentsIn(['running'])) {
+      const run = await ExperimentRun.resume(record, options.store.experiments, engine.#writes);
+      engine.#running.set(record.id, run);
+      engine.#log.info({ experimentId: record.id, hosts: run.hosts.size }, 'resuming a running experiment');
+    }
+    return engine;
+  }
+
+  async list(): Promise<ExperimentSummary[]> {
+    await this.#settled();
     const now = Date.now();
     const x = this.#o.store.experiments;
-    const resultsOf = (r: ExperimentRecord) => experimentResults(x.figures(r.id), (JSON.parse(r.spec) as StoredDefinition).definition);
-    return x.experiments().map((r) => experimentSummary(r, this.#hostsOf(r.id), () => this.#listResults.get(r.id, now, () => resultsOf(r)).verdict));
+    const resultsOf = async (r: ExperimentRecord) => experimentResults(await x.figures(r.id), (JSON.parse(r.spec) as StoredDefinition).definition);
+    return Promise.all(
+      (await x.experiments()).map(async (r) => {
+        const [hosts, verdict] = await Promise.all([this.#hostsOf(r.id), r.state === 'running' ? this.#listResults.get(r.id, now, () => resultsOf(r)).then((v) => v.verdict) : 'pending' as const]);
+        return experimentSummary(r, hosts, () => verdict);
+      }),
+    );
   }
 
   /** Every answer is read after what is pending was written: a user's start or stop answered is stored. */
-  detail(id: string): ExperimentDetail {
-    this.#writes.flush();
-    const record = this.#record(id);
-    return experimentDetail(record, this.#hostsOf(id), this.#o.store, this.#o.connections);
+  async detail(id: string): Promise<ExperimentDetail> {
+    await this.#settled();
+    const record = await this.#record(id);
+    return experimentDetail(record, await this.#hostsOf(id), this.#o.store, this.#o.connections);
   }
 
   async create(actor: Actor, definition: string | object, options: { start: boolean }): Promise<ExperimentDetail> {
@@ -99,8 +113,8 @@ export class ExperimentEngine {
       if (error instanceof ExperimentSpecError) throw new BadRequestError(error.message);
       throw error;
     }
-    const baseline = this.#resolve(spec.baseline.pipeline, 'baseline.pipeline');
-    const candidate = this.#resolve(spec.candidate.pipeline, 'candidate.pipeline');
+    const baseline = await this.#resolve(spec.baseline.pipeline, 'baseline.pipeline');
+    const candidate = await this.#resolve(spec.candidate.pipeline, 'candidate.pipeline');
     const targeted = (await this.#o.store.agents()).filter((a) => matchesTarget(spec.target, { hostId: a.hostId, hostKind: a.hostKind, labels: a.labels }));
     if (targeted.length === 0) throw new BadRequestError('target: it matches none of the hosts this hub knows');
     const id = `${spec.name.slice(0, 50)}-${randomBytes(4).toString('hex')}`;
@@ -141,29 +155,32 @@ export class ExperimentEngine {
       outcome: null,
       guard: null,
     };
-    this.#o.store.experiments.createExperiment(record, hosts, { experimentId: id, at: now, kind: 'created', hostId: null, actor: actor.name, detail: JSON.stringify({ hosts: hosts.length }) });
-    this.#o.access.record(actor, 'experiment.create', id, 'ok', { name: spec.name, hosts: hosts.length });
+    await this.#o.store.experiments.createExperiment(record, hosts, { experimentId: id, at: now, kind: 'created', hostId: null, actor: actor.name, detail: JSON.stringify({ hosts: hosts.length }) });
+    await this.#o.access.record(actor, 'experiment.create', id, 'ok', { name: spec.name, hosts: hosts.length });
     this.#log.info({ experimentId: id, hosts: hosts.length, by: actor.name }, 'experiment created');
     return id;
   }
 
-  start(actor: Actor, id: string): ExperimentDetail {
-    const record = this.#record(id);
-    if (record.state !== 'draft') throw new HttpRequestError('conflict', `experiment '${id}' is ${record.state}; only a draft can be started`);
-    const hosts = this.#o.store.experiments.hosts(id);
+  async start(actor: Actor, id: string): Promise<ExperimentDetail> {
+    await this.#settled();
+    const record = await this.#record(id);
+    const hosts = await this.#o.store.experiments.hosts(id);
+    // Checked after the reads: another start may have begun it meanwhile.
+    const state = this.#running.has(id) ? 'running' : record.state;
+    if (state !== 'draft') throw new HttpRequestError('conflict', `experiment '${id}' is ${state}; only a draft can be started`);
     this.#refuseOverlap(id, new Set(hosts.map((h) => h.agentId)));
-    const run = ExperimentRun.begin(record, hosts, this.#o.store.experiments, this.#writes, Date.now(), actor.name);
+    const run = ExperimentRun.begin(record, hosts, this.#writes, Date.now(), actor.name);
     this.#running.set(id, run);
-    this.#o.access.record(actor, 'experiment.start', id, 'ok', { hosts: hosts.length });
     this.#startWave(run, 0, Date.now());
+    await this.#o.access.record(actor, 'experiment.start', id, 'ok', { hosts: hosts.length });
     return this.detail(id);
   }
 
-  stop(actor: Actor, id: string): ExperimentDetail {
-    const record = this.#record(id);
+  async stop(actor: Actor, id: string): Promise<ExperimentDetail> {
+    const record = await this.#record(id);
     const run = this.#running.get(id);
     if (!run) throw new HttpRequestError('conflict', `experiment '${id}' is ${record.state}; only a running experiment can be stopped`);
-    this.#end(run, 'stopped', { stoppedBy: actor.name }, actor);
+    await this.#end(run, 'stopped', { stoppedBy: actor.name }, actor);
     return this.detail(id);
   }
 
@@ -219,23 +236,32 @@ export class ExperimentEngine {
     if (trip) this.#abort(run, trip);
   }
 
-  /** Widens rollouts whose hosts held the criteria long enough; completes experiments whose time is up. */
-  tick(now: number): void {
+  /** Widens rollouts whose hosts held the criteria long enough; completes experiments whose time is up (resolves once they are stored). */
+  async tick(now: number): Promise<void> {
+    const ended: Promise<void>[] = [];
     for (const run of [...this.#running.values()]) {
       if (run.endsAt !== null && now >= run.endsAt) {
-        this.#end(run, 'completed', {}, ENGINE);
+        ended.push(this.#end(run, 'completed', {}, ENGINE));
         continue;
       }
       if (run.mayWiden(now)) this.#startWave(run, run.waveStarts.length, now);
       run.persistGuard();
     }
+    await Promise.all(ended);
   }
 
-  /** Writes what is pending. Calling rule: once, when the hub closes, before its store. */
-  close(): void {
+  /** Ends what is being ended and writes what is pending. Calling rule: once, when the hub closes, before its store. */
+  async close(): Promise<void> {
     for (const slice of this.#slices) clearTimeout(slice);
     this.#slices.clear();
-    this.#writes.close();
+    await Promise.allSettled(this.#ending.values());
+    await this.#writes.close();
+  }
+
+  /** What was written is stored, and the experiments being ended are (their failures were logged or answered). */
+  async #settled(): Promise<void> {
+    await Promise.allSettled(this.#ending.values());
+    await this.#writes.flush();
   }
 
   #startWave(run: ExperimentRun, wave: number, now: number): void {
@@ -267,18 +293,32 @@ export class ExperimentEngine {
     this.#slices.add(next);
   }
 
+  /** Aborts `run` (the guardrail's trip is logged); a failure to store the end is logged too. */
   #abort(run: ExperimentRun, trip: GuardrailTrip): void {
     this.#log.warn({ experimentId: run.id, guardrail: trip.guardrail, hosts: trip.hostIds, processes: trip.processes }, 'guardrail tripped; aborting');
-    this.#end(run, 'aborted', { guardrail: trip.guardrail, hostIds: trip.hostIds, processes: trip.processes, detail: trip.detail }, ENGINE);
+    this.#end(run, 'aborted', { guardrail: trip.guardrail, hostIds: trip.hostIds, processes: trip.processes, detail: trip.detail }, ENGINE).catch((error: unknown) =>
+      this.#log.error({ err: error, experimentId: run.id }, 'storing the end of an aborted experiment failed'),
+    );
   }
 
-  #end(run: ExperimentRun, state: 'completed' | 'stopped' | 'aborted', detail: Record<string, unknown>, actor: Actor): void {
+  /**
+   * Ends `run` at once (no more statuses or reports reach it; its agents are told to withdraw), then reads its final
+   * figures and stores its outcome; resolves once that is stored.
+   */
+  #end(run: ExperimentRun, state: 'completed' | 'stopped' | 'aborted', detail: Record<string, unknown>, actor: Actor): Promise<void> {
     this.#running.delete(run.id);
     this.#listResults.forget(run.id);
-    const outcome = run.finish(state, detail, Date.now(), actor.name);
     for (const host of run.withdrawn()) this.#o.connections.get(host.agentId)?.withdraw(run.id, `the experiment was ${state}`);
-    const audit = { verdict: String(outcome.verdict), ...(typeof detail.guardrail === 'string' ? { guardrail: detail.guardrail, hosts: (detail.hostIds as string[]).join(',').slice(0, 200) } : {}) };
-    this.#o.access.record(actor, `experiment.${state === 'completed' ? 'complete' : state === 'stopped' ? 'stop' : 'abort'}`, run.id, 'ok', audit);
+    const now = Date.now();
+    const ending = (async () => {
+      const outcome = run.finish(state, detail, await this.#o.store.experiments.figures(run.id), now, actor.name);
+      const audit = { verdict: String(outcome.verdict), ...(typeof detail.guardrail === 'string' ? { guardrail: detail.guardrail, hosts: (detail.hostIds as string[]).join(',').slice(0, 200) } : {}) };
+      await Promise.all([this.#writes.flush(), this.#o.access.record(actor, `experiment.${state === 'completed' ? 'complete' : state === 'stopped' ? 'stop' : 'abort'}`, run.id, 'ok', audit)]);
+    })();
+    this.#ending.set(run.id, ending);
+    const forget = () => this.#ending.delete(run.id);
+    ending.then(forget, forget);
+    return ending;
   }
 
   #refuseOverlap(id: string, agents: ReadonlySet<string>): void {
@@ -292,22 +332,22 @@ export class ExperimentEngine {
   }
 
   /** A template the definition names: one the catalog does not hold is the definition's fault (400), not a missing resource. */
-  #resolve(reference: string, field: string) {
+  async #resolve(reference: string, field: string) {
     try {
-      return this.#o.catalog.resolve(reference, field);
+      return await this.#o.catalog.resolve(reference, field);
     } catch (error) {
       if (error instanceof NotFoundError) throw new BadRequestError(`definition: ${error.message}`);
       throw error;
     }
   }
 
-  #record(id: string): ExperimentRecord {
-    const record = this.#running.get(id)?.record ?? this.#o.store.experiments.experiment(id);
+  async #record(id: string): Promise<ExperimentRecord> {
+    const record = this.#running.get(id)?.record ?? (await this.#o.store.experiments.experiment(id));
     if (!record) throw new NotFoundError(`no experiment '${id.slice(0, 80)}'`);
     return record;
   }
 
-  #hostsOf(id: string): ExperimentHostRecord[] {
+  async #hostsOf(id: string): Promise<ExperimentHostRecord[]> {
     const run = this.#running.get(id);
     return run ? [...run.hosts.values()] : this.#o.store.experiments.hosts(id);
   }

@@ -1,5 +1,6 @@
 // What the experiments keep, engine-neutral: the pipeline catalog, the experiments with their hosts and events, and
 // the running figures of their tagged reports (written by the store's ingest). A store engine implements it.
+import type { Promised } from '../../common/promised.js';
 import type { LossSums } from '../store/loss-sums.js';
 
 export type ExperimentState = 'draft' | 'running' | 'completed' | 'stopped' | 'aborted';
@@ -100,11 +101,22 @@ export const MAX_FIGURES_MISSING = 50;
 /** How many events `events()` returns when no limit is given. */
 export const DEFAULT_EVENTS_LIMIT = 1000;
 
+/** Fields of an experiment that change after it is created. */
+export type ExperimentPatch = Partial<Pick<ExperimentRecord, 'state' | 'revision' | 'startedAt' | 'endedAt' | 'outcome' | 'guard'>>;
+
+/** Writes stored together (the running experiments' buffered changes): hosts, then events, then patches. */
+export interface ExperimentWriteSet {
+  hosts: readonly ExperimentHostRecord[];
+  events: readonly Omit<ExperimentEvent, 'id'>[];
+  patches: readonly (readonly [id: string, patch: ExperimentPatch])[];
+}
+
 /**
- * Calling rules: every method is synchronous and commits before it returns; the experiments' figures are written
- * by the store's `storeReports` (a report tagged with an experiment id the store holds), never through this.
+ * The experiment tables' operations, synchronous (SQLite's, and the shape of the engine-neutral ExperimentStore
+ * below). Calling rules: every write commits before it returns; the experiments' figures are written by the store's
+ * `storeReports` (a report tagged with an experiment id the store holds), never through this.
  */
-export interface ExperimentStore {
+export interface SyncExperimentStore {
   /** Keeps a version; (name, sha256) is unique: 'exists' leaves the first one as it was. */
   putPipeline(p: PipelineRecord): 'created' | 'exists';
   /** Every version, by name, newest first per name. */
@@ -122,7 +134,7 @@ export interface ExperimentStore {
   experiments(): ExperimentRecord[];
   experiment(id: string): ExperimentRecord | null;
   /** Sets the fields present in `patch` (an explicit null sets null); an unknown id changes nothing. */
-  updateExperiment(id: string, patch: Partial<Pick<ExperimentRecord, 'state' | 'revision' | 'startedAt' | 'endedAt' | 'outcome' | 'guard'>>): void;
+  updateExperiment(id: string, patch: ExperimentPatch): void;
   /** Experiments in these states (the engine's running set at start), newest first. */
   experimentsIn(states: readonly ExperimentState[]): ExperimentRecord[];
 
@@ -144,6 +156,9 @@ export interface ExperimentStore {
   /** Per host and side, by host id, agent id and side. */
   figures(experimentId: string): HostFiguresRecord[];
 
-  /** Runs `writes` (calls of the methods above) in one transaction: all of them are stored, or none. */
-  batch(writes: () => void): void;
+  /** Stores `writes` in one transaction: all of them, or none. */
+  applyWrites(writes: ExperimentWriteSet): void;
 }
+
+/** What the hub uses: the same operations, each answered by a promise (a write's resolves once it is committed). */
+export type ExperimentStore = Promised<SyncExperimentStore>;

@@ -51,10 +51,10 @@ export class ResultsMemo {
     this.#ttlMs = ttlMs;
   }
 
-  get(experimentId: string, now: number, compute: () => ExperimentResults): ExperimentResults {
+  async get(experimentId: string, now: number, compute: () => Promise<ExperimentResults>): Promise<ExperimentResults> {
     const kept = this.#kept.get(experimentId);
     if (kept && now - kept.at < this.#ttlMs) return kept.results;
-    const results = compute();
+    const results = await compute();
     this.#kept.set(experimentId, { at: now, results });
     return results;
   }

@@ -2,7 +2,7 @@
 // written through to the store (and an event) so that a restarted hub carries on where it was.
 import type { Assignment } from '../../protocol/assignment.js';
 import { buildAssignment, type StoredDefinition } from './assignment.js';
-import type { ExperimentEvent, ExperimentHostRecord, ExperimentRecord, ExperimentStore, HostState } from './experiment-store.js';
+import type { ExperimentEvent, ExperimentHostRecord, ExperimentRecord, ExperimentStore, HostFiguresRecord, HostState } from './experiment-store.js';
 import type { ExperimentWrites } from './experiment-writes.js';
 import { GuardrailWatch, type GuardrailTrip } from './guardrails.js';
 import { waveSizes } from './rollout.js';
@@ -18,18 +18,16 @@ export class ExperimentRun {
   /** When each started wave started. */
   readonly waveStarts: number[];
   readonly watch: GuardrailWatch;
-  readonly #store: ExperimentStore;
   /** Where its changes go (batched by the engine). */
   readonly #writes: ExperimentWrites;
   readonly #sizes: number[];
   #assignment: Assignment | null = null;
   #guardDirty = false;
 
-  private constructor(record: ExperimentRecord, hosts: readonly ExperimentHostRecord[], store: ExperimentStore, writes: ExperimentWrites, waveStarts: number[], watch: GuardrailWatch) {
+  private constructor(record: ExperimentRecord, hosts: readonly ExperimentHostRecord[], writes: ExperimentWrites, waveStarts: number[], watch: GuardrailWatch) {
     this.record = { ...record };
     this.stored = JSON.parse(record.spec) as StoredDefinition;
     this.hosts = new Map(hosts.map((h) => [h.agentId, { ...h }]));
-    this.#store = store;
     this.#writes = writes;
     this.waveStarts = waveStarts;
     this.watch = watch;
@@ -37,20 +35,20 @@ export class ExperimentRun {
   }
 
   /** A draft starts now: running, its end time fixed from its duration. */
-  static begin(record: ExperimentRecord, hosts: readonly ExperimentHostRecord[], store: ExperimentStore, writes: ExperimentWrites, now: number, by: string): ExperimentRun {
-    const run = new ExperimentRun({ ...record, state: 'running', startedAt: now }, hosts, store, writes, [], new GuardrailWatch(JSON.parse(record.spec).definition.guardrails));
+  static begin(record: ExperimentRecord, hosts: readonly ExperimentHostRecord[], writes: ExperimentWrites, now: number, by: string): ExperimentRun {
+    const run = new ExperimentRun({ ...record, state: 'running', startedAt: now }, hosts, writes, [], new GuardrailWatch(JSON.parse(record.spec).definition.guardrails));
     writes.updateExperiment(record.id, { state: 'running', startedAt: now });
     run.event('started', null, by, { waves: run.#sizes, endsAt: run.endsAt === null ? null : new Date(run.endsAt).toISOString() }, now);
     return run;
   }
 
   /** A running experiment read back from the store after a hub restart. */
-  static resume(record: ExperimentRecord, store: ExperimentStore, writes: ExperimentWrites): ExperimentRun {
+  static async resume(record: ExperimentRecord, store: ExperimentStore, writes: ExperimentWrites): Promise<ExperimentRun> {
     const definition = (JSON.parse(record.spec) as StoredDefinition).definition;
-    const hosts = store.hosts(record.id);
-    const waves = store.events(record.id, { kind: 'wave', limit: waveSizes(hosts.length, definition.rollout).length }).map((e) => e.at);
+    const hosts = await store.hosts(record.id);
+    const waves = (await store.events(record.id, { kind: 'wave', limit: waveSizes(hosts.length, definition.rollout).length })).map((e) => e.at);
     const watch = record.guard ? GuardrailWatch.from(definition.guardrails, JSON.parse(record.guard)) : new GuardrailWatch(definition.guardrails);
-    return new ExperimentRun(record, hosts, store, writes, waves, watch);
+    return new ExperimentRun(record, hosts, writes, waves, watch);
   }
 
   get id(): string {
@@ -136,9 +134,9 @@ export class ExperimentRun {
     this.#writes.updateExperiment(this.id, { guard: JSON.stringify(this.watch.toJSON()) });
   }
 
-  /** Ends it: the final results, the hosts' last states, the record; returns the outcome kept with it. */
-  finish(state: 'completed' | 'stopped' | 'aborted', detail: Record<string, unknown>, now: number, by: string): Record<string, unknown> {
-    const results = experimentResults(this.#store.figures(this.id), this.stored.definition);
+  /** Ends it: the final results (from its `figures`, as stored), the hosts' last states, the record; returns the outcome kept with it. */
+  finish(state: 'completed' | 'stopped' | 'aborted', detail: Record<string, unknown>, figures: readonly HostFiguresRecord[], now: number, by: string): Record<string, unknown> {
+    const results = experimentResults(figures, this.stored.definition);
     // Completed, it passed or it failed: a criterion that could not be judged by the end is not met.
     const unjudged = state === 'completed' && results.verdict === 'pending';
     const outcome = {

@@ -58,18 +58,22 @@ export function experimentSummary(
   };
 }
 
-export function experimentDetail(
+export async function experimentDetail(
   record: ExperimentRecord,
   hosts: readonly ExperimentHostRecord[],
   store: Pick<Store, 'experiments'>,
   connections: ReadonlyMap<string, AgentConnection>,
-): ExperimentDetail {
+): Promise<ExperimentDetail> {
   const stored = JSON.parse(record.spec) as StoredDefinition;
   const spec = stored.definition;
-  const figures = store.experiments.figures(record.id);
   const sizes = waveSizes(hosts.length, spec.rollout);
+  const [figures, waveEvents, latest] = await Promise.all([
+    store.experiments.figures(record.id),
+    store.experiments.events(record.id, { kind: 'wave', limit: sizes.length }),
+    store.experiments.latestEvents(record.id, MAX_EVENTS),
+  ]);
   const waveStarts = new Map(
-    store.experiments.events(record.id, { kind: 'wave', limit: sizes.length }).map((e) => [(JSON.parse(e.detail) as { wave: number }).wave, e.at]),
+    waveEvents.map((e) => [(JSON.parse(e.detail) as { wave: number }).wave, e.at]),
   );
   const waveList: ExperimentWaveView[] = sizes.map((size, wave) => {
     const agents = new Set(hosts.filter((h) => h.wave === wave).map((h) => h.agentId));
@@ -79,7 +83,7 @@ export function experimentDetail(
   const results = experimentResults(figures, spec);
   const summary = experimentSummary(record, hosts, () => results.verdict);
   const outcome = record.outcome ? (JSON.parse(record.outcome) as Record<string, unknown>) : null;
-  const eventViews: ExperimentEventView[] = store.experiments.latestEvents(record.id, MAX_EVENTS).map((e) => ({
+  const eventViews: ExperimentEventView[] = latest.map((e) => ({
     id: e.id,
     at: iso(e.at)!,
     kind: e.kind,

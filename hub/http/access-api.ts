@@ -6,7 +6,7 @@ import { isRole, ROLES, allows, type Permission } from '../access/roles.js';
 import { parseDuration } from '../../common/duration.js';
 import { HttpRequestError } from '../errors.js';
 import { fields, readJson, stringField } from './body.js';
-import { cookieValue, sameOrigin, setCookie } from './gate.js';
+import { checkLimit, cookieValue, sameOrigin, setCookie } from './gate.js';
 import { intParam, onlyParams } from './query.js';
 import type { RouteContext } from './routes.js';
 import type {
@@ -50,29 +50,29 @@ export async function signIn(c: RouteContext): Promise<SessionResponse> {
   onlyParams(c.url, []);
   // Only the hub's own page signs in with a cookie: a form elsewhere cannot sign a browser into an attacker's account.
   if (sameOrigin(c.req) === false) throw new HttpRequestError('forbidden', 'a sign-in must come from the hub\'s own page');
-  const wait = c.hub.access.limiter.waitFor(c.remote);
-  if (wait > 0) throw new HttpRequestError('too_many_requests', `too many failed sign-ins from ${c.remote}; try again in ${wait} s`, { retryAfterS: wait });
+  checkLimit(c.hub.access.limiter, c.remote);
   const token = stringField(fields(await readJson(c.req), ['token']), 'token');
-  const principal = c.hub.access.bearer(token);
+  const principal = await c.hub.access.bearer(token);
+  checkLimit(c.hub.access.limiter, c.remote);
   if (!principal || principal.kind !== 'token') {
-    c.hub.access.refused(c.remote, 'token', 'unknown or expired token');
+    await c.hub.access.refused(c.remote, 'token', 'unknown or expired token');
     throw new HttpRequestError('unauthorized', 'that token is not valid (unknown, revoked or expired)');
   }
   // A browser signing in again leaves no session of its own behind.
   const previous = cookieValue(c.req, c.hub.cookies.session);
-  const earlier = previous === undefined ? null : c.hub.access.cookie(previous);
-  if (earlier?.kind === 'session') c.hub.access.signOut(earlier, c.remote);
-  const { id, session } = c.hub.access.signIn('token', { principal: principal.name, role: principal.role, credential: principal.token.name, endsBy: principal.token.expiresAt }, c.remote);
+  const earlier = previous === undefined ? null : await c.hub.access.cookie(previous);
+  if (earlier?.kind === 'session') await c.hub.access.signOut(earlier, c.remote);
+  const { id, session } = await c.hub.access.signIn('token', { principal: principal.name, role: principal.role, credential: principal.token.name, endsBy: principal.token.expiresAt }, c.remote);
   c.res.setHeader('set-cookie', sessionCookie(c, id));
   return sessionInfo({ kind: 'session', name: session.principal, role: session.role, session }, c.hub.access.sessions.times.idleMs);
 }
 
 /** DELETE /api/v1/session: ends the page's session (and its live feed); the cookie is deleted. */
-export function signOut(c: RouteContext): SignedOutResponse {
+export async function signOut(c: RouteContext): Promise<SignedOutResponse> {
   onlyParams(c.url, []);
   const principal = c.principal!;
   if (principal.kind !== 'session') throw new HttpRequestError('bad_request', 'a bearer token has no session to end; revoke the token instead');
-  c.hub.access.signOut(principal, c.remote);
+  await c.hub.access.signOut(principal, c.remote);
   c.res.setHeader('set-cookie', sessionCookie(c, null));
   return { signedOut: true };
 }
@@ -81,12 +81,12 @@ export const tokenInfo = (t: TokenRecord): TokenInfo => ({
   name: t.name, role: t.role, createdAt: iso(t.createdAt)!, createdBy: t.createdBy, lastUsedAt: iso(t.lastUsedAt), expiresAt: iso(t.expiresAt),
 });
 
-export function listTokens(c: RouteContext): TokenListResponse {
+export async function listTokens(c: RouteContext): Promise<TokenListResponse> {
   onlyParams(c.url, []);
-  return { tokens: c.hub.access.tokens.list().map(tokenInfo) };
+  return { tokens: (await c.hub.access.tokens.list()).map(tokenInfo) };
 }
 
-/** POST /api/v1/tokens {name, role, expires?}: `expires` a duration ("30d"). */
+/** POST /api/v1/tokens {name, role, expires?}: `expires` a duration ("30d"); answered once the token and its audit entry are stored. */
 export async function createToken(c: RouteContext): Promise<TokenCreatedResponse> {
   onlyParams(c.url, []);
   const body = fields(await readJson(c.req), ['name', 'role'], ['expires']);
@@ -98,25 +98,25 @@ export async function createToken(c: RouteContext): Promise<TokenCreatedResponse
     expiresInMs = parseDuration(text) ?? undefined;
     if (expiresInMs === undefined || expiresInMs <= 0) throw new HttpRequestError('bad_request', `'expires' must be a duration such as 30d or 12h, got '${text}'`);
   }
-  const made = c.hub.access.createToken(actorOf(c.principal!, c.remote), { name, role: body.role, ...(expiresInMs ? { expiresInMs } : {}) });
+  const made = await c.hub.access.createToken(actorOf(c.principal!, c.remote), { name, role: body.role, ...(expiresInMs ? { expiresInMs } : {}) });
   return { token: tokenInfo(made.token), secret: made.secret };
 }
 
-export function revokeToken(c: RouteContext): TokenRevokedResponse {
+export async function revokeToken(c: RouteContext): Promise<TokenRevokedResponse> {
   onlyParams(c.url, []);
-  const { sessionsEnded } = c.hub.access.revokeToken(actorOf(c.principal!, c.remote), c.param);
+  const { sessionsEnded } = await c.hub.access.revokeToken(actorOf(c.principal!, c.remote), c.param);
   return { revoked: c.param, sessionsEnded };
 }
 
 const auditInfo = (e: AuditEntry): AuditEntryInfo => ({ ...e, at: iso(e.at)! });
 
 /** GET /api/v1/audit?limit=100&before=<id>&action=<action> */
-export function audit(c: RouteContext): AuditResponse {
+export async function audit(c: RouteContext): Promise<AuditResponse> {
   onlyParams(c.url, ['limit', 'before', 'action']);
   const limit = intParam(c.url, 'limit', 100, 1, 1000);
   const before = c.url.searchParams.has('before') ? intParam(c.url, 'before', 0, 1, Number.MAX_SAFE_INTEGER) : undefined;
   const action = c.url.searchParams.get('action') ?? undefined;
   if (action !== undefined && !/^[a-z][a-z.-]{0,63}$/.test(action)) throw new HttpRequestError('bad_request', `action must be an action name such as token.create, got '${action.slice(0, 60)}'`);
-  const entries = c.hub.access.auditLog({ limit, ...(before ? { beforeId: before } : {}), ...(action ? { action } : {}) });
+  const entries = await c.hub.access.auditLog({ limit, ...(before ? { beforeId: before } : {}), ...(action ? { action } : {}) });
   return { entries: entries.map(auditInfo), next: entries.length === limit ? entries.at(-1)!.id : null };
 }

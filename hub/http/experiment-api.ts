@@ -21,7 +21,7 @@ function shaParam(c: RouteContext): string | undefined {
   return sha;
 }
 
-function pipelineInfo(c: RouteContext, p: CatalogEntry): PipelineInfo {
+async function pipelineInfo(c: RouteContext, p: CatalogEntry): Promise<PipelineInfo> {
   return {
     name: p.name,
     sha256: p.sha256,
@@ -29,20 +29,20 @@ function pipelineInfo(c: RouteContext, p: CatalogEntry): PipelineInfo {
     description: p.description,
     uploadedBy: p.uploadedBy,
     uploadedAt: p.builtin ? null : new Date(p.uploadedAt).toISOString(),
-    usedBy: c.hub.store.experiments.pipelineUsers(p.name, p.sha256),
+    usedBy: await c.hub.store.experiments.pipelineUsers(p.name, p.sha256),
   };
 }
 
-export function listPipelines(c: RouteContext): PipelineListResponse {
+export async function listPipelines(c: RouteContext): Promise<PipelineListResponse> {
   onlyParams(c.url, []);
-  return { pipelines: c.hub.catalog.list().map((p) => pipelineInfo(c, p)) };
+  return { pipelines: await Promise.all((await c.hub.catalog.list()).map((p) => pipelineInfo(c, p))) };
 }
 
-export function showPipeline(c: RouteContext): PipelineResponse {
+export async function showPipeline(c: RouteContext): Promise<PipelineResponse> {
   const sha = shaParam(c);
-  const entry = c.hub.catalog.resolve(sha ? `${c.param}@sha256:${sha}` : c.param, 'name');
-  const versions = c.hub.catalog.list().filter((p) => p.name === entry.name).map((p) => pipelineInfo(c, p));
-  return { pipeline: { ...pipelineInfo(c, entry), content: entry.content }, versions };
+  const entry = await c.hub.catalog.resolve(sha ? `${c.param}@sha256:${sha}` : c.param, 'name');
+  const versions = await Promise.all((await c.hub.catalog.list()).filter((p) => p.name === entry.name).map((p) => pipelineInfo(c, p)));
+  return { pipeline: { ...(await pipelineInfo(c, entry)), content: entry.content }, versions };
 }
 
 /** POST /api/v1/pipelines {name, content, description?}: 201 with a new version, 200 when this text is there already. */
@@ -54,31 +54,31 @@ export async function uploadPipeline(c: RouteContext): Promise<PipelineResponse>
   const description = body.description === undefined ? null : stringField(body, 'description', 2000);
   const actor = actorOf(c.principal!, c.remote);
   try {
-    const { entry, created } = c.hub.catalog.upload(actor.name, name, content, description, Date.now());
-    c.hub.access.record(actor, 'pipeline.upload', `${name}@${entry.sha256}`, 'ok', { created });
-    return { pipeline: { ...pipelineInfo(c, entry), content: entry.content }, created };
+    const { entry, created } = await c.hub.catalog.upload(actor.name, name, content, description, Date.now());
+    await c.hub.access.record(actor, 'pipeline.upload', `${name}@${entry.sha256}`, 'ok', { created });
+    return { pipeline: { ...(await pipelineInfo(c, entry)), content: entry.content }, created };
   } catch (error) {
-    c.hub.access.record(actor, 'pipeline.upload', name, 'refused', { reason: (error as Error).message.slice(0, 300) });
+    await c.hub.access.record(actor, 'pipeline.upload', name, 'refused', { reason: (error as Error).message.slice(0, 300) });
     throw error;
   }
 }
 
-export function deletePipeline(c: RouteContext): PipelineDeletedResponse {
+export async function deletePipeline(c: RouteContext): Promise<PipelineDeletedResponse> {
   const sha = shaParam(c);
   const actor = actorOf(c.principal!, c.remote);
-  const deleted = c.hub.catalog.delete(c.param, sha);
-  c.hub.access.record(actor, 'pipeline.delete', sha ? `${c.param}@${sha}` : c.param, 'ok', { deleted });
+  const deleted = await c.hub.catalog.delete(c.param, sha);
+  await c.hub.access.record(actor, 'pipeline.delete', sha ? `${c.param}@${sha}` : c.param, 'ok', { deleted });
   return { deleted };
 }
 
-export function listExperiments(c: RouteContext): ExperimentListResponse {
+export async function listExperiments(c: RouteContext): Promise<ExperimentListResponse> {
   onlyParams(c.url, []);
-  return { experiments: c.hub.experiments.list() };
+  return { experiments: await c.hub.experiments.list() };
 }
 
-export function showExperiment(c: RouteContext): ExperimentResponse {
+export async function showExperiment(c: RouteContext): Promise<ExperimentResponse> {
   onlyParams(c.url, []);
-  return { experiment: c.hub.experiments.detail(c.param) };
+  return { experiment: await c.hub.experiments.detail(c.param) };
 }
 
 /** POST /api/v1/experiments {definition: YAML or JSON text | object, start?: boolean (default true)} → 201. */
@@ -92,18 +92,18 @@ export async function createExperiment(c: RouteContext): Promise<ExperimentRespo
   }
   const actor = actorOf(c.principal!, c.remote);
   const id = await c.hub.experiments.createDraft(actor, definition);
-  if (body.start === false) return { experiment: c.hub.experiments.detail(id) };
+  if (body.start === false) return { experiment: await c.hub.experiments.detail(id) };
   // Created and started in two turns of the event loop: the acks of reports that arrived meanwhile go out between.
   await new Promise((resolve) => setImmediate(resolve));
-  return { experiment: c.hub.experiments.start(actor, id) };
+  return { experiment: await c.hub.experiments.start(actor, id) };
 }
 
 export async function startExperiment(c: RouteContext): Promise<ExperimentResponse> {
   onlyParams(c.url, []);
-  return { experiment: c.hub.experiments.start(actorOf(c.principal!, c.remote), c.param) };
+  return { experiment: await c.hub.experiments.start(actorOf(c.principal!, c.remote), c.param) };
 }
 
 export async function stopExperiment(c: RouteContext): Promise<ExperimentResponse> {
   onlyParams(c.url, []);
-  return { experiment: c.hub.experiments.stop(actorOf(c.principal!, c.remote), c.param) };
+  return { experiment: await c.hub.experiments.stop(actorOf(c.principal!, c.remote), c.param) };
 }

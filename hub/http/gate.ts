@@ -3,6 +3,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Access, Principal } from '../access/access.js';
+import type { FailureLimiter } from '../access/limiter.js';
 import { allows, type Permission } from '../access/roles.js';
 import { bearerToken } from '../auth.js';
 import { HttpRequestError } from '../errors.js';
@@ -58,26 +59,37 @@ export function sameOrigin(req: IncomingMessage): boolean | null {
 }
 
 /**
- * Who the request is: null when it presents no credential. A bearer token that is not valid is refused (401) and
- * counted against the address; an address that has failed too often gets 429 for any bearer token before it is
- * looked at (so guessing learns nothing). A session cookie is never counted or slowed: its id is 256 random bits,
- * and a page elsewhere must not be able to lock a signed-in user out by making their browser fail on purpose.
+ * 429 while `remote` has failed too many sign-ins. Checked before a credential is looked up and again once the lookup
+ * has answered: lookups under way at once are then judged as if made one after another, so a burst of parallel
+ * guesses gets no more answers than the same guesses in a row.
  */
-export function identify(access: Access, req: IncomingMessage, cookieName: string): Principal | null {
+export function checkLimit(limiter: FailureLimiter, remote: string): void {
+  const wait = limiter.waitFor(remote);
+  if (wait > 0) throw new HttpRequestError('too_many_requests', `too many failed sign-ins from ${remote}; try again in ${wait} s`, { retryAfterS: wait });
+}
+
+/**
+ * Who the request is: null when it presents no credential. A bearer token that is not valid is refused (401) and
+ * counted against the address; an address that has failed too often gets 429 for any bearer token (so guessing
+ * learns nothing). A session cookie is never counted or slowed: its id is 256 random bits, and a page elsewhere must
+ * not be able to lock a signed-in user out by making their browser fail on purpose. Resolves once the use (and a
+ * refusal's audit entry) is stored.
+ */
+export async function identify(access: Access, req: IncomingMessage, cookieName: string): Promise<Principal | null> {
   const authorization = req.headers.authorization;
   if (authorization !== undefined) {
     const remote = clientAddress(req);
-    const wait = access.limiter.waitFor(remote);
-    if (wait > 0) throw new HttpRequestError('too_many_requests', `too many failed sign-ins from ${remote}; try again in ${wait} s`, { retryAfterS: wait });
+    checkLimit(access.limiter, remote);
     const secret = bearerToken(authorization);
-    const principal = secret === undefined ? null : access.bearer(secret);
+    const principal = secret === undefined ? null : await access.bearer(secret);
+    checkLimit(access.limiter, remote);
     if (principal) return principal;
-    access.refused(remote, 'bearer', secret ? 'unknown or expired token' : 'not a bearer token');
+    await access.refused(remote, 'bearer', secret ? 'unknown or expired token' : 'not a bearer token');
     throw new HttpRequestError('unauthorized', secret ? 'the bearer token is not valid (unknown, revoked or expired)' : "the Authorization header must be 'Bearer <token>'");
   }
   const cookie = cookieValue(req, cookieName);
   if (cookie === undefined) return null;
-  const principal = access.cookie(cookie);
+  const principal = await access.cookie(cookie);
   // An ended or unknown session: sign in again (a stale cookie is no attack; a forged one finds nothing either).
   if (!principal) throw new HttpRequestError('unauthorized', 'the session has ended; sign in again');
   return principal;

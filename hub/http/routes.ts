@@ -98,7 +98,7 @@ export async function hubRoutes(hub: Hub, req: IncomingMessage, res: ServerRespo
     }
     const route = routes.find((r) => r.method === method);
     if (!route) return methodNotAllowed(res, routes.map((r) => r.method));
-    const principal = route.needs === 'open' ? null : identify(hub.access, req, hub.cookies.session);
+    const principal = route.needs === 'open' ? null : await identify(hub.access, req, hub.cookies.session);
     if (route.needs !== 'open') authorize(principal, route.needs);
     if (principal && method !== 'GET') checkWrite(req, principal);
     const body = await route.handle({ hub, req, res, url, param: decodeParam(param, route.param), principal, remote: clientAddress(req) });

@@ -29,15 +29,15 @@ function slowed(c: RouteContext): boolean {
 }
 
 /** GET /signin?code=…: a one-time code (printed by `npm start`) opens a session once, within its 10 minutes. */
-export function signInWithCode(c: RouteContext): undefined {
+export async function signInWithCode(c: RouteContext): Promise<undefined> {
   onlyParams(c.url, ['code']);
   if (slowed(c)) return redirect(c.res, '/?signin=slowed');
   const grant = c.hub.access.codes.redeem(c.url.searchParams.get('code') ?? '');
   if (!grant) {
-    c.hub.access.refused(c.remote, 'code', 'unknown, used or expired one-time code', c.hub.access.navigationLimiter);
+    await c.hub.access.refused(c.remote, 'code', 'unknown, used or expired one-time code', c.hub.access.navigationLimiter);
     return redirect(c.res, '/?signin=code');
   }
-  const { id } = c.hub.access.signIn('code', grant, c.remote);
+  const { id } = await c.hub.access.signIn('code', grant, c.remote);
   return redirect(c.res, '/', [sessionCookie(c, id)]);
 }
 
@@ -70,16 +70,16 @@ export async function oidcCallback(c: RouteContext): Promise<undefined> {
   const state = c.url.searchParams.get('state') ?? '';
   const pending = cookieValue(c.req, OIDC_COOKIE) === state ? oidc.pending.take(state) : null;
   if (!pending) {
-    c.hub.access.refused(c.remote, 'oidc', 'state_mismatch', c.hub.access.navigationLimiter);
+    await c.hub.access.refused(c.remote, 'oidc', 'state_mismatch', c.hub.access.navigationLimiter);
     return redirect(c.res, '/?signin=state_mismatch', [clear]);
   }
   try {
     const identity = await oidc.relyingParty.finish(c.url, pending);
-    const { id } = c.hub.access.signIn('oidc', { principal: identity.name, role: identity.role }, c.remote);
+    const { id } = await c.hub.access.signIn('oidc', { principal: identity.name, role: identity.role }, c.remote);
     return redirect(c.res, '/', [clear, sessionCookie(c, id)]);
   } catch (error) {
     if (!(error instanceof OidcError)) throw error;
-    c.hub.access.refused(c.remote, 'oidc', error.reason ?? 'exchange_failed', c.hub.access.navigationLimiter);
+    await c.hub.access.refused(c.remote, 'oidc', error.reason ?? 'exchange_failed', c.hub.access.navigationLimiter);
     return redirect(c.res, `/?signin=${error.reason ?? 'exchange_failed'}`, [clear]);
   }
 }

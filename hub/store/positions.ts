@@ -36,6 +36,14 @@ export class LivePositions {
     this.#newestTs = Math.max(this.#newestTs, p.ts);
   }
 
+  /** Drops what is held of an agent's two sides (before they are loaded again from the store). */
+  forget(agentId: string): void {
+    for (const side of [0, 1]) {
+      this.#positions.delete(keyOf(agentId, side));
+      this.#critical.delete(keyOf(agentId, side));
+    }
+  }
+
   setCritical(key: string, state: CriticalState): void {
     this.#critical.set(key, state);
   }

@@ -4,7 +4,8 @@ import type { Hello } from '../../protocol/messages.js';
 import { IngestBatch } from './ingest-batch.js';
 import type { FiguresWriter } from './sqlite-experiments.js';
 import type { LivePositions } from './positions.js';
-import { toAgent, type Statements } from './sqlite-statements.js';
+import type { Statements } from './sqlite-statements.js';
+import { helloParams, toAgent } from './store-sql.js';
 import { MARK_KEYS, type Marks } from './tiers.js';
 import { toRow } from './totals.js';
 import type { HelloOutcome, IncomingReport, StoreOutcome } from './types.js';
@@ -53,16 +54,7 @@ export function sqliteIngest(
     upsertAgent(hello, now) {
       const before = stmt.getAgent.get(hello.agentId);
       onAgentsChanged();
-      stmt.upsertAgent.run({
-        agentId: hello.agentId,
-        hostId: hello.hostId,
-        hostKind: hello.hostKind,
-        labels: JSON.stringify(hello.labels),
-        agentVersion: hello.agentVersion,
-        variants: JSON.stringify(hello.variants),
-        streamId: hello.streamId,
-        now,
-      });
+      stmt.upsertAgent.run(helloParams(hello, now));
       return { agent: toAgent(stmt.getAgent.get(hello.agentId)!), sequenceRestarted: before !== undefined && before.stream_id !== hello.streamId };
     },
     storeReports(items) {

@@ -2,14 +2,15 @@
 // Raw rows are rolled up into fine (5 min) and coarse (1 h) buckets; every row carries running totals,
 // so the comparison over any window reads two rows per host and side instead of scanning the window.
 // This file only assembles the parts: statements, ingest, window reads and maintenance live beside it.
-import type { AccessStore } from '../access/access-store.js';
+import type { SyncAccessStore } from '../access/access-store.js';
 import { sqliteAccess } from './sqlite-access.js';
 import { sqliteExperiments, sqliteFiguresWriter } from './sqlite-experiments.js';
 import { openDatabase } from './sqlite-open.js';
 import { sqliteIngest } from './sqlite-ingest.js';
 import { sqliteMaintenance } from './sqlite-maintenance.js';
 import { loadLivePositions, sqliteTierReader } from './sqlite-reads.js';
-import { prepareStatements, toAgent, toLatest } from './sqlite-statements.js';
+import { prepareStatements } from './sqlite-statements.js';
+import { toAgent, toLatest } from './store-sql.js';
 import { MARK_KEYS, resolveTiers, type Marks, type TierOptions } from './tiers.js';
 import type { AgentRecord, SyncStore } from './types.js';
 import { windowReads } from './window.js';
@@ -39,10 +40,10 @@ export function openSqliteStore(options: SqliteStoreOptions): SyncStore {
   const agentMap = () => (agentCache ??= new Map(stmt.allAgents.all().map((r) => [r.agent_id, toAgent(r)])));
 
   const ingest = sqliteIngest(db, stmt, live, marks, tiers.fine, () => (agentCache = null), sqliteFiguresWriter(db));
-  const reads = windowReads(reader, tiers, marks, live, agentMap);
+  const reads = windowReads({ reader, tiers, marks: () => marks, live, agents: agentMap });
   const access = sqliteAccess(db);
   const experiments = sqliteExperiments(db);
-  const maintain = sqliteMaintenance(db, stmt, tiers, marks, access);
+  const maintain = sqliteMaintenance(db, stmt, tiers, marks);
 
   let closed = false;
   return {
@@ -72,7 +73,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SyncStore {
  * Opens only the access tables of the store in `file` (the token command, beside a running hub: WAL lets both write).
  * The same errors as openSqliteStore; `close()` releases the file.
  */
-export function openSqliteAccessStore(file: string): { access: AccessStore; close(): void } {
+export function openSqliteAccessStore(file: string): { access: SyncAccessStore; close(): void } {
   const db = openDatabase(file);
   return { access: sqliteAccess(db), close: () => db.close() };
 }

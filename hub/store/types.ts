@@ -1,6 +1,6 @@
 // The hub's storage contract: what ingest and the comparison need, so a server database can be added later.
-import type { AccessStore } from '../access/access-store.js';
-import type { ExperimentStore } from '../experiments/experiment-store.js';
+import type { AccessStore, SyncAccessStore } from '../access/access-store.js';
+import type { ExperimentStore, SyncExperimentStore } from '../experiments/experiment-store.js';
 import type { Hello, ReportMessage } from '../../protocol/messages.js';
 import type { AgentReport } from '../../protocol/report.js';
 import type { LossFigures } from './loss-sums.js';
@@ -123,8 +123,8 @@ export interface MaintenanceOutcome {
 }
 
 /**
- * The SQLite store's own contract: the same operations, synchronous (better-sqlite3 is). The hub reaches it through
- * `asyncStore()`; the store's own tests and the benches that fill a store call it directly.
+ * The SQLite store's own contract: the same operations, synchronous (better-sqlite3 is) but for the window reads. The
+ * hub reaches it through `asyncStore()`; the store's own tests and the benches that fill a store call it directly.
  */
 export interface SyncStore {
   upsertAgent(hello: Hello, now: number): HelloOutcome;
@@ -132,11 +132,12 @@ export interface SyncStore {
   agents(): AgentRecord[];
   latest(agentId: string): LatestReport | null;
   latestAll(): LatestReport[];
-  variantPoints(from: number, to: number): VariantPoint[];
-  history(hostId: string, from: number, to: number): HistoryPoint[];
-  fleetHistory(from: number, to: number): FleetHistoryPoint[];
+  /** The window reads answer promises here too: they are planned by window.ts, which both engines share. */
+  variantPoints(from: number, to: number): Promise<VariantPoint[]>;
+  history(hostId: string, from: number, to: number): Promise<HistoryPoint[]>;
+  fleetHistory(from: number, to: number): Promise<FleetHistoryPoint[]>;
   maintain(now: number): MaintenanceOutcome;
-  access: AccessStore;
-  experiments: ExperimentStore;
+  access: SyncAccessStore;
+  experiments: SyncExperimentStore;
   close(): void;
 }

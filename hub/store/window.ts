@@ -9,20 +9,23 @@ import type { AgentRecord, FleetHistoryPoint, HistoryPoint, VariantPoint } from 
 /** A rollup tier, by its resolution (the bucket length in ms), or the raw rows. */
 export type Tier = number | 'raw';
 
+/** A value now (SQLite's reads) or later (PostgreSQL's). */
+type Answer<T> = T | Promise<T>;
+
 /** What an engine answers for one tier; a window's planning and arithmetic are done here. */
 export interface TierReader {
   /** The last raw row at or after `floor` and before `before`, for every agent-side that has one. */
-  samplesAt(floor: number, before: number): Position[];
+  samplesAt(floor: number, before: number): Answer<Position[]>;
   /** The last rollup of resolution `res` whose bucket starts before `before`, for every agent-side that has one. */
-  rollupsAt(res: number, before: number): Position[];
+  rollupsAt(res: number, before: number): Answer<Position[]>;
   /** Per agent-side, the running totals where the oldest kept rows begin. */
-  anchors(): Position[];
+  anchors(): Answer<Position[]>;
   /** An agent-side's critical states in force during [from, to): the one before `from` and every change inside. */
-  criticalIn(agentId: string, side: 0 | 1, from: number, to: number): CriticalState[];
+  criticalIn(agentId: string, side: 0 | 1, from: number, to: number): Answer<CriticalState[]>;
   /** A host's chart over [from, to) of one tier, in steps of `step` ms. */
-  history(tier: Tier, hostId: string, step: number, from: number, to: number): HistoryPoint[];
+  history(tier: Tier, hostId: string, step: number, from: number, to: number): Answer<HistoryPoint[]>;
   /** The fleet's chart over [from, to) of one tier, in steps of `step` ms. */
-  fleetHistory(tier: Tier, step: number, from: number, to: number): FleetHistoryPoint[];
+  fleetHistory(tier: Tier, step: number, from: number, to: number): Answer<FleetHistoryPoint[]>;
 }
 
 /** At most ~300 points per chart, in whole minutes. */
@@ -55,43 +58,71 @@ export function criticalSummary(states: readonly CriticalState[]): { retentionMi
 }
 
 export interface WindowReads {
-  variantPoints(from: number, to: number): VariantPoint[];
-  history(hostId: string, from: number, to: number): HistoryPoint[];
-  fleetHistory(from: number, to: number): FleetHistoryPoint[];
+  variantPoints(from: number, to: number): Promise<VariantPoint[]>;
+  history(hostId: string, from: number, to: number): Promise<HistoryPoint[]>;
+  fleetHistory(from: number, to: number): Promise<FleetHistoryPoint[]>;
 }
 
-/**
- * The Store's window reads over an engine's tiers. `marks` and `live` are read at each call (maintenance and
- * ingest move them); `agents` gives each agent's host id, kind and labels.
- */
-export function windowReads(reader: TierReader, tiers: Tiers, marks: Readonly<Marks>, live: LivePositions, agents: () => ReadonlyMap<string, AgentRecord>): WindowReads {
+/** Where a window's reads come from. */
+export interface WindowSource {
+  reader: TierReader;
+  tiers: Tiers;
+  /** Where the tiers stand, read at each call (maintenance moves them). */
+  marks(): Answer<Readonly<Marks>>;
+  /**
+   * Each agent-side's newest position, when this process wrote every one of them (SQLite: one writer), which saves
+   * reading the tiers for a window ending after the newest report; null where other processes write too (replicas).
+   */
+  live: LivePositions | null;
+  /** Each agent's host id, kind and labels, by agent id. */
+  agents(): Answer<ReadonlyMap<string, AgentRecord>>;
+}
+
+/** The Store's window reads over an engine's tiers. */
+export function windowReads(source: WindowSource): WindowReads {
+  const { reader, tiers, live } = source;
+
   /** Every agent-side's running totals as they stood just before `x` (the tiers' precision at their edges). */
-  function positionsAt(x: number): ReadonlyMap<string, Position> {
-    if (x > live.newestTs) return live.all;
+  async function positionsAt(x: number, marks: Readonly<Marks>): Promise<ReadonlyMap<string, Position>> {
+    if (live && x > live.newestTs) return live.all;
     const found = new Map<string, Position>();
-    const take = (rows: Position[]) => {
+    const take = (rows: readonly Position[]) => {
       for (const p of rows) if (!found.has(keyOf(p.agentId, p.side))) found.set(keyOf(p.agentId, p.side), p);
     };
-    const known = live.all.size;
-    if (x > marks.rawFloor) take(reader.samplesAt(marks.rawFloor, x));
-    if (found.size < known) take(reader.rollupsAt(tiers.fine, floorTo(x, tiers.fine)));
-    if (found.size < known) take(reader.rollupsAt(tiers.coarse, floorTo(x, tiers.coarse)));
-    // Older than anything kept: count from where the kept rows begin (a window cannot reach past retention).
-    if (found.size < known) take(reader.anchors());
+    const tierReads: (() => Answer<Position[]>)[] = [
+      () => (x > marks.rawFloor ? reader.samplesAt(marks.rawFloor, x) : []),
+      () => reader.rollupsAt(tiers.fine, floorTo(x, tiers.fine)),
+      () => reader.rollupsAt(tiers.coarse, floorTo(x, tiers.coarse)),
+      // Older than anything kept: count from where the kept rows begin (a window cannot reach past retention).
+      () => reader.anchors(),
+    ];
+    if (live) {
+      // Finest tier first, and only until every agent-side this process knows is found.
+      for (const read of tierReads) {
+        take(await read());
+        if (found.size >= live.all.size) break;
+      }
+    } else {
+      // Any number of agent-sides: every tier, read at once, the finer ones first.
+      for (const rows of await Promise.all(tierReads.map((read) => read()))) take(rows);
+    }
     return found;
   }
 
-  function variantPoints(from: number, to: number): VariantPoint[] {
-    const end = positionsAt(to);
-    const start = positionsAt(from);
-    const byId = agents();
-    const points: VariantPoint[] = [];
-    for (const [key, last] of end) {
+  async function variantPoints(from: number, to: number): Promise<VariantPoint[]> {
+    const marks = await source.marks();
+    const [end, start, byId] = await Promise.all([positionsAt(to, marks), positionsAt(from, marks), source.agents()]);
+    const sides = [...end].flatMap(([key, last]) => {
       const agent = byId.get(last.agentId);
       const t = difference(last.totals, start.get(key)?.totals ?? ZERO_TOTALS);
-      if (!agent || t.n <= 0) continue;
-      // Only a window with lossy reports needs the changes read: otherwise retention was full or never known.
-      const critical = t.lossy > 0 ? criticalSummary(reader.criticalIn(last.agentId, last.side, from, to)) : { retentionMin: t.retentionN > 0 ? 1 : null, missing: [] };
+      return agent && t.n > 0 ? [{ key, last, agent, t }] : [];
+    });
+    // Only a window with lossy reports needs the changes read: otherwise retention was full or never known.
+    const lossy = sides.filter((x) => x.t.lossy > 0);
+    const criticals = new Map(await Promise.all(lossy.map(async (x) => [x.key, criticalSummary(await reader.criticalIn(x.last.agentId, x.last.side, from, to))] as const)));
+    const points: VariantPoint[] = [];
+    for (const { key, last, agent, t } of sides) {
+      const critical = criticals.get(key) ?? { retentionMin: t.retentionN > 0 ? 1 : null, missing: [] };
       points.push({
         agentId: last.agentId,
         hostId: agent.hostId,
@@ -117,13 +148,15 @@ export function windowReads(reader: TierReader, tiers: Tiers, marks: Readonly<Ma
 
   return {
     variantPoints,
-    history(hostId, from, to) {
+    async history(hostId, from, to) {
       const step = historyStep(from, to);
-      return spans(marks, tiers, from, to).flatMap((s) => reader.history(s.tier, hostId, step, s.from, s.to));
+      const parts = spans(await source.marks(), tiers, from, to);
+      return (await Promise.all(parts.map((s) => reader.history(s.tier, hostId, step, s.from, s.to)))).flat();
     },
-    fleetHistory(from, to) {
+    async fleetHistory(from, to) {
       const step = historyStep(from, to);
-      return spans(marks, tiers, from, to).flatMap((s) => reader.fleetHistory(s.tier, step, s.from, s.to));
+      const parts = spans(await source.marks(), tiers, from, to);
+      return (await Promise.all(parts.map((s) => reader.fleetHistory(s.tier, step, s.from, s.to)))).flat();
     },
   };
 }

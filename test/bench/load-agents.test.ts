@@ -32,7 +32,7 @@ t.test('v2 load agents apply an experiment, tag their reports with it and revert
   const post = async (path: string, body?: unknown) => {
     const res = await fetch(`${hub.url}${path}`, {
       method: 'POST',
-      headers: { ...bearer(apiToken(hub, 'experimenter')), 'content-type': 'application/json' },
+      headers: { ...bearer(await apiToken(hub, 'experimenter')), 'content-type': 'application/json' },
       body: JSON.stringify(body ?? {}),
     });
     t.ok(res.ok, `POST ${path}: HTTP ${res.status}`);
@@ -40,7 +40,7 @@ t.test('v2 load agents apply an experiment, tag their reports with it and revert
   };
   const { id, hosts } = await post('/api/v1/experiments', { definition: fanoutDefinition(), start: true });
   t.equal(hosts, 3, 'the bench definition targets every load agent');
-  await waitFor('every host measuring', () => hub.experiments.detail(id).hostList.every((h) => h.state === 'measuring'), 60_000);
+  await waitFor('every host measuring', async () => (await hub.experiments.detail(id)).hostList.every((h) => h.state === 'measuring'), 60_000);
   t.same(statuses.map((s) => `${s.experimentId}@${s.revision}:${s.state}`).sort(), [...Array(3).fill(`${id}@1:applied`), ...Array(3).fill(`${id}@1:applying`)]);
   const tagged = await waitFor('a tagged report from each agent', () => {
     const hostIds = new Set(reports.filter((r) => r.experiment?.id === id).map((r) => r.host.id));

@@ -43,7 +43,7 @@ t.test('a candidate that drops a running postgres: the agent measures the loss, 
   const report = await waitFor(
     'a report with postgres and sshd running',
     async () => {
-      const r = await latestReport(apiTarget(hub), HOST);
+      const r = await latestReport(await apiTarget(hub), HOST);
       return r && r.critical.running.length === 2 ? r : null;
     },
     90_000,
@@ -61,7 +61,7 @@ t.test('a candidate that drops a running postgres: the agent measures the loss, 
 
   // The fleet comparison lists the host as having lost postgres, and its verdict says so.
   const pair = await waitFor('a comparison with the loss', async () => {
-    const p = await onlyPair(apiTarget(hub));
+    const p = await onlyPair(await apiTarget(hub));
     return p && p.candidateLosses.length > 0 ? p : null;
   }, 15_000, 250);
   t.equal(pair.baseline, 'baseline');

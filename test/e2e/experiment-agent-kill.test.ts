@@ -18,7 +18,7 @@ const HOST = 'agent-kill-1';
 t.test('an agent killed with SIGKILL mid-experiment: no orphan collector, the assignment resumes once, the experiment runs on', { timeout: 220_000 }, async (t) => {
   const hub = await startTestHub(t, t.testdir(), { routes: hubRoutes });
   const statuses = watchStatuses(hub);
-  const api = experimentApi({ url: hub.url, token: apiToken(hub, 'experimenter') });
+  const api = experimentApi({ url: hub.url, token: await apiToken(hub, 'experimenter') });
   const { file, stateDir } = await writeTestConfig(t, {
     interval: '2s',
     host: { id: HOST, labels: { suite: 'agent-kill' } },

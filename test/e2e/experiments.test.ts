@@ -24,7 +24,7 @@ t.test('experiments across three agents', { timeout: 900_000 }, async (t) => {
   const simulator = await startSimulator({ count: 6, criticalNames: ['sshd', 'postgres'], namePrefix: 'phx-exp', logger: silentLogger() });
   t.teardown(() => simulator.close());
   const hub = await startTestHub(t, t.testdir(), { routes: hubRoutes });
-  const token = apiToken(hub, 'experimenter');
+  const token = await apiToken(hub, 'experimenter');
   const call = async <T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> => {
     const res = await fetch(`${hub.url}${path}`, {
       method,

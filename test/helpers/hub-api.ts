@@ -10,23 +10,26 @@ export interface ApiTarget {
   token: string;
 }
 
-const made = new WeakMap<Hub, Map<Role, string>>();
+const made = new WeakMap<Hub, Map<Role, Promise<string>>>();
 
-/** An API token of `role` for an in-process hub (made once per hub and role, as an admin would with `token create`). */
-export function apiToken(hub: Hub, role: Role = 'viewer'): string {
-  const mine = made.get(hub) ?? new Map<Role, string>();
+/**
+ * An API token of `role` for an in-process hub (made once per hub and role, as an admin would with `token create`);
+ * resolves once it is stored. Callers at once share the one making.
+ */
+export function apiToken(hub: Hub, role: Role = 'viewer'): Promise<string> {
+  const mine = made.get(hub) ?? new Map<Role, Promise<string>>();
   made.set(hub, mine);
   let secret = mine.get(role);
   if (secret === undefined) {
-    secret = hub.access.createToken({ name: 'test', role: 'admin', remote: 'local' }, { name: `test-${role}`, role }).secret;
+    secret = hub.access.createToken({ name: 'test', role: 'admin', remote: 'local' }, { name: `test-${role}`, role }).then((m) => m.secret);
     mine.set(role, secret);
   }
   return secret;
 }
 
 /** An in-process hub as an API target, read with a viewer token. */
-export function apiTarget(hub: Hub): ApiTarget {
-  return { url: hub.url, token: apiToken(hub) };
+export async function apiTarget(hub: Hub): Promise<ApiTarget> {
+  return { url: hub.url, token: await apiToken(hub) };
 }
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });

@@ -24,7 +24,7 @@ t.test('the pipeline and experiment commands against a real hub', async (t) => {
   const dir = t.testdir();
   const hub = await startTestHub(t, path.join(dir, 'hub'), { routes: hubRoutes });
   const tokenFile = path.join(dir, 'experimenter-token');
-  await writeFile(tokenFile, `${apiToken(hub, 'experimenter')}\n`, { mode: 0o600 });
+  await writeFile(tokenFile, `${await apiToken(hub, 'experimenter')}\n`, { mode: 0o600 });
   const env = { HOME: dir, PHOENIX_HUB_URL: hub.url };
   const as = ['--api-token-file', tokenFile];
   const template = path.join(dir, 'trimmed.yaml');
@@ -46,7 +46,7 @@ t.test('the pipeline and experiment commands against a real hub', async (t) => {
   t.same((JSON.parse(asJson.stdout) as { name: string }[]).map((p) => p.name).sort(), ['baseline', 'optimized-a', 'optimized-b', 'optimized-c', 'trimmed']);
 
   const viewerFile = path.join(dir, 'viewer-token');
-  await writeFile(viewerFile, `${apiToken(hub, 'viewer')}\n`, { mode: 0o600 });
+  await writeFile(viewerFile, `${await apiToken(hub, 'viewer')}\n`, { mode: 0o600 });
   const refused = await run(['pipeline', 'upload', 'mine', template, '--api-token-file', viewerFile], env);
   t.equal(refused.code, 2, 'a viewer may not upload');
   t.match(refused.stderr, /403/);

@@ -400,7 +400,7 @@ t.test('a page that stops answering pings is let go', async (t) => {
   // A raw TCP client: it completes the WebSocket handshake, then never reads or answers a ping.
   const socket = connect(hub.port, '127.0.0.1');
   t.teardown(() => socket.destroy());
-  socket.write(`GET /api/v1/live HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${apiToken(hub)}\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n`);
+  socket.write(`GET /api/v1/live HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${await apiToken(hub)}\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n`);
   const [first] = (await once(socket, 'data')) as [Buffer];
   t.match(first.toString(), /^HTTP\/1\.1 101/);
   const started = Date.now();

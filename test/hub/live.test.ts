@@ -1,5 +1,6 @@
 // LiveFeed with real WebSocket clients on a real HTTP server (port 0): the hello, batched fan-out of stored
-// reports, read-only (1008), the heartbeat letting a silent page go, the 500-page limit (503), close() closing all.
+// reports, read-only (1008), the heartbeat letting a silent page go, the 500-page limit (503), close() closing all,
+// revalidate() closing (4401) the pages whose principal no longer holds.
 import t, { type Test } from 'tap';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
@@ -177,4 +178,47 @@ t.test('close() closes every page with 1001 and sends no pending batch', async (
   t.same(closes, pages.map(() => ({ code: 1001, reason: 'hub shutting down' })));
   t.same(pages.map((p) => reportsOf(p).length), [0, 0, 0], 'no page receives the batch pending at close()');
   await waitFor('every page forgotten', () => feed.clients === 0);
+});
+
+t.test('revalidate: checks every page at once and closes (4401) only those whose principal no longer holds', async (t) => {
+  const { feed, url } = await liveServer(t);
+  const [kept, ended, left] = [await openPage(t, `${url}?as=kept`), await openPage(t, `${url}?as=ended`), await openPage(t, `${url}?as=left`)];
+  // The checks are held until released: all three are under way at once, not one after another.
+  const started: string[] = [];
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const revalidated = feed.revalidate(async (p) => {
+    started.push(p.name);
+    await released;
+    return p.name === 'kept';
+  });
+  t.same(started.sort(), ['ended', 'kept', 'left'], 'every check started at once');
+  // One page leaves while its check is under way: it is not closed a second time, nor counted.
+  left.ws.close(1000, 'bye');
+  await waitFor('the page that left forgotten', () => feed.clients === 2);
+  release();
+  t.equal(await revalidated, 1, 'one feed closed');
+  t.same(await ended.closed, { code: 4401, reason: 'signed out' });
+  t.same(await left.closed, { code: 1000, reason: 'bye' }, 'the page that left closed as it did');
+  t.equal(kept.ws.readyState, WebSocket.OPEN, 'the page whose principal holds stays');
+  t.equal(feed.clients, 1);
+});
+
+t.test('revalidate: two at once close a page once; a failing check leaves its page open and rejects', async (t) => {
+  const { feed, url } = await liveServer(t);
+  const [ended, unsure, kept] = [await openPage(t, `${url}?as=ended`), await openPage(t, `${url}?as=unsure`), await openPage(t, `${url}?as=kept`)];
+  const later = () => new Promise((resolve) => setImmediate(resolve));
+  const endedOnly = async (p: Principal) => (await later(), p.name !== 'ended');
+  t.same(await Promise.all([feed.revalidate(endedOnly), feed.revalidate(endedOnly)]).then(([a, b]) => a + b), 1, 'two revalidations at once: the page is closed (and counted) once');
+  t.same(await ended.closed, { code: 4401, reason: 'signed out' });
+
+  const failing = async (p: Principal) => {
+    await later();
+    if (p.name === 'unsure') throw new Error('store unreachable');
+    return false;
+  };
+  await t.rejects(feed.revalidate(failing), { message: 'store unreachable' }, 'a failed check rejects');
+  t.same(await kept.closed, { code: 4401, reason: 'signed out' }, 'once the others are checked (and closed)');
+  t.equal(unsure.ws.readyState, WebSocket.OPEN, 'the page whose check failed stays open');
+  t.equal(feed.clients, 1);
 });

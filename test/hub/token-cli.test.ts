@@ -172,7 +172,7 @@ t.test('--admin-token-file: that secret is the admin token; a changed file repla
   t.equal((await call(b.hub, 'GET', '/api/v1/tokens', bearer(first))).status, 401, 'the old secret is refused');
   t.equal((await call(b.hub, 'GET', '/api/v1/tokens', bearer(second))).status, 200, 'the new one is the admin token');
   t.equal((await call(b.hub, 'GET', '/api/v1/fleet', { cookie: session.cookie })).status, 401, "the old secret's session has ended");
-  const byHub = b.hub.access.auditLog({ limit: 100 }).filter((e) => e.actor === 'hub').map((e) => [e.action, e.target]);
+  const byHub = (await b.hub.access.auditLog({ limit: 100 })).filter((e) => e.actor === 'hub').map((e) => [e.action, e.target]);
   t.same(byHub, [['token.create', 'admin'], ['token.revoke', 'admin'], ['token.create', 'admin']], 'the hub recorded each replacement, newest first');
 
   await writeFile(adminFile, 'short\n');

@@ -95,7 +95,7 @@ t.test('a real hub: wrong sign-ins from one address are evaluated at burst + rat
   const { hub } = await startAccessHub(t);
   const agent = new Agent({ keepAlive: true });
   t.teardown(() => agent.destroy());
-  const right = apiToken(hub, 'viewer');
+  const right = await apiToken(hub, 'viewer');
   const from = (address: string, token: string) => signInFrom(hub, agent, address, token);
 
   const seconds = 6;
@@ -145,7 +145,7 @@ t.test('a real hub: wrong sign-ins from one address are evaluated at burst + rat
   // Another loopback address has its own bucket (the hub listens on 127.0.0.1; Linux routes all of 127/8 there).
   t.equal((await from('127.0.0.2', newSecret('t'))).status, 401, 'a wrong token from 127.0.0.2 is evaluated');
   t.equal((await from('127.0.0.2', right)).status, 200, 'the right one from 127.0.0.2 signs in');
-  const failedFrom = hub.access.auditLog({ limit: 1000, action: 'session.sign-in-failed' }).map((e) => e.remote);
+  const failedFrom = (await hub.access.auditLog({ limit: 1000, action: 'session.sign-in-failed' })).map((e) => e.remote);
   t.same([...new Set(failedFrom)].sort(), ['127.0.0.1', '127.0.0.2'], 'the hub saw the two addresses apart');
   t.equal(failedFrom.filter((r) => r === '127.0.0.1').length, evaluated + 1, 'only evaluated attempts are audited as failed sign-ins');
 });

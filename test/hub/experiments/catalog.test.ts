@@ -8,6 +8,7 @@ import path from 'node:path';
 import { packageRoot } from '../../../common/paths.js';
 import { BUILTIN_PIPELINES, PipelineCatalog, templateProblems } from '../../../hub/experiments/catalog.js';
 import type { ExperimentRecord, PipelineRef } from '../../../hub/experiments/experiment-store.js';
+import { promised } from '../../../common/promised.js';
 import { openSqliteStore } from '../../../hub/store/sqlite.js';
 import type { SyncStore as Store } from '../../../hub/store/types.js';
 import { MAX_TEMPLATE_BYTES } from '../../../protocol/assignment.js';
@@ -21,7 +22,7 @@ const TEMPLATE = fileOf('optimized-b');
 function openCatalog(t: Test): { store: Store; catalog: PipelineCatalog } {
   const store = openSqliteStore({ file: path.join(t.testdir(), 'hub.db') });
   t.teardown(() => store.close());
-  return { store, catalog: new PipelineCatalog(store.experiments) };
+  return { store, catalog: new PipelineCatalog(promised(store.experiments)) };
 }
 
 /** `text` with `from` replaced (which must be there), and the 1-based line `marker` then stands on. */
@@ -43,7 +44,7 @@ function experimentUsing(id: string, candidate: PipelineRef, state: ExperimentRe
 
 t.test('the built-ins are listed first, each with the sha256 of its file in pipelines/', async (t) => {
   const { catalog } = openCatalog(t);
-  const listed = catalog.list();
+  const listed = await catalog.list();
   t.same(listed.map((p) => p.name), [...BUILTIN_PIPELINES], 'only the built-ins in an empty store');
   for (const entry of listed) {
     const content = fileOf(entry.name);
@@ -55,41 +56,41 @@ t.test('the built-ins are listed first, each with the sha256 of its file in pipe
 t.test('resolve: a name, a name at a version, and what is not there named in the refusal', async (t) => {
   const { catalog } = openCatalog(t);
   const baselineSha = hex(fileOf('baseline'));
-  t.match(catalog.resolve('baseline', 'baseline.pipeline'), { name: 'baseline', sha256: baselineSha, builtin: true });
-  t.match(catalog.resolve(`baseline@sha256:${baselineSha}`, 'baseline.pipeline'), { name: 'baseline', builtin: true });
+  t.match(await catalog.resolve('baseline', 'baseline.pipeline'), { name: 'baseline', sha256: baselineSha, builtin: true });
+  t.match(await catalog.resolve(`baseline@sha256:${baselineSha}`, 'baseline.pipeline'), { name: 'baseline', builtin: true });
   const other = 'e'.repeat(64);
-  t.throws(() => catalog.resolve(`baseline@sha256:${other}`, 'baseline.pipeline'), { status: 404, message: new RegExp(`^baseline\\.pipeline: the built-in 'baseline' is version ${baselineSha}, not ${other}$`) });
+  await t.rejects(catalog.resolve(`baseline@sha256:${other}`, 'baseline.pipeline'), { status: 404, message: new RegExp(`^baseline\\.pipeline: the built-in 'baseline' is version ${baselineSha}, not ${other}$`) });
 
-  const first = catalog.upload('alice', 'mine', TEMPLATE, null, NOW).entry;
-  const second = catalog.upload('alice', 'mine', `${TEMPLATE}# v2\n`, null, NOW + 1).entry;
-  t.equal(catalog.resolve('mine', 'candidate.pipeline').sha256, second.sha256, 'a bare name: the newest version');
-  t.match(catalog.resolve(`mine@sha256:${first.sha256}`, 'candidate.pipeline'), { sha256: first.sha256, content: TEMPLATE, builtin: false }, 'one version by its hash');
+  const first = (await catalog.upload('alice', 'mine', TEMPLATE, null, NOW)).entry;
+  const second = (await catalog.upload('alice', 'mine', `${TEMPLATE}# v2\n`, null, NOW + 1)).entry;
+  t.equal((await catalog.resolve('mine', 'candidate.pipeline')).sha256, second.sha256, 'a bare name: the newest version');
+  t.match(await catalog.resolve(`mine@sha256:${first.sha256}`, 'candidate.pipeline'), { sha256: first.sha256, content: TEMPLATE, builtin: false }, 'one version by its hash');
 
-  t.throws(() => catalog.resolve('nothing', 'candidate.pipeline'), { status: 404, message: /^candidate\.pipeline: no template 'nothing' in the catalog/ });
-  t.throws(() => catalog.resolve(`mine@sha256:${other}`, 'candidate.pipeline'), { status: 404, message: `no template 'mine@sha256:${other}'` });
+  await t.rejects(catalog.resolve('nothing', 'candidate.pipeline'), { status: 404, message: /^candidate\.pipeline: no template 'nothing' in the catalog/ });
+  await t.rejects(catalog.resolve(`mine@sha256:${other}`, 'candidate.pipeline'), { status: 404, message: `no template 'mine@sha256:${other}'` });
   for (const bad of ['Mine', 'mine@sha256:abc', 'mine@md5:' + 'a'.repeat(32), '']) {
-    t.throws(() => catalog.resolve(bad, 'candidate.pipeline'), { status: 400, message: `candidate.pipeline: '${bad}' is not a template name` }, JSON.stringify(bad));
+    await t.rejects(catalog.resolve(bad, 'candidate.pipeline'), { status: 400, message: `candidate.pipeline: '${bad}' is not a template name` }, JSON.stringify(bad));
   }
 });
 
 t.test('upload: a new text is a version, the same text again exists, a changed one is another version', async (t) => {
   const { catalog } = openCatalog(t);
-  const made = catalog.upload('alice', 'mine', TEMPLATE, 'a copy of optimized-b', NOW);
+  const made = await catalog.upload('alice', 'mine', TEMPLATE, 'a copy of optimized-b', NOW);
   t.equal(made.created, true);
   t.same(made.entry, { name: 'mine', sha256: hex(TEMPLATE), content: TEMPLATE, description: 'a copy of optimized-b', uploadedBy: 'alice', uploadedAt: NOW, builtin: false });
 
-  const again = catalog.upload('bob', 'mine', TEMPLATE, 'again', NOW + 5);
+  const again = await catalog.upload('bob', 'mine', TEMPLATE, 'again', NOW + 5);
   t.equal(again.created, false, 'the same text under the same name');
   t.same(again.entry, made.entry, 'the first upload is what is kept and answered');
 
   const changed = `${TEMPLATE}# tuned\n`;
-  const next = catalog.upload('bob', 'mine', changed, null, NOW + 10);
+  const next = await catalog.upload('bob', 'mine', changed, null, NOW + 10);
   t.equal(next.created, true);
   t.equal(next.entry.sha256, hex(changed));
   t.not(next.entry.sha256, made.entry.sha256);
-  t.same(catalog.list().filter((p) => !p.builtin).map((p) => [p.name, p.sha256, p.uploadedBy]), [['mine', hex(changed), 'bob'], ['mine', hex(TEMPLATE), 'alice']], 'both versions, newest first');
+  t.same((await catalog.list()).filter((p) => !p.builtin).map((p) => [p.name, p.sha256, p.uploadedBy]), [['mine', hex(changed), 'bob'], ['mine', hex(TEMPLATE), 'alice']], 'both versions, newest first');
 
-  t.equal(catalog.upload('carol', 'other', TEMPLATE, null, NOW + 20).created, true, 'the same text under another name is another template');
+  t.equal((await catalog.upload('carol', 'other', TEMPLATE, null, NOW + 20)).created, true, 'the same text under another name is another template');
 });
 
 t.test('templateProblems and upload refusals name the template and the line', async (t) => {
@@ -107,55 +108,55 @@ t.test('templateProblems and upload refusals name the template and the line', as
     const named = problems.find((p) => c.says.test(p));
     t.ok(named, `${c.what}: reported (${JSON.stringify(problems)})`);
     t.match(named, new RegExp(`^mine:${c.line}: `), `${c.what}: on line ${c.line}`);
-    t.throws(() => catalog.upload('alice', 'mine', c.text, null, NOW), { status: 400, message: new RegExp(`^the template is refused: .*mine:${c.line}: `) }, `${c.what}: upload refused`);
+    await t.rejects(catalog.upload('alice', 'mine', c.text, null, NOW), { status: 400, message: new RegExp(`^the template is refused: .*mine:${c.line}: `) }, `${c.what}: upload refused`);
   }
 
   // A required placeholder that is missing stands on no line: the message names the template and the placeholder.
   const missing = TEMPLATE.replace('{{metric_expiration}}', '1m');
   t.same(templateProblems(missing, 'mine'), [`mine: the template must use {{metric_expiration}} (the agent assigns ports, and both variants must share interval and expiration)`]);
-  t.throws(() => catalog.upload('alice', 'mine', missing, null, NOW), { status: 400, message: /\{\{metric_expiration\}\}/ });
-  t.same(catalog.list().filter((p) => !p.builtin), [], 'no refused template was kept');
+  await t.rejects(catalog.upload('alice', 'mine', missing, null, NOW), { status: 400, message: /\{\{metric_expiration\}\}/ });
+  t.same((await catalog.list()).filter((p) => !p.builtin), [], 'no refused template was kept');
 });
 
 t.test('upload refuses an oversize template, a bad name and a built-in name', async (t) => {
   const { catalog } = openCatalog(t);
   const padTo = (bytes: number) => TEMPLATE + '#'.repeat(bytes - Buffer.byteLength(TEMPLATE));
-  t.equal(catalog.upload('alice', 'largest', padTo(MAX_TEMPLATE_BYTES), null, NOW).created, true, `exactly ${MAX_TEMPLATE_BYTES} bytes`);
-  t.throws(() => catalog.upload('alice', 'larger', padTo(MAX_TEMPLATE_BYTES + 1), null, NOW), { status: 400, message: `content: the template is over ${MAX_TEMPLATE_BYTES} bytes` });
+  t.equal((await catalog.upload('alice', 'largest', padTo(MAX_TEMPLATE_BYTES), null, NOW)).created, true, `exactly ${MAX_TEMPLATE_BYTES} bytes`);
+  await t.rejects(catalog.upload('alice', 'larger', padTo(MAX_TEMPLATE_BYTES + 1), null, NOW), { status: 400, message: `content: the template is over ${MAX_TEMPLATE_BYTES} bytes` });
   // Bytes, not characters: two-byte characters under the character count are still too many bytes.
   const wide = `${TEMPLATE}#${'é'.repeat(MAX_TEMPLATE_BYTES / 2)}`;
   t.ok(wide.length < MAX_TEMPLATE_BYTES);
-  t.throws(() => catalog.upload('alice', 'wide', wide, null, NOW), { status: 400, message: /over \d+ bytes/ });
+  await t.rejects(catalog.upload('alice', 'wide', wide, null, NOW), { status: 400, message: /over \d+ bytes/ });
 
-  t.equal(catalog.upload('alice', 'a'.repeat(63), TEMPLATE, null, NOW).created, true, 'a 63-character name');
+  t.equal((await catalog.upload('alice', 'a'.repeat(63), TEMPLATE, null, NOW)).created, true, 'a 63-character name');
   for (const bad of ['', 'Mine', '1mine', '-mine', 'my_pipe', 'my pipe', 'mine@sha256', 'a'.repeat(64)]) {
-    t.throws(() => catalog.upload('alice', bad, TEMPLATE, null, NOW), { status: 400, message: `name: '${bad}' must be 1-63 of a-z 0-9 -` }, JSON.stringify(bad));
+    await t.rejects(catalog.upload('alice', bad, TEMPLATE, null, NOW), { status: 400, message: `name: '${bad}' must be 1-63 of a-z 0-9 -` }, JSON.stringify(bad));
   }
   for (const name of BUILTIN_PIPELINES) {
-    t.throws(() => catalog.upload('alice', name, TEMPLATE, null, NOW), { status: 409, message: `name: '${name}' is a built-in template` }, name);
+    await t.rejects(catalog.upload('alice', name, TEMPLATE, null, NOW), { status: 409, message: `name: '${name}' is a built-in template` }, name);
   }
-  t.same(catalog.list().filter((p) => !p.builtin).map((p) => p.name).sort(), ['a'.repeat(63), 'largest']);
+  t.same((await catalog.list()).filter((p) => !p.builtin).map((p) => p.name).sort(), ['a'.repeat(63), 'largest']);
 });
 
 t.test('delete: refused for a version in use (naming the experiment) and for a built-in; an unused version goes', async (t) => {
   const { store, catalog } = openCatalog(t);
-  const used = catalog.upload('alice', 'used', TEMPLATE, null, NOW).entry;
-  const spare = catalog.upload('alice', 'used', `${TEMPLATE}# spare\n`, null, NOW + 1).entry;
+  const used = (await catalog.upload('alice', 'used', TEMPLATE, null, NOW)).entry;
+  const spare = (await catalog.upload('alice', 'used', `${TEMPLATE}# spare\n`, null, NOW + 1)).entry;
   store.experiments.createExperiment(experimentUsing('trial-1', { pipeline: 'used', sha256: used.sha256 }, 'completed'), [], {
     experimentId: 'trial-1', at: NOW, kind: 'created', hostId: null, actor: 'alice', detail: '{}',
   });
 
-  t.throws(() => catalog.delete('used', used.sha256), { status: 409, message: "'used' is used by experiment trial-1; it cannot be deleted" }, 'the version in use, though its experiment ended');
-  t.throws(() => catalog.delete('used'), { status: 409, message: /trial-1/ }, 'every version, one of them in use');
-  t.equal(catalog.delete('used', spare.sha256), 1, 'the unused version');
-  t.same(catalog.list().filter((p) => !p.builtin).map((p) => p.sha256), [used.sha256], 'the one in use stays');
-  t.throws(() => catalog.delete('used', spare.sha256), { status: 404, message: `no template 'used' version ${spare.sha256} in the catalog` }, 'gone already');
+  await t.rejects(catalog.delete('used', used.sha256), { status: 409, message: "'used' is used by experiment trial-1; it cannot be deleted" }, 'the version in use, though its experiment ended');
+  await t.rejects(catalog.delete('used'), { status: 409, message: /trial-1/ }, 'every version, one of them in use');
+  t.equal(await catalog.delete('used', spare.sha256), 1, 'the unused version');
+  t.same((await catalog.list()).filter((p) => !p.builtin).map((p) => p.sha256), [used.sha256], 'the one in use stays');
+  await t.rejects(catalog.delete('used', spare.sha256), { status: 404, message: `no template 'used' version ${spare.sha256} in the catalog` }, 'gone already');
 
-  catalog.upload('alice', 'unused', TEMPLATE, null, NOW);
-  t.equal(catalog.delete('unused'), 1);
-  t.throws(() => catalog.resolve('unused', 'candidate.pipeline'), { status: 404, message: /no template 'unused'/ });
-  t.throws(() => catalog.delete('unused'), { status: 404, message: "no template 'unused' in the catalog" });
+  await catalog.upload('alice', 'unused', TEMPLATE, null, NOW);
+  t.equal(await catalog.delete('unused'), 1);
+  await t.rejects(catalog.resolve('unused', 'candidate.pipeline'), { status: 404, message: /no template 'unused'/ });
+  await t.rejects(catalog.delete('unused'), { status: 404, message: "no template 'unused' in the catalog" });
   for (const name of BUILTIN_PIPELINES) {
-    t.throws(() => catalog.delete(name), { status: 409, message: `'${name}' is a built-in template and cannot be deleted` }, name);
+    await t.rejects(catalog.delete(name), { status: 409, message: `'${name}' is a built-in template and cannot be deleted` }, name);
   }
 });

@@ -6,6 +6,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { silentLogger } from '../../../common/logger.js';
 import type { ExperimentHostRecord, ExperimentRecord } from '../../../hub/experiments/experiment-store.js';
 import { BufferedExperimentWrites } from '../../../hub/experiments/experiment-writes.js';
+import { promised } from '../../../common/promised.js';
 import { openSqliteStore } from '../../../hub/store/sqlite.js';
 
 const NOW = Date.UTC(2026, 5, 1);
@@ -22,9 +23,9 @@ const event = (kind: string) => ({ experimentId: 'e1', at: NOW, kind, hostId: nu
 function setUp(t: Test, delayMs: number) {
   const store = openSqliteStore({ file: path.join(t.testdir(), 'hub.db') });
   store.experiments.createExperiment(record, [host('a'), host('b')], event('created'));
-  const writes = new BufferedExperimentWrites(store.experiments, delayMs, silentLogger());
-  t.teardown(() => {
-    writes.close();
+  const writes = new BufferedExperimentWrites(promised(store.experiments), delayMs, silentLogger());
+  t.teardown(async () => {
+    await writes.close();
     store.close();
   });
   return { x: store.experiments, writes };
@@ -41,12 +42,14 @@ t.test('held until the flush, then all in one go: the latest row of each host, e
   writes.updateExperiment('e1', { state: 'running', startedAt: NOW + 1 });
   t.equal(x.hosts('e1')[0]!.state, 'pending', 'nothing stored before the flush');
   t.same(x.events('e1').map((e) => e.kind), ['created']);
-  writes.flush();
+  const flushed = writes.flush();
+  t.equal(x.hosts('e1')[0]!.state, 'pending', 'the flush is stored after this turn of the event loop');
+  await flushed;
   t.match(x.hosts('e1').find((h) => h.agentId === 'a'), { state: 'measuring', wave: 0, healthySince: NOW + 5 }, 'the latest row of the host');
   t.equal(x.hosts('e1').find((h) => h.agentId === 'b')!.state, 'pending', 'another host untouched');
   t.same(x.events('e1').map((e) => e.kind), ['created', 'host.applying', 'host.measuring'], 'events in the order added');
   t.match(x.experiment('e1'), { state: 'running', startedAt: NOW + 1 });
-  writes.flush();
+  await writes.flush();
   t.equal(x.events('e1').length, 3, 'a second flush writes nothing again');
 });
 
@@ -57,8 +60,41 @@ t.test('its timer flushes a short while after the first change; close flushes wh
   await delay(200);
   t.equal(x.hosts('e1').find((h) => h.agentId === 'b')!.state, 'applying', 'written by the timer');
   writes.addEvent(event('late'));
-  writes.close();
+  await writes.close();
   t.equal(x.events('e1').at(-1)!.kind, 'late', 'close wrote it');
   writes.addEvent(event('after close'));
+  await writes.flush();
   t.equal(x.events('e1').at(-1)!.kind, 'after close', 'after close: written at once');
+});
+
+t.test('flushes are stored in order, one at a time; a failed one is lost alone and later ones go on', async (t) => {
+  const { x } = setUp(t, 60_000);
+  const order: string[] = [];
+  let fail = true;
+  const slow = {
+    ...promised(x),
+    applyWrites: async (set: Parameters<typeof x.applyWrites>[0]) => {
+      const kinds = set.events.map((e) => e.kind).join(',');
+      order.push(`begin ${kinds}`);
+      await delay(kinds === 'first' ? 50 : 5);
+      order.push(`end ${kinds}`);
+      if (kinds === 'first' && fail) {
+        fail = false;
+        throw new Error('the database went away');
+      }
+      x.applyWrites(set);
+    },
+  };
+  const writes = new BufferedExperimentWrites(slow, 60_000, silentLogger());
+  writes.addEvent(event('first'));
+  const first = writes.flush();
+  writes.addEvent(event('second'));
+  const second = writes.flush();
+  await t.rejects(first, { message: 'the database went away' });
+  await second;
+  t.same(order, ['begin first', 'end first', 'begin second', 'end second'], 'the second waited for the first');
+  t.same(x.events('e1').map((e) => e.kind), ['created', 'second'], 'the failed flush lost its own writes only');
+  await writes.flush();
+  t.pass('a flush with nothing new does not repeat an earlier failure');
+  await writes.close();
 });

@@ -64,15 +64,15 @@ t.test('ResultsMemo: computed once per experiment within its time, again after i
   const memo = new ResultsMemo(5_000);
   const results = experimentResults([figures('a', 0), figures('a', 1)], spec());
   let computed = 0;
-  const compute = () => {
+  const compute = async () => {
     computed += 1;
     return { ...results, hosts: computed };
   };
-  t.equal(memo.get('e1', NOW, compute).hosts, 1);
-  t.equal(memo.get('e1', NOW + 4_999, compute).hosts, 1, 'within the time: kept');
-  t.equal(memo.get('e2', NOW + 4_999, compute).hosts, 2, 'another experiment is its own');
-  t.equal(memo.get('e1', NOW + 5_000, compute).hosts, 3, 'once the time is up: computed again');
+  t.equal((await memo.get('e1', NOW, compute)).hosts, 1);
+  t.equal((await memo.get('e1', NOW + 4_999, compute)).hosts, 1, 'within the time: kept');
+  t.equal((await memo.get('e2', NOW + 4_999, compute)).hosts, 2, 'another experiment is its own');
+  t.equal((await memo.get('e1', NOW + 5_000, compute)).hosts, 3, 'once the time is up: computed again');
   memo.forget('e1');
-  t.equal(memo.get('e1', NOW + 5_001, compute).hosts, 4, 'forgotten: computed again');
+  t.equal((await memo.get('e1', NOW + 5_001, compute)).hosts, 4, 'forgotten: computed again');
   t.equal(computed, 4);
 });

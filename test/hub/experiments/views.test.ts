@@ -8,6 +8,7 @@ import type { StoredDefinition } from '../../../hub/experiments/assignment.js';
 import type { ExperimentHostRecord, ExperimentRecord } from '../../../hub/experiments/experiment-store.js';
 import { parseExperimentSpec } from '../../../hub/experiments/spec.js';
 import { describeTarget, experimentDetail, experimentSummary } from '../../../hub/experiments/views.js';
+import { promised } from '../../../common/promised.js';
 import { openSqliteStore } from '../../../hub/store/sqlite.js';
 import type { SyncStore as Store } from '../../../hub/store/types.js';
 
@@ -82,7 +83,7 @@ t.test('experimentDetail: waves with their start, the newest events oldest first
   x.addEvent({ experimentId: 'e1', at: NOW + 1000, kind: 'wave', hostId: null, actor: null, detail: JSON.stringify({ wave: 0, hosts: ['host-a'] }) });
   for (let i = 0; i < 600; i++) x.addEvent({ experimentId: 'e1', at: NOW + 1001 + i, kind: 'host.measuring', hostId: 'host-a', actor: null, detail: JSON.stringify({ i }) });
 
-  const detail = experimentDetail(record('running'), hosts, store, new Map([['a', {} as AgentConnection]]));
+  const detail = await experimentDetail(record('running'), hosts, { experiments: promised(store.experiments) }, new Map([['a', {} as AgentConnection]]));
   t.strictSame(detail.waves.list.map((w) => [w.wave, w.size, w.startedAt, w.results === null]), [
     [0, 1, new Date(NOW + 1000).toISOString(), false],
     [1, 1, null, true],
@@ -101,14 +102,14 @@ t.test('experimentDetail: the exact candidate that passed, only on a pass', asyn
   const connections = new Map<string, AgentConnection>();
   const passed = record('completed', { endedAt: NOW + 9000, outcome: JSON.stringify({ verdict: 'passed' }) });
   store.experiments.createExperiment(passed, [], { experimentId: 'e1', at: NOW, kind: 'created', hostId: null, actor: 'alice', detail: '{}' });
-  t.strictSame(experimentDetail(passed, [], store, connections).passed, {
+  t.strictSame((await experimentDetail(passed, [], { experiments: promised(store.experiments) }, connections)).passed, {
     pipeline: 'lean',
     sha256: SHA('a'),
     content: 'lean text',
     parameters: { collectionInterval: 10_000, metricExpiration: 60_000, cpuThreshold: 0.1, memoryThresholdBytes: 256 * 1024 * 1024, criticalPatterns: spec.critical.patterns },
   });
   const failed = record('completed', { endedAt: NOW + 9000, outcome: JSON.stringify({ verdict: 'failed' }) });
-  t.equal(experimentDetail(failed, [], store, connections).passed, null, 'failed: nothing offered');
+  t.equal((await experimentDetail(failed, [], { experiments: promised(store.experiments) }, connections)).passed, null, 'failed: nothing offered');
   const stopped = record('stopped', { endedAt: NOW + 9000, outcome: JSON.stringify({ verdict: 'stopped', by: 'bob' }) });
-  t.match(experimentDetail(stopped, [], store, connections), { passed: null, verdict: 'stopped', outcome: { by: 'bob' } });
+  t.match(await experimentDetail(stopped, [], { experiments: promised(store.experiments) }, connections), { passed: null, verdict: 'stopped', outcome: { by: 'bob' } });
 });

@@ -1,11 +1,17 @@
 // What a hostile page or a careless operator could do to the access model, each refused: a page elsewhere draining
 // a user's sign-in budget, a revoked token's feed kept open by a new token of the same name, an expiry past what a
-// date can hold, a store that fails during a live feed's upgrade, a flood of single sign-ons started, a second sign-in.
+// date can hold, a store that fails during a live feed's upgrade, a flood of single sign-ons started, a second sign-in,
+// a burst of parallel guesses while the store is slow to answer.
 import t from 'tap';
 import Database from 'better-sqlite3';
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { silentLogger } from '../../../common/logger.js';
+import { newSecret } from '../../../hub/access/secrets.js';
+import type { AccessStore } from '../../../hub/access/access-store.js';
 import { OidcSignIn } from '../../../hub/access/oidc.js';
+import { asyncStore } from '../../../hub/store/async-store.js';
+import { openSqliteStore } from '../../../hub/store/sqlite.js';
 import { LIVE_SIGNED_OUT } from '../../../hub/live.js';
 import { apiToken, bearer } from '../../helpers/hub-api.js';
 import { call, closedWithin, openLive, pageHeaders, signIn, startAccessHub } from '../../helpers/access-hub.js';
@@ -15,7 +21,7 @@ const admin = { name: 'test', role: 'admin' as const, remote: 'local' };
 
 t.test('failed GET sign-ins (which any page can make a browser send) slow only themselves, never a valid credential', async (t) => {
   const { hub } = await startAccessHub(t);
-  const viewer = apiToken(hub);
+  const viewer = await apiToken(hub);
   const session = await signIn(hub, viewer);
   // Far past the burst: what an <img src=".../signin?code=x"> on a hostile page can do, at a browser's pace.
   const answers: string[] = [];
@@ -25,13 +31,13 @@ t.test('failed GET sign-ins (which any page can make a browser send) slow only t
   t.equal((await call(hub, 'GET', '/api/v1/fleet', bearer(viewer))).status, 200, 'a valid bearer token from the same address still reads');
   t.equal((await call(hub, 'GET', '/api/v1/fleet', pageHeaders(hub, session))).status, 200, 'and so does the signed-in page');
   t.equal((await signIn(hub, viewer)).csrf.length > 0, true, 'a token sign-in from the address still works');
-  const failures = hub.access.auditLog({ limit: 100, action: 'session.sign-in-failed' });
+  const failures = await hub.access.auditLog({ limit: 100, action: 'session.sign-in-failed' });
   t.equal(failures.length, 5, 'only the five looked at are in the audit log: a flood does not fill it');
 });
 
 t.test('a revoked token\'s live feed closes even when a token of the same name is made at once (rotation)', async (t) => {
   const { hub, dataDir } = await startAccessHub(t, { heartbeatMs: 3_600_000 });
-  const old = hub.access.createToken(admin, { name: 'bob', role: 'viewer' }).secret;
+  const old = (await hub.access.createToken(admin, { name: 'bob', role: 'viewer' })).secret;
   const { status, feed } = await openLive(t, hub, { authorization: `Bearer ${old}`, origin: hub.url });
   t.equal(status, 101);
   // Revoked and made again from another connection (the token command beside the running hub), within one poll.
@@ -49,18 +55,18 @@ t.test('a revoked token\'s live feed closes even when a token of the same name i
 
 t.test('an expiry a date cannot hold is refused (400), and nothing is made', async (t) => {
   const { hub } = await startAccessHub(t);
-  const headers = bearer(apiToken(hub, 'admin'));
+  const headers = bearer(await apiToken(hub, 'admin'));
   const huge = await call(hub, 'POST', '/api/v1/tokens', headers, { name: 'big', role: 'viewer', expires: '99999999999999999d' });
   t.equal(huge.status, 400);
   t.match(huge.body, { error: 'bad_request', message: /at most 10 years/ });
   t.equal((await call(hub, 'GET', '/api/v1/tokens', headers)).status, 200, 'the token list still answers');
-  t.notOk(hub.access.tokens.list().some((tk) => tk.name === 'big'), 'no token was made');
+  t.notOk((await hub.access.tokens.list()).some((tk) => tk.name === 'big'), 'no token was made');
   t.equal((await call(hub, 'POST', '/api/v1/tokens', headers, { name: 'long', role: 'viewer', expires: '3650d' })).status, 201, '10 years is allowed');
 });
 
 t.test('a store that cannot be written during a live feed\'s upgrade is a 500 for that request; the hub carries on', { timeout: 30_000 }, async (t) => {
   const { hub, dataDir } = await startAccessHub(t);
-  const fresh = hub.access.createToken(admin, { name: 'fresh', role: 'viewer' }).secret;
+  const fresh = (await hub.access.createToken(admin, { name: 'fresh', role: 'viewer' })).secret;
   // Its first use writes "last used": another connection holds the write lock past the hub's busy timeout (5 s).
   const other = new Database(path.join(dataDir, 'hub.db'));
   t.teardown(() => other.close());
@@ -86,10 +92,23 @@ t.test('single sign-ons started from one address: ten at once, then one a second
 
 t.test('a browser that signs in again leaves no session of its own behind', async (t) => {
   const { hub } = await startAccessHub(t);
-  const first = await signIn(hub, apiToken(hub));
-  const again = await call(hub, 'POST', '/api/v1/session', { origin: hub.url, cookie: first.cookie }, { token: apiToken(hub, 'admin') });
+  const first = await signIn(hub, await apiToken(hub));
+  const again = await call(hub, 'POST', '/api/v1/session', { origin: hub.url, cookie: first.cookie }, { token: await apiToken(hub, 'admin') });
   t.equal(again.status, 200);
   t.match(again.body, { role: 'admin' });
   t.equal((await call(hub, 'GET', '/api/v1/fleet', pageHeaders(hub, first))).status, 401, 'the earlier session has ended');
-  t.ok(hub.access.auditLog({ limit: 10, action: 'session.sign-out' }).length === 1, 'and its end is in the audit log');
+  t.ok((await hub.access.auditLog({ limit: 10, action: 'session.sign-out' })).length === 1, 'and its end is in the audit log');
+});
+
+t.test('parallel wrong bearer tokens from one address get no more answers than the burst, however slow the store', async (t) => {
+  // Every access read and write answers 20 ms late (a database across a network): the guesses' lookups overlap.
+  const dataDir = t.testdir();
+  const sqlite = asyncStore(openSqliteStore({ file: path.join(dataDir, 'hub.db') }));
+  const fast = Object.entries(sqlite.access as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>);
+  const slowAccess = Object.fromEntries(fast.map(([name, method]) => [name, async (...args: unknown[]) => (await delay(20), method(...args))])) as unknown as AccessStore;
+  const { hub } = await startAccessHub(t, { dataDir, store: { ...sqlite, access: slowAccess } });
+  const statuses = await Promise.all(Array.from({ length: 20 }, async () => (await call(hub, 'GET', '/api/v1/fleet', bearer(newSecret('t')))).status));
+  const { burst } = hub.access.limiter;
+  t.same([statuses.filter((s) => s === 401).length, statuses.filter((s) => s === 429).length], [burst, 20 - burst], `${burst} looked at and refused (401), the rest 429`);
+  t.equal((await hub.access.auditLog({ limit: 100, action: 'session.sign-in-failed' })).length, burst, 'only those looked at are audited');
 });

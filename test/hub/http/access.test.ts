@@ -31,7 +31,7 @@ interface Row {
   /** The route's success. */
   ok: number;
   /** Made fresh for each call (a token name to create or to revoke). */
-  prepare?: (n: number) => { path?: string; body?: unknown };
+  prepare?: (n: number) => Promise<{ path?: string; body?: unknown }>;
   /** Only a page session can do it: a valid bearer token gets this instead. */
   bearerGets?: number;
 }
@@ -40,8 +40,8 @@ t.test('every route × every caller: 401, 403 or success as the role allows', as
   // Many refused credentials from one address: the limiter (tested on its own) must not turn them into 429s here.
   const { hub } = await startAccessHub(t, { access: { limiter: { burst: 100_000 } } });
   await reportOneHost(t, hub, 'h1');
-  const callers = makeCallers(hub);
-  const victim = (n: number) => hub.access.createToken({ name: 'test', role: 'admin', remote: 'local' }, { name: `victim-${n}`, role: 'viewer' }).token.name;
+  const callers = await makeCallers(hub);
+  const victim = async (n: number) => (await hub.access.createToken({ name: 'test', role: 'admin', remote: 'local' }, { name: `victim-${n}`, role: 'viewer' })).token.name;
   const rows: Row[] = [
     { method: 'GET', path: '/api/v1/fleet', least: 'viewer', ok: 200 },
     { method: 'GET', path: '/api/v1/comparison', least: 'viewer', ok: 200 },
@@ -52,8 +52,8 @@ t.test('every route × every caller: 401, 403 or success as the role allows', as
     { method: 'POST', path: '/api/v1/session', least: 'open', ok: 200 },
     { method: 'DELETE', path: '/api/v1/session', least: 'viewer', ok: 200, bearerGets: 400 },
     { method: 'GET', path: '/api/v1/tokens', least: 'admin', ok: 200 },
-    { method: 'POST', path: '/api/v1/tokens', least: 'admin', ok: 201, prepare: (n) => ({ body: { name: `made-${n}`, role: 'viewer' } }) },
-    { method: 'DELETE', path: '/api/v1/tokens/:name', least: 'admin', ok: 200, prepare: (n) => ({ path: `/api/v1/tokens/${victim(n)}` }) },
+    { method: 'POST', path: '/api/v1/tokens', least: 'admin', ok: 201, prepare: async (n) => ({ body: { name: `made-${n}`, role: 'viewer' } }) },
+    { method: 'DELETE', path: '/api/v1/tokens/:name', least: 'admin', ok: 200, prepare: async (n) => ({ path: `/api/v1/tokens/${await victim(n)}` }) },
     { method: 'GET', path: '/api/v1/audit', least: 'admin', ok: 200 },
   ];
   const expected = (row: Row, caller: Caller): number => {
@@ -69,7 +69,7 @@ t.test('every route × every caller: 401, 403 or success as the role allows', as
     for (const caller of callers) {
       n += 1;
       const what = `${row.method} ${row.path} as ${caller.label}`;
-      const extra = row.prepare?.(n) ?? {};
+      const extra = (await row.prepare?.(n)) ?? {};
       const write = row.method !== 'GET';
       const body = row.path === '/api/v1/session' && row.method === 'POST' ? { token: caller.secret } : extra.body;
       const answer = await call(hub, row.method, extra.path ?? row.path, await caller.headers(write), body);
@@ -102,7 +102,7 @@ t.test('an agent token gets 401 on the API; a user token is refused on the agent
   t.equal(answer.status, 401);
   t.match(answer.body, { error: 'unauthorized', message: /bearer token is not valid/ });
   for (const role of ROLES) {
-    const socket = await openSocket(hub.agentUrl, apiToken(hub, role));
+    const socket = await openSocket(hub.agentUrl, await apiToken(hub, role));
     socket.ws.send(JSON.stringify(helloFor(`agent-${role}`, `host-${role}`)));
     const closed = await socket.closed;
     t.same([closed.code, closed.reason], [4401, 'unauthorized: invalid token'], `a ${role} token on the agent path`);
@@ -126,33 +126,35 @@ t.test('/healthz and /readyz stay open, whatever credential comes with them', as
 
 t.test('the live feed from a foreign page is refused (403) even with a valid session', async (t) => {
   const { hub } = await startAccessHub(t);
-  const session = await signIn(hub, apiToken(hub, 'admin'));
+  const session = await signIn(hub, await apiToken(hub, 'admin'));
   t.equal((await openLive(t, hub, { cookie: session.cookie, origin: 'http://evil.example' })).status, 403);
   t.equal((await openLive(t, hub, { cookie: session.cookie, origin: hub.url })).status, 101);
 });
 
 /** No credential, the agents' token, a revoked and an expired admin token, and each role by bearer and by session. */
-function makeCallers(hub: Hub): Caller[] {
+async function makeCallers(hub: Hub): Promise<Caller[]> {
   const hubActor = { name: 'test', role: 'admin' as const, remote: 'local' };
-  const revoked = hub.access.createToken(hubActor, { name: 'revoked-admin', role: 'admin' }).secret;
-  hub.access.revokeToken(hubActor, 'revoked-admin');
+  const revoked = (await hub.access.createToken(hubActor, { name: 'revoked-admin', role: 'admin' })).secret;
+  await hub.access.revokeToken(hubActor, 'revoked-admin');
   const expired = newSecret('t');
   const now = Date.now();
-  hub.store.access.insertToken({ name: 'expired-admin', role: 'admin', createdAt: now - 7_200_000, createdBy: 'test', lastUsedAt: null, expiresAt: now - 3_600_000 }, hashSecret(expired));
+  await hub.store.access.insertToken({ name: 'expired-admin', role: 'admin', createdAt: now - 7_200_000, createdBy: 'test', lastUsedAt: null, expiresAt: now - 3_600_000 }, hashSecret(expired));
   const fixed = (label: string, secret: string, headers: Record<string, string>): Caller => ({ label, secret, headers: async () => headers });
+  const secrets = {} as Record<Role, string>;
+  for (const role of ROLES) secrets[role] = await apiToken(hub, role);
   return [
     fixed('no credential', newSecret('t'), {}),
     fixed('the agent token', AGENT_TOKEN, bearer(AGENT_TOKEN)),
     fixed('a revoked admin token', revoked, bearer(revoked)),
     fixed('an expired admin token', expired, bearer(expired)),
-    ...ROLES.map((role): Caller => ({ label: `a ${role} token`, role, via: 'bearer', secret: apiToken(hub, role), headers: async () => bearer(apiToken(hub, role)) })),
+    ...ROLES.map((role): Caller => ({ label: `a ${role} token`, role, via: 'bearer', secret: secrets[role], headers: async () => bearer(secrets[role]) })),
     ...ROLES.map((role): Caller => ({
       label: `a ${role} session`,
       role,
       via: 'session',
-      secret: apiToken(hub, role),
+      secret: secrets[role],
       // A fresh session each call: signing out ends the one it is made with.
-      headers: async (write) => pageHeaders(hub, await signIn(hub, apiToken(hub, role)), write),
+      headers: async (write) => pageHeaders(hub, await signIn(hub, secrets[role]), write),
     })),
   ];
 }

@@ -219,7 +219,7 @@ function checkSecurityHeaders(t: Test, res: Response, what: string): void {
 
 /** GETs a path, checks the status and the JSON and security headers, returns the body. */
 async function call<T>(t: Test, hub: Hub, target: string, status = 200): Promise<T> {
-  const res = await fetch(`${hub.url}${target}`, { headers: bearer(apiToken(hub)) });
+  const res = await fetch(`${hub.url}${target}`, { headers: bearer(await apiToken(hub)) });
   t.equal(res.status, status, `GET ${target.slice(0, 80)}: ${status}`);
   t.equal(res.headers.get('content-type'), 'application/json; charset=utf-8', 'JSON');
   checkSecurityHeaders(t, res, target.slice(0, 80));
@@ -349,7 +349,7 @@ t.test('the JSON API over four agents', async (t) => {
       for (const m of mentions) t.ok(body.message.includes(m), `${target.slice(0, 60)}: "${body.message}" mentions ${m}`);
     }
     for (const ok of ['1m', '35d']) t.equal((await call<Comparison>(t, hub, `/api/v1/comparison?window=${ok}`)).window, ok, `window=${ok} is allowed`);
-    const post = await fetch(`${hub.url}/api/v1/comparison`, { method: 'POST', headers: bearer(apiToken(hub)) });
+    const post = await fetch(`${hub.url}/api/v1/comparison`, { method: 'POST', headers: bearer(await apiToken(hub)) });
     t.same([post.status, post.headers.get('allow'), ((await post.json()) as ErrorBody).error], [405, 'GET, HEAD', 'method_not_allowed']);
     t.same(await call<ErrorBody>(t, hub, '/api/v1/nope', 404), { error: 'not_found', message: 'no such path: /api/v1/nope' });
   });
@@ -491,13 +491,13 @@ t.test('/api/v1/fleet/breakdown: every host\'s latest report summed per metric a
       t.equal(body.error, 'bad_request');
       for (const m of mentions) t.ok(body.message.includes(m), `${target.slice(0, 60)}: "${body.message}" mentions ${m}`);
     }
-    const post = await fetch(`${hub.url}/api/v1/fleet/breakdown`, { method: 'POST', headers: bearer(apiToken(hub)) });
+    const post = await fetch(`${hub.url}/api/v1/fleet/breakdown`, { method: 'POST', headers: bearer(await apiToken(hub)) });
     t.same([post.status, post.headers.get('allow')], [405, 'GET, HEAD']);
   });
 
   await t.test('who may read it: every role; no credential, a bad one or an agent token get 401', async (t) => {
     for (const role of ['viewer', 'experimenter', 'admin'] as const) {
-      const res = await fetch(`${hub.url}/api/v1/fleet/breakdown`, { headers: bearer(apiToken(hub, role)) });
+      const res = await fetch(`${hub.url}/api/v1/fleet/breakdown`, { headers: bearer(await apiToken(hub, role)) });
       t.equal(res.status, 200, `${role}: 200`);
     }
     for (const [what, headers] of [['no credential', {}], ['a bad token', bearer('not-a-token-0123456789abcdef')], ['the agent token', bearer(TOKEN)]] as const) {

@@ -16,7 +16,7 @@ import { helloFor, openSocket, type TestSocket } from '../../helpers/ws-client.j
 
 const TEMPLATE = builtinTemplate('optimized-b');
 const hex = (text: string) => createHash('sha256').update(text).digest('hex');
-const as = (hub: Hub, role: Role) => bearer(apiToken(hub, role));
+const as = async (hub: Hub, role: Role) => bearer(await apiToken(hub, role));
 /** A definition on the built-in baseline and the uploaded 'trimmed', on the hosts `target` picks. */
 const definition = (name: string, target: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) => ({
   name, baseline: { pipeline: 'baseline' }, candidate: { pipeline: 'trimmed' }, target, ...extra,
@@ -45,16 +45,16 @@ function refused(t: Test, answer: Answer, status: number, message: RegExp, what:
 }
 
 async function upload(t: Test, hub: Hub, name: string, content: string, status: number): Promise<PipelineResponse> {
-  const answer = await call(hub, 'POST', '/api/v1/pipelines', as(hub, 'experimenter'), { name, content });
+  const answer = await call(hub, 'POST', '/api/v1/pipelines', await as(hub, 'experimenter'), { name, content });
   t.equal(answer.status, status, `upload ${name}: ${status} (${JSON.stringify(answer.body).slice(0, 300)})`);
   return answer.body as unknown as PipelineResponse;
 }
 
 t.test('pipelines: list, upload, show and delete, with their statuses and bodies', async (t) => {
   const { hub } = await startAccessHub(t);
-  const experimenter = as(hub, 'experimenter');
+  const experimenter = await as(hub, 'experimenter');
 
-  const listed = await call(hub, 'GET', '/api/v1/pipelines', as(hub, 'viewer'));
+  const listed = await call(hub, 'GET', '/api/v1/pipelines', await as(hub, 'viewer'));
   t.equal(listed.status, 200);
   t.same((listed.body as unknown as PipelineListResponse).pipelines, ['baseline', 'optimized-a', 'optimized-b', 'optimized-c'].map((name) => ({
     name, sha256: hex(builtinTemplate(name)), builtin: true, description: `built-in: ${name}`, uploadedBy: 'phoenix', uploadedAt: null, usedBy: [],
@@ -75,21 +75,21 @@ t.test('pipelines: list, upload, show and delete, with their statuses and bodies
   const second = (await upload(t, hub, 'trimmed', tuned, 201)).pipeline;
   t.equal(second.sha256, hex(tuned), 'a changed text: a new version');
 
-  const shown = await call(hub, 'GET', '/api/v1/pipelines/trimmed', as(hub, 'viewer'));
+  const shown = await call(hub, 'GET', '/api/v1/pipelines/trimmed', await as(hub, 'viewer'));
   t.equal(shown.status, 200);
   const body = shown.body as unknown as PipelineResponse;
   t.match(body.pipeline, { sha256: second.sha256, content: tuned }, 'a bare name: the newest version, with its text');
   t.same(body.versions!.map((v) => v.sha256), [second.sha256, first.sha256], 'every version, newest first');
   t.notOk('content' in body.versions![0]!, 'the versions without their text');
-  const one = await call(hub, 'GET', `/api/v1/pipelines/trimmed?sha256=${first.sha256}`, as(hub, 'viewer'));
+  const one = await call(hub, 'GET', `/api/v1/pipelines/trimmed?sha256=${first.sha256}`, await as(hub, 'viewer'));
   t.match(one.body, { pipeline: { sha256: first.sha256, content: TEMPLATE } }, 'one version by ?sha256=');
-  const builtin = await call(hub, 'GET', '/api/v1/pipelines/baseline', as(hub, 'viewer'));
+  const builtin = await call(hub, 'GET', '/api/v1/pipelines/baseline', await as(hub, 'viewer'));
   t.match(builtin.body, { pipeline: { name: 'baseline', builtin: true, content: builtinTemplate('baseline') }, versions: [{ name: 'baseline' }] });
 
   const deleted = await call(hub, 'DELETE', `/api/v1/pipelines/trimmed?sha256=${second.sha256}`, experimenter);
   t.same([deleted.status, deleted.body], [200, { deleted: 1 }], 'one version');
-  refused(t, await call(hub, 'GET', `/api/v1/pipelines/trimmed?sha256=${second.sha256}`, as(hub, 'viewer')), 404, new RegExp(`no template 'trimmed@sha256:${second.sha256}'`), 'the deleted version');
-  t.match((await call(hub, 'GET', '/api/v1/pipelines/trimmed', as(hub, 'viewer'))).body, { pipeline: { sha256: first.sha256 } }, 'the other is now the newest');
+  refused(t, await call(hub, 'GET', `/api/v1/pipelines/trimmed?sha256=${second.sha256}`, await as(hub, 'viewer')), 404, new RegExp(`no template 'trimmed@sha256:${second.sha256}'`), 'the deleted version');
+  t.match((await call(hub, 'GET', '/api/v1/pipelines/trimmed', await as(hub, 'viewer'))).body, { pipeline: { sha256: first.sha256 } }, 'the other is now the newest');
   await upload(t, hub, 'spare', TEMPLATE, 201);
   t.same((await call(hub, 'DELETE', '/api/v1/pipelines/spare', experimenter)).body, { deleted: 1 }, 'every version of a name');
 
@@ -107,12 +107,12 @@ t.test('pipelines: list, upload, show and delete, with their statuses and bodies
     ['DELETE', `/api/v1/pipelines/trimmed?sha256=${unknownSha}`, 404, new RegExp(`^no template 'trimmed' version ${unknownSha} in the catalog$`)],
     ['DELETE', '/api/v1/pipelines/optimized-a', 409, /^'optimized-a' is a built-in template and cannot be deleted$/],
   ];
-  for (const [method, path, status, message] of refusals) refused(t, await call(hub, method, path, method === 'GET' ? as(hub, 'viewer') : experimenter), status, message, `${method} ${path}`);
+  for (const [method, path, status, message] of refusals) refused(t, await call(hub, method, path, method === 'GET' ? await as(hub, 'viewer') : experimenter), status, message, `${method} ${path}`);
 });
 
 t.test('POST /api/v1/pipelines refuses a bad body, naming the field or the template line', async (t) => {
   const { hub } = await startAccessHub(t);
-  const experimenter = as(hub, 'experimenter');
+  const experimenter = await as(hub, 'experimenter');
   const post = (json: unknown) => call(hub, 'POST', '/api/v1/pipelines', experimenter, json);
   const exporters = TEMPLATE.split('\n').findIndex((l) => l === 'exporters:') + 1;
   const remote = TEMPLATE.replace('endpoint: 127.0.0.1:{{exporter_port}}', 'endpoint: 203.0.113.9:{{exporter_port}}');
@@ -144,7 +144,7 @@ t.test('POST /api/v1/pipelines refuses a bad body, naming the field or the templ
 
 t.test('experiments: create, show, list, start and stop over the API, as the agents see it', async (t) => {
   const { hub } = await startAccessHub(t);
-  const experimenter = as(hub, 'experimenter');
+  const experimenter = await as(hub, 'experimenter');
   const post = (path: string, json: unknown = {}) => call(hub, 'POST', path, experimenter, json);
   const create = async (json: unknown) => {
     const answer = await post('/api/v1/experiments', json);
@@ -172,7 +172,7 @@ t.test('experiments: create, show, list, start and stop over the API, as the age
   const assigned = await prod.waitForMessage((m) => m.type === 'assign');
   t.match(assigned, { v: 2, assignment: { experimentId: trial.id, revision: 1, variants: [{ sha256: hex(builtinTemplate('baseline')) }, { sha256: hex(TEMPLATE), template: TEMPLATE }] } }, 'the targeted agent got the assignment');
 
-  const shown = await call(hub, 'GET', `/api/v1/experiments/${trial.id}`, as(hub, 'viewer'));
+  const shown = await call(hub, 'GET', `/api/v1/experiments/${trial.id}`, await as(hub, 'viewer'));
   t.equal(shown.status, 200);
   t.match(shown.body, { experiment: { id: trial.id, state: 'running', hostList: [{ hostId: 'host-prod' }] } });
   const catalog = ((await call(hub, 'GET', '/api/v1/pipelines', experimenter)).body as unknown as PipelineListResponse).pipelines;
@@ -193,7 +193,7 @@ t.test('experiments: create, show, list, start and stop over the API, as the age
   t.match(await dev.waitForMessage((m) => m.type === 'assign'), { assignment: { experimentId: draft.id } }, 'started: the agent got it');
   refused(t, await post(`/api/v1/experiments/${draft.id}/start`), 409, new RegExp(`^experiment '${draft.id}' is running; only a draft can be started$`), 'starting a running experiment');
 
-  const listed = await call(hub, 'GET', '/api/v1/experiments', as(hub, 'viewer'));
+  const listed = await call(hub, 'GET', '/api/v1/experiments', await as(hub, 'viewer'));
   t.equal(listed.status, 200);
   t.same((listed.body as unknown as ExperimentListResponse).experiments.map((e) => [e.id, e.state]), [[draft.id, 'running'], [trial.id, 'running']], 'newest first');
 
@@ -220,7 +220,7 @@ t.test('experiments: create, show, list, start and stop over the API, as the age
 
 t.test('POST /api/v1/experiments refuses a bad body or definition, naming the field', async (t) => {
   const { hub } = await startAccessHub(t);
-  const experimenter = as(hub, 'experimenter');
+  const experimenter = await as(hub, 'experimenter');
   await connectAgent(t, hub, 'one', { env: 'prod' });
   await upload(t, hub, 'trimmed', TEMPLATE, 201);
   const post = (json: unknown) => call(hub, 'POST', '/api/v1/experiments', experimenter, json);
@@ -262,7 +262,7 @@ t.test('a target picks the hosts the hub knows: one gone is assigned when it com
   const away = await connectAgent(t, hub, 'away', { env: 'prod' });
   away.ws.close();
   await waitFor('agent-away gone', () => !hub.connections.has('agent-away'));
-  const created = await call(hub, 'POST', '/api/v1/experiments', as(hub, 'experimenter'), { definition: definition('while-away', { labels: ['env=prod'] }) });
+  const created = await call(hub, 'POST', '/api/v1/experiments', await as(hub, 'experimenter'), { definition: definition('while-away', { labels: ['env=prod'] }) });
   t.equal(created.status, 201, JSON.stringify(created.body).slice(0, 300));
   const id = (created.body as unknown as ExperimentResponse).experiment.id;
   t.match(created.body, { experiment: { hosts: 1, hostList: [{ hostId: 'host-away', wave: 0, state: 'pending', connected: false }] } });
@@ -273,7 +273,7 @@ t.test('a target picks the hosts the hub knows: one gone is assigned when it com
   t.teardown(() => old.ws.close());
   old.ws.send(JSON.stringify(helloFor('agent-old', 'host-old', { env: 'legacy' })));
   await waitFor('agent-old said hello', () => hub.connections.has('agent-old'));
-  const legacy = await call(hub, 'POST', '/api/v1/experiments', as(hub, 'experimenter'), { definition: definition('legacy', { labels: ['env=legacy'] }) });
+  const legacy = await call(hub, 'POST', '/api/v1/experiments', await as(hub, 'experimenter'), { definition: definition('legacy', { labels: ['env=legacy'] }) });
   t.equal(legacy.status, 201);
   t.match(legacy.body, { experiment: { hostList: [{ hostId: 'host-old', state: 'refused', message: /version-1 agent/ }] } });
 
@@ -282,14 +282,14 @@ t.test('a target picks the hosts the hub knows: one gone is assigned when it com
   t.teardown(() => declining.ws.close());
   declining.ws.send(JSON.stringify({ ...helloFor('agent-no', 'host-no', {}), v: 2, experiments: { accepts: false, reason: 'hub.acceptExperiments is false', current: null } }));
   await waitFor('agent-no said hello', () => hub.connections.has('agent-no'));
-  const fleet = (await call(hub, 'GET', '/api/v1/fleet', as(hub, 'viewer'))).body as unknown as FleetResponse;
+  const fleet = (await call(hub, 'GET', '/api/v1/fleet', await as(hub, 'viewer'))).body as unknown as FleetResponse;
   const experimentsOf = (hostId: string) => fleet.hosts.find((h) => h.hostId === hostId)!.experiments;
   t.strictSame(experimentsOf('host-away'), { manageable: true, reason: null });
   t.strictSame(experimentsOf('host-old'), { manageable: false, reason: 'a version-1 agent: it takes no experiments' });
   t.strictSame(experimentsOf('host-no'), { manageable: false, reason: 'hub.acceptExperiments is false' });
   back.ws.close();
   await waitFor('agent-away gone', () => !hub.connections.has('agent-away'));
-  const later = (await call(hub, 'GET', '/api/v1/fleet', as(hub, 'viewer'))).body as unknown as FleetResponse;
+  const later = (await call(hub, 'GET', '/api/v1/fleet', await as(hub, 'viewer'))).body as unknown as FleetResponse;
   t.equal(later.hosts.find((h) => h.hostId === 'host-away')!.experiments, null, 'not connected: unknown');
 });
 
@@ -297,7 +297,7 @@ t.test("every route: 401 without a token, a viewer reads (200) and is refused it
   const { hub } = await startAccessHub(t);
   await connectAgent(t, hub, 'one', { env: 'prod' });
   await upload(t, hub, 'trimmed', TEMPLATE, 201);
-  const created = await call(hub, 'POST', '/api/v1/experiments', as(hub, 'experimenter'), { definition: definition('trial') });
+  const created = await call(hub, 'POST', '/api/v1/experiments', await as(hub, 'experimenter'), { definition: definition('trial') });
   const id = (created.body as unknown as ExperimentResponse).experiment.id;
   const routes: [string, string, unknown?][] = [
     ['GET', '/api/v1/pipelines'],
@@ -315,18 +315,18 @@ t.test("every route: 401 without a token, a viewer reads (200) and is refused it
     const anonymous = await call(hub, method, path, {}, json);
     refused(t, anonymous, 401, /./, `${what} without a token`);
     t.equal(anonymous.headers.get('www-authenticate'), 'Bearer realm="phoenix"', `${what}: www-authenticate`);
-    const viewer = await call(hub, method, path, as(hub, 'viewer'), json);
+    const viewer = await call(hub, method, path, await as(hub, 'viewer'), json);
     if (method === 'GET') t.equal(viewer.status, 200, `${what} as a viewer`);
     else refused(t, viewer, 403, /has the viewer role.*is needed/, `${what} as a viewer`);
   }
-  const after = await call(hub, 'GET', `/api/v1/experiments/${id}`, as(hub, 'viewer'));
+  const after = await call(hub, 'GET', `/api/v1/experiments/${id}`, await as(hub, 'viewer'));
   t.match(after.body, { experiment: { state: 'running' } }, 'the refused stop changed nothing');
-  t.same(((await call(hub, 'GET', '/api/v1/pipelines', as(hub, 'viewer'))).body as unknown as PipelineListResponse).pipelines.map((p) => p.name), ['baseline', 'optimized-a', 'optimized-b', 'optimized-c', 'trimmed'], 'nor did the refused upload and delete');
+  t.same(((await call(hub, 'GET', '/api/v1/pipelines', await as(hub, 'viewer'))).body as unknown as PipelineListResponse).pipelines.map((p) => p.name), ['baseline', 'optimized-a', 'optimized-b', 'optimized-c', 'trimmed'], 'nor did the refused upload and delete');
 });
 
 t.test('every write is in the audit trail: who, what, on which target, with what outcome', async (t) => {
   const { hub } = await startAccessHub(t);
-  const experimenter = as(hub, 'experimenter');
+  const experimenter = await as(hub, 'experimenter');
   await connectAgent(t, hub, 'one', { env: 'prod' });
   const first = (await upload(t, hub, 'trimmed', TEMPLATE, 201)).pipeline;
   await upload(t, hub, 'trimmed', TEMPLATE, 200);
@@ -338,7 +338,7 @@ t.test('every write is in the audit trail: who, what, on which target, with what
   await call(hub, 'POST', `/api/v1/experiments/${id}/start`, experimenter, {});
   await call(hub, 'POST', `/api/v1/experiments/${id}/stop`, experimenter, {});
 
-  const audit = await call(hub, 'GET', '/api/v1/audit?limit=1000', as(hub, 'admin'));
+  const audit = await call(hub, 'GET', '/api/v1/audit?limit=1000', await as(hub, 'admin'));
   t.equal(audit.status, 200);
   const entries = (audit.body!.entries as { actor: string; role: string | null; action: string; target: string | null; outcome: string; detail: Record<string, unknown> }[])
     .filter((e) => /^(pipeline|experiment)\./.test(e.action))

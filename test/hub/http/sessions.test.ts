@@ -49,7 +49,7 @@ async function checkEnded(t: Test, hub: Hub, session: PageSession, feed: LiveFee
 
 t.test('a token sign-in sets an HttpOnly, SameSite=Strict cookie for / lasting the absolute expiry; no Secure over http', async (t) => {
   const { hub } = await startAccessHub(t, { access: { sessions: { idleMs: 5 * MINUTE, absoluteMs: 90 * MINUTE } } });
-  const session = await signIn(hub, apiToken(hub, 'experimenter'));
+  const session = await signIn(hub, await apiToken(hub, 'experimenter'));
   const attributes = session.setCookie.split('; ').slice(1);
   t.same(attributes.sort(), ['HttpOnly', 'Max-Age=5400', 'Path=/', 'SameSite=Strict'], session.setCookie.replace(session.id, '<id>'));
   t.match(session.id, /^phx_s_[A-Za-z0-9_-]{43}$/, 'the cookie holds a random session id');
@@ -65,7 +65,7 @@ t.test('over https the session cookie is also Secure', async (t) => {
   const { hub } = await startAccessHub(t, { tls: { cert: ca, key: await readFile(key) } });
   t.match(hub.url, /^https:/);
   const req = request(`${hub.url}/api/v1/session`, { method: 'POST', ca, headers: { 'content-type': 'application/json', origin: hub.url } });
-  req.end(JSON.stringify({ token: apiToken(hub) }));
+  req.end(JSON.stringify({ token: await apiToken(hub) }));
   const [res] = (await once(req, 'response')) as [import('node:http').IncomingMessage];
   res.resume();
   t.equal(res.statusCode, 200);
@@ -79,7 +79,7 @@ t.test('over https the session cookie is also Secure', async (t) => {
 
 t.test('idle expiry: each use keeps a session; one unused for the idle time ends, and so does its live feed', async (t) => {
   const { hub, advance } = await clockHub(t, MINUTE, 60 * MINUTE);
-  const session = await signIn(hub, apiToken(hub));
+  const session = await signIn(hub, await apiToken(hub));
   const feed = await liveOf(t, hub, session);
   for (let i = 0; i < 3; i++) {
     advance(40_000);
@@ -92,7 +92,7 @@ t.test('idle expiry: each use keeps a session; one unused for the idle time ends
 
 t.test('absolute expiry: a session in constant use ends when its absolute time is up', async (t) => {
   const { hub, advance } = await clockHub(t, MINUTE, 2 * MINUTE);
-  const session = await signIn(hub, apiToken(hub));
+  const session = await signIn(hub, await apiToken(hub));
   t.match(session.setCookie, /Max-Age=120(;|$)/);
   const feed = await liveOf(t, hub, session);
   advance(50_000);
@@ -105,8 +105,8 @@ t.test('absolute expiry: a session in constant use ends when its absolute time i
 
 t.test('sign-out ends the session: the cookie is cleared, replaying it is refused, its live feed closes', async (t) => {
   const { hub } = await startAccessHub(t);
-  const session = await signIn(hub, apiToken(hub));
-  const other = await signIn(hub, apiToken(hub));
+  const session = await signIn(hub, await apiToken(hub));
+  const other = await signIn(hub, await apiToken(hub));
   const feed = await liveOf(t, hub, session);
   const otherFeed = await liveOf(t, hub, other);
   const out = await call(hub, 'DELETE', '/api/v1/session', pageHeaders(hub, session, true));
@@ -122,10 +122,10 @@ t.test('sign-out ends the session: the cookie is cleared, replaying it is refuse
 
 t.test('revoking the token through the API ends its open session and live feed at once', async (t) => {
   const { hub } = await startAccessHub(t, { heartbeatMs: 3_600_000 });
-  const alice = hub.access.createToken(admin, { name: 'alice', role: 'viewer' }).secret;
+  const alice = (await hub.access.createToken(admin, { name: 'alice', role: 'viewer' })).secret;
   const session = await signIn(hub, alice);
   const feed = await liveOf(t, hub, session);
-  const revoked = await call(hub, 'DELETE', '/api/v1/tokens/alice', bearer(apiToken(hub, 'admin')));
+  const revoked = await call(hub, 'DELETE', '/api/v1/tokens/alice', bearer(await apiToken(hub, 'admin')));
   t.equal(revoked.status, 200);
   t.same(revoked.body, { revoked: 'alice', sessionsEnded: 1 });
   await checkEnded(t, hub, session, feed, 2_000);
@@ -134,7 +134,7 @@ t.test('revoking the token through the API ends its open session and live feed a
 t.test('`phoenix-hub token revoke` in another process ends the open session and live feed within 2 s', { timeout: 120_000 }, async (t) => {
   // No heartbeat in the test's time: only the hub's check of the store's revision can notice.
   const { hub, dataDir } = await startAccessHub(t, { heartbeatMs: 3_600_000 });
-  const bob = hub.access.createToken(admin, { name: 'bob', role: 'viewer' }).secret;
+  const bob = (await hub.access.createToken(admin, { name: 'bob', role: 'viewer' })).secret;
   const session = await signIn(hub, bob);
   const feed = await liveOf(t, hub, session);
   const child = spawnTs(HUB_BIN, ['token', 'revoke', 'bob', '--data-dir', dataDir]);
@@ -145,12 +145,12 @@ t.test('`phoenix-hub token revoke` in another process ends the open session and 
   t.equal(code, 0, out);
   t.match(out, /revoked 'bob' \(1 page session ended\)/);
   await checkEnded(t, hub, session, feed, 2_000);
-  t.equal(await reads(hub, await signIn(hub, apiToken(hub))), 200, 'other tokens are untouched');
+  t.equal(await reads(hub, await signIn(hub, await apiToken(hub))), 200, 'other tokens are untouched');
 });
 
 t.test('CSRF: a cookie write needs the hub\'s Origin and the session\'s x-csrf-token; a bearer write needs neither', async (t) => {
   const { hub } = await startAccessHub(t);
-  const session = await signIn(hub, apiToken(hub, 'admin'));
+  const session = await signIn(hub, await apiToken(hub, 'admin'));
   const good = pageHeaders(hub, session, true);
   const create = (headers: Record<string, string>, name: string) => call(hub, 'POST', '/api/v1/tokens', headers, { name, role: 'viewer' });
   const refusals: [string, Record<string, string>][] = [
@@ -165,11 +165,11 @@ t.test('CSRF: a cookie write needs the hub\'s Origin and the session\'s x-csrf-t
     t.match(answer.body, { error: 'forbidden', message: /hub's own page|x-csrf-token/ });
     t.equal((await call(hub, 'DELETE', `/api/v1/tokens/test-admin`, headers)).status, 403, `DELETE with ${what}`);
   }
-  t.notOk(hub.access.tokens.list().some((tk) => tk.name === 'csrf-victim'), 'no refused write happened');
+  t.notOk((await hub.access.tokens.list()).some((tk) => tk.name === 'csrf-victim'), 'no refused write happened');
   t.equal((await create(good, 'csrf-ok')).status, 201, 'with the page\'s Origin and the CSRF token');
   t.equal((await call(hub, 'DELETE', '/api/v1/tokens/csrf-ok', good)).status, 200);
-  t.equal((await create(bearer(apiToken(hub, 'admin')), 'by-bearer')).status, 201, 'a bearer write: no Origin, no CSRF token');
-  const foreignSignIn = await call(hub, 'POST', '/api/v1/session', { origin: 'http://evil.example' }, { token: apiToken(hub) });
+  t.equal((await create(bearer(await apiToken(hub, 'admin')), 'by-bearer')).status, 201, 'a bearer write: no Origin, no CSRF token');
+  const foreignSignIn = await call(hub, 'POST', '/api/v1/session', { origin: 'http://evil.example' }, { token: await apiToken(hub) });
   t.equal(foreignSignIn.status, 403, 'a sign-in from a foreign page is refused');
   t.equal(sessionSetCookie(foreignSignIn.headers), null, 'and sets no cookie');
 });
@@ -182,7 +182,7 @@ t.test('a forged session cookie and a replayed one are refused (401)', async (t)
     t.equal(answer.headers.get('www-authenticate'), 'Bearer realm="phoenix"');
     t.equal((await openLive(t, hub, { cookie: `phx_session=${forged}`, origin: hub.url })).status, 401, 'and gets no live feed');
   }
-  const session = await signIn(hub, apiToken(hub));
+  const session = await signIn(hub, await apiToken(hub));
   t.equal((await call(hub, 'DELETE', '/api/v1/session', pageHeaders(hub, session, true))).status, 200);
   t.equal(await reads(hub, session), 401, 'replayed after sign-out');
   t.equal((await call(hub, 'DELETE', '/api/v1/session', pageHeaders(hub, session, true))).status, 401, 'nor can it sign out twice');

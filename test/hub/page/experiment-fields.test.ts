@@ -122,7 +122,7 @@ t.test('the fields mode: errors beside their inputs, carried to the text and bac
   await page.locator('#experiment-create-start').click();
   await page.waitForURL(/#\/experiments\/fields-trial-[0-9a-f]{8}$/);
   const id = decodeURIComponent(page.url().split('#/experiments/')[1]!);
-  t.equal(hub.experiments.detail(id).state, 'running', 'the hub runs it');
+  t.equal((await hub.experiments.detail(id)).state, 'running', 'the hub runs it');
   const shown = page.locator('#experiment-spec [data-block="definition"] pre');
   await shown.waitFor();
   t.match(JSON.parse((await shown.textContent())!), {
@@ -155,7 +155,7 @@ t.test('the fields mode: errors beside their inputs, carried to the text and bac
   await t.test('a sign-in with the form keeps the link on the address', async (t) => {
     const { page: other, errors: otherErrors } = await freshPage(t, browser);
     await openSignedOut(t, other, hub, id);
-    await other.locator('#signin-token').fill(apiToken(hub, 'viewer'));
+    await other.locator('#signin-token').fill(await apiToken(hub, 'viewer'));
     await other.locator('#signin-submit').click();
     await other.locator(`#experiment-head[data-state="running"]`).waitFor();
     t.equal(await other.evaluate('sessionStorage.length'), 0, 'nothing left kept');

@@ -61,7 +61,7 @@ t.test('experiments from the page: create, watch and stop as an experimenter; a 
   await page.waitForURL(/#\/experiments\/page-trial-[0-9a-f]{8}$/);
   t.ok(await error.isHidden(), 'the error went');
   const id = decodeURIComponent(page.url().split('#/experiments/')[1]!);
-  t.equal(hub.experiments.detail(id).state, 'running', 'the hub runs it');
+  t.equal((await hub.experiments.detail(id)).state, 'running', 'the hub runs it');
 
   // Watched: the host goes applying then measuring (both events in the timeline), the criteria get values.
   await page.locator(`#experiment-hosts tr[data-host="${HOST}"][data-state="measuring"]`).waitFor({ timeout: 90_000 });
@@ -100,9 +100,9 @@ t.test('experiments from the page: create, watch and stop as an experimenter; a 
     await viewer.evaluate('location.hash = "#/experiments/new"');
     await viewer.locator('#experiment-form-denied').waitFor();
     t.ok(await viewer.locator('#experiment-form').isHidden(), 'no create form');
-    const refused = await fetch(`${hub.url}/api/v1/experiments/${encodeURIComponent(id)}/stop`, { method: 'POST', headers: bearer(apiToken(hub, 'viewer')) });
+    const refused = await fetch(`${hub.url}/api/v1/experiments/${encodeURIComponent(id)}/stop`, { method: 'POST', headers: bearer(await apiToken(hub, 'viewer')) });
     t.equal(refused.status, 403, "the viewer's stop is refused");
-    t.equal(hub.experiments.detail(id).state, 'running', 'and it runs on');
+    t.equal((await hub.experiments.detail(id)).state, 'running', 'and it runs on');
     t.same(viewerErrors, [], 'no script error on the viewer page');
   });
 
@@ -120,7 +120,7 @@ t.test('experiments from the page: create, watch and stop as an experimenter; a 
   await page.locator('#experiment-stop:not([data-asking])').waitFor({ timeout: 15_000 });
   t.equal(await text(page, '#experiment-stop'), 'Stop', 'unconfirmed, it turns back by itself');
   t.ok(await cancel.isHidden());
-  t.equal(hub.experiments.detail(id).state, 'running', 'and nothing was stopped');
+  t.equal((await hub.experiments.detail(id)).state, 'running', 'and nothing was stopped');
   await stop.click();
   await stop.click();
 
@@ -131,7 +131,7 @@ t.test('experiments from the page: create, watch and stop as an experimenter; a 
   t.equal(await text(page, '#experiment-outcome [data-outcome="stoppedBy"]'), 'tester-experimenter', 'the outcome says by whom');
   const stopped = (await page.locator('#experiment-events tr[data-event="stopped"] td').allTextContents()).map((s) => s.trim());
   t.equal(stopped[3], 'tester-experimenter', 'the event names the actor');
-  t.equal(hub.experiments.detail(id).state, 'stopped');
+  t.equal((await hub.experiments.detail(id)).state, 'stopped');
   await page.locator(`#experiment-hosts tr[data-host="${HOST}"][data-state="rolled-back"]`).waitFor();
 
   await t.test('the catalog lists the built-ins with their use; a refused upload names the line; an upload is deleted', async (t) => {
@@ -170,7 +170,7 @@ t.test('experiments from the page: create, watch and stop as an experimenter; a 
     t.equal(await row.locator('td').nth(1).textContent(), 'uploaded');
     await row.locator('button', { hasText: 'Delete' }).click();
     await row.waitFor({ state: 'detached' });
-    t.equal(hub.catalog.list().filter((p) => p.name === 'mine').length, 0, 'deleted at the hub');
+    t.equal((await hub.catalog.list()).filter((p) => p.name === 'mine').length, 0, 'deleted at the hub');
   });
 
   await t.test("the form reads the field out of each kind of the hub's refusal, and finds its line in YAML or JSON", async (t) => {

@@ -258,7 +258,7 @@ t.test('what a candidate loses: drill-down, fleet breakdown, comparison and the 
     await page.locator('#experiment-create').click();
     await page.waitForURL(/#\/experiments\/loss-criteria-[0-9a-f]{8}$/);
     const id = decodeURIComponent(page.url().split('#/experiments/')[1]!);
-    const res = await fetch(`${hub.url}/api/v1/experiments/${encodeURIComponent(id)}`, { headers: bearer(apiToken(hub)) });
+    const res = await fetch(`${hub.url}/api/v1/experiments/${encodeURIComponent(id)}`, { headers: bearer(await apiToken(hub)) });
     const { experiment } = (await res.json()) as { experiment: { state: string; definition: { criteria: Record<string, number> } } };
     t.equal(experiment.state, 'draft');
     t.same(experiment.definition.criteria, { retention: 1, topCpuCoverage: 9, topRssCoverage: 10, cpuConservation: 0.05, rssConservation: 0.1, flapping: 30, switches: 5 }, 'the spec the hub keeps');

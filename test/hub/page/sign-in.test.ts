@@ -98,7 +98,7 @@ const sessionCookies = async (page: Page) => (await page.context().cookies()).fi
  */
 async function noLiveUpdates(t: Test, page: Page, hub: Hub, report: () => Promise<void>): Promise<void> {
   const before = await liveCount(page);
-  const observer = await openSocket(`${hub.url.replace(/^http/, 'ws')}${LIVE_PATH}`, apiToken(hub, 'viewer'));
+  const observer = await openSocket(`${hub.url.replace(/^http/, 'ws')}${LIVE_PATH}`, await apiToken(hub, 'viewer'));
   t.teardown(() => observer.ws.close());
   await observer.waitForMessage((m) => m.type === 'hello');
   await report();
@@ -117,7 +117,7 @@ t.test('a token typed into the form signs in: the fleet, who and which role; onl
   t.ok(await viewer.page.locator('#sso').isHidden(), 'no single sign-on on a hub without a provider');
   t.equal((await liveCount(viewer.page)).opened, 0, 'no live feed before signing in');
 
-  await signInWithToken(viewer.page, apiToken(hub, 'viewer'));
+  await signInWithToken(viewer.page, await apiToken(hub, 'viewer'));
   t.equal(await viewer.page.locator('#whoami').textContent(), 'test-viewer (viewer)');
   t.ok(await viewer.page.locator('#sign-out').isVisible(), 'a sign-out button');
   t.ok(await viewer.page.locator('#signin').isHidden(), 'the sign-in view is gone');
@@ -130,7 +130,7 @@ t.test('a token typed into the form signs in: the fleet, who and which role; onl
   viewer.consoleIs(t, 1);
 
   const admin = await openPage(t, hub);
-  await signInWithToken(admin.page, apiToken(hub, 'admin'));
+  await signInWithToken(admin.page, await apiToken(hub, 'admin'));
   t.equal(await admin.page.locator('#whoami').textContent(), 'test-admin (admin)');
   await admin.page.locator('#token-list tr[data-token="test-viewer"]').waitFor();
   t.ok(await admin.page.locator('#tokens').isVisible(), 'an admin sees the tokens section');
@@ -177,14 +177,14 @@ t.test('a token typed into the form signs in: the fleet, who and which role; onl
 
 t.test('the audit log shows the newest entries first and pages back to the oldest', async (t) => {
   const { hub } = await setUp(t);
-  for (let i = 0; i < 60; i++) hub.access.record(ADMIN, 'test.entry', `entry-${i}`, 'ok', { i });
+  for (let i = 0; i < 60; i++) await hub.access.record(ADMIN, 'test.entry', `entry-${i}`, 'ok', { i });
   const { page, consoleIs } = await openPage(t, hub);
-  await signInWithToken(page, apiToken(hub, 'admin'));
+  await signInWithToken(page, await apiToken(hub, 'admin'));
   const rows = page.locator('#audit-list tbody tr');
   await waitFor('the first page', async () => (await rows.count()) === 50);
   t.equal(await rows.first().getAttribute('data-action'), 'session.sign-in', 'the sign-in just made comes first');
   await page.locator('#audit-more').click();
-  const all = hub.access.auditLog({ limit: 1000 });
+  const all = await hub.access.auditLog({ limit: 1000 });
   await waitFor('the older entries', async () => (await rows.count()) === all.length);
   const ids = await rows.evaluateAll((trs) => trs.map((tr) => Number(tr.getAttribute('data-id'))));
   t.same(ids, all.map((e) => e.id), 'every entry once, newest first');
@@ -196,7 +196,7 @@ t.test('the audit log shows the newest entries first and pages back to the oldes
 t.test('signing out ends the session: the sign-in view, and no live update after it', async (t) => {
   const { hub, report } = await setUp(t);
   const { page, consoleIs } = await openPage(t, hub);
-  await signInWithToken(page, apiToken(hub, 'viewer'));
+  await signInWithToken(page, await apiToken(hub, 'viewer'));
   await page.locator('#live-status', { hasText: 'live' }).waitFor();
   const first = await waitFor('the first refresh', () => page.evaluate('document.body.dataset.updated'));
   await report();
@@ -209,7 +209,7 @@ t.test('signing out ends the session: the sign-in view, and no live update after
   t.ok(await page.locator('#account').isHidden(), 'no one is shown signed in');
   t.equal(await page.locator('#hosts tbody tr').count(), 0, 'and what the session read is gone from the page');
   t.same(await sessionCookies(page), [], 'the session cookie is deleted');
-  t.equal(hub.access.auditLog({ limit: 10, action: 'session.sign-out' })[0]?.target, 'test-viewer', 'the sign-out is in the audit log');
+  t.equal((await hub.access.auditLog({ limit: 10, action: 'session.sign-out' }))[0]?.target, 'test-viewer', 'the sign-out is in the audit log');
   await waitFor('the page\'s feed closed', async () => (await liveCount(page)).closes.length === 1);
   await noLiveUpdates(t, page, hub, report);
   t.equal((await liveCount(page)).opened, 1, 'the feed was never reopened');
@@ -218,13 +218,13 @@ t.test('signing out ends the session: the sign-in view, and no live update after
 
 t.test('revoking the token a page signed in with drops the open page to the sign-in view through its live feed', async (t) => {
   const { hub, report } = await setUp(t);
-  const { secret } = hub.access.createToken(ADMIN, { name: 'erin', role: 'viewer' });
+  const { secret } = await hub.access.createToken(ADMIN, { name: 'erin', role: 'viewer' });
   const { page, consoleIs } = await openPage(t, hub);
   await signInWithToken(page, secret);
   await page.locator('#live-status', { hasText: 'live' }).waitFor();
   t.equal(await page.locator('#whoami').textContent(), 'erin (viewer)');
 
-  hub.access.revokeToken(ADMIN, 'erin');
+  await hub.access.revokeToken(ADMIN, 'erin');
   await page.locator('#signin-message[data-reason="ended"]').waitFor();
   t.match(await page.locator('#signin-message').textContent(), /session has ended/);
   t.ok(await page.locator('#fleet').isHidden(), 'the fleet is hidden');
@@ -246,11 +246,11 @@ t.test('a wrong token is refused in the form and the page stays signed out', asy
   t.ok(await page.locator('#account').isHidden(), 'no one signed in');
   t.same(await sessionCookies(page), [], 'no session cookie');
   t.equal((await liveCount(page)).opened, 0, 'no live feed');
-  const failed = hub.access.auditLog({ limit: 10, action: 'session.sign-in-failed' });
+  const failed = await hub.access.auditLog({ limit: 10, action: 'session.sign-in-failed' });
   t.same(failed.map((e) => [e.actor, e.remote, e.detail.via]), [['anonymous', '127.0.0.1', 'token']], 'the refusal is in the audit log');
   consoleIs(t, 2);
 
-  await signInWithToken(page, apiToken(hub, 'viewer'));
+  await signInWithToken(page, await apiToken(hub, 'viewer'));
   t.ok(await page.locator('#signin-message').isHidden(), 'a good token then signs in');
 });
 
@@ -314,8 +314,8 @@ t.test('single sign-on through the real OpenID provider lands with the mapped ro
   t.equal(nobody.page.url(), `${hub.url}/`, 'the reason is taken off the address, so a reload does not repeat it');
   t.same(await sessionCookies(nobody.page), []);
 
-  t.same(hub.access.auditLog({ limit: 10, action: 'session.sign-in' }).map((e) => [e.actor, e.role, e.detail.via]), [['olga', 'viewer', 'oidc'], ['alice', 'admin', 'oidc']], 'each sign-in in the audit log');
-  t.same(hub.access.auditLog({ limit: 10, action: 'session.sign-in-failed' }).map((e) => e.detail), [{ via: 'oidc', reason: 'no_role' }], 'and the refusal');
+  t.same((await hub.access.auditLog({ limit: 10, action: 'session.sign-in' })).map((e) => [e.actor, e.role, e.detail.via]), [['olga', 'viewer', 'oidc'], ['alice', 'admin', 'oidc']], 'each sign-in in the audit log');
+  t.same((await hub.access.auditLog({ limit: 10, action: 'session.sign-in-failed' })).map((e) => e.detail), [{ via: 'oidc', reason: 'no_role' }], 'and the refusal');
   // The provider's pages ask for web fonts, aborted above; `nobody` loaded the page twice, before and after.
   const aborted = /Failed to load resource: net::ERR_FAILED/;
   for (const [opened, unauthorized] of [[alice, 1], [olga, 1], [nobody, 2]] as const) opened.consoleIs(t, unauthorized, aborted);

@@ -18,8 +18,8 @@ t.test('a pass that fails part-way changes nothing; the next one does all of it'
   const start = Math.floor(Date.now() / (10 * MIN)) * 10 * MIN - 60 * MIN;
   store.upsertAgent(helloFor('a1', 'web-1'), start);
   for (let i = 0; i < 30; i++) store.storeReports([{ agentId: 'a1', message: reportFor('web-1', i + 1, start + i * MIN), receivedAt: start + i * MIN }]);
-  const chart = () => store.history('web-1', start, start + 30 * MIN).length;
-  t.equal(chart(), 60, 'one point per side and minute, from raw rows');
+  const chart = async () => (await store.history('web-1', start, start + 30 * MIN)).length;
+  t.equal(await chart(), 60, 'one point per side and minute, from raw rows');
 
   // Pruning raw rows fails after the rollups were written: the whole pass must be undone.
   const other = new Database(file);
@@ -27,11 +27,11 @@ t.test('a pass that fails part-way changes nothing; the next one does all of it'
   other.exec(`CREATE TRIGGER no_prune BEFORE DELETE ON samples BEGIN SELECT RAISE(ABORT, 'disk trouble'); END`);
   t.throws(() => store.maintain(start + 40 * MIN), /disk trouble/);
   t.equal((other.prepare('SELECT count(*) AS n FROM rollups').get() as { n: number }).n, 0, 'no rollup was kept');
-  t.equal(chart(), 60, 'the chart still reads the raw rows: the store does not believe they were rolled up');
+  t.equal(await chart(), 60, 'the chart still reads the raw rows: the store does not believe they were rolled up');
 
   other.exec('DROP TRIGGER no_prune');
   const result = store.maintain(start + 40 * MIN);
   t.ok(result.rolledUp > 0 && result.deletedRaw > 0, JSON.stringify(result));
-  t.equal(chart(), 60, 'the same chart, now from rollups');
-  t.match(store.variantPoints(start, start + 30 * MIN), [{ side: 0, reports: 30 }, { side: 1, reports: 30 }]);
+  t.equal(await chart(), 60, 'the same chart, now from rollups');
+  t.match(await store.variantPoints(start, start + 30 * MIN), [{ side: 0, reports: 30 }, { side: 1, reports: 30 }]);
 });

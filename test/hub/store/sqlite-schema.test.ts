@@ -157,7 +157,7 @@ t.test('a store of schema 4 as the previous hub wrote it opens upgraded: the los
   t.same(columnShapes(upgraded), columnShapes(fresh), 'the same tables and columns, in the same order, as a new file');
   t.ok(ADDED_COLUMNS[5]!.length > 0 && ADDED_COLUMNS[5]!.every(([table, column]) => columns(upgraded, table).includes(column)), 'every column schema 5 added');
 
-  const old = store.variantPoints(FIXTURE_START, FIXTURE_START + 35 * MIN);
+  const old = await store.variantPoints(FIXTURE_START, FIXTURE_START + 35 * MIN);
   t.same(old.map((p) => [p.side, p.reports, p.series, p.retentionMin]), [[0, 25, 2000, 1], [1, 25, 40, 1]], "the old reports' figures, from rollups and raw rows");
   t.same(old.map((p) => p.loss), [NO_LOSS, NO_LOSS], 'and no loss figures: unknown, not 0');
 
@@ -168,7 +168,7 @@ t.test('a store of schema 4 as the previous hub wrote it opens upgraded: the los
     message.report = sampleReportWithLoss('web-1');
     t.same(store.storeReports([{ agentId: 'a1', message, receivedAt: at + i * MIN }]), ['stored']);
   }
-  const all = store.variantPoints(FIXTURE_START, at + 10 * MIN);
+  const all = await store.variantPoints(FIXTURE_START, at + 10 * MIN);
   t.same(all.map((p) => [p.side, p.reports, p.loss.reports]), [[0, 29, 4], [1, 29, 4]], 'the window counts every report, the loss figures only the new ones');
   const b = all[1]!.loss;
   const loss = sampleLoss();

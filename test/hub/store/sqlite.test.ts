@@ -5,15 +5,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { asyncStore } from '../../../hub/store/async-store.js';
 import { openSqliteStore } from '../../../hub/store/sqlite.js';
 import { ZERO_LOSS } from '../../../hub/store/loss-sums.js';
-import type { TierOptions } from '../../../hub/store/tiers.js';
 import { addSample, difference, fromRow, toRow, ZERO_TOTALS } from '../../../hub/store/totals.js';
 import { StoreOpenError } from '../../../hub/errors.js';
-import type { Store } from '../../../hub/store/types.js';
 import { agentReportSchema } from '../../../protocol/report.js';
 import { sampleReport, sampleReportWithLoss } from '../../fixtures/report.js';
+import { sqliteEngine } from './engines.js';
 import { storeContract } from './store-contract.js';
 
 t.test('the report fixture is a valid report', async (t) => {
@@ -29,25 +27,7 @@ async function tempStoreFile(t: Test): Promise<string> {
   return path.join(dir, 'hub.db');
 }
 
-t.test('the Store contract on SQLite', async (t) => {
-  storeContract(t, {
-    name: 'sqlite',
-    async open(t: Test, tiers: TierOptions = {}) {
-      const file = await tempStoreFile(t);
-      let store: Store = asyncStore(openSqliteStore({ file, ...tiers }));
-      t.teardown(() => store.close());
-      return {
-        store,
-        async reopen() {
-          await store.close();
-          await store.close(); // idempotent
-          store = asyncStore(openSqliteStore({ file, ...tiers }));
-          return store;
-        },
-      };
-    },
-  });
-});
+t.test('the Store contract on SQLite', async (t) => storeContract(t, sqliteEngine));
 
 t.test('a store from another schema is refused with a clear error', async (t) => {
   const file = await tempStoreFile(t);

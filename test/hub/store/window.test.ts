@@ -58,7 +58,7 @@ const agent: AgentRecord = {
 };
 
 /** A reader with one agent whose side 1 had 10 reports by 20.5 h (fine rollups) and 30 by 23 h (live). */
-function fixture() {
+function fixture(withLive = true) {
   const asked: string[] = [];
   const reader: TierReader = {
     samplesAt: (floor, before) => (asked.push(`raw ${floor / HOUR}..${before / HOUR}`), []),
@@ -72,13 +72,13 @@ function fixture() {
   live.remember(at(23 * HOUR, 0, totalsOf(30, 2000, null)));
   // Side 1's 20 reports since the rollup all ran a critical process they did not show.
   live.remember(at(23 * HOUR, 1, { ...totalsOf(30, 50, null), retentionN: 20, lossy: 20 }));
-  return { asked, reads: windowReads(reader, tiers, marks, live, () => new Map([['a1', agent]])), live };
+  return { asked, reads: windowReads({ reader, tiers, marks: () => marks, live: withLive ? live : null, agents: () => new Map([['a1', agent]]) }), live };
 }
 
 t.test('a window ending after the newest report reads its end from the live positions, its start down the tiers', async (t) => {
   const { asked, reads, live } = fixture();
   t.equal(live.position(keyOf('a1', 1))!.totals.n, 30);
-  const points = reads.variantPoints(21 * HOUR, 24 * HOUR);
+  const points = await reads.variantPoints(21 * HOUR, 24 * HOUR);
   // The start: raw rows (none that old), then fine rollups; side 0 is in none of them, so the anchors answer it.
   t.same(asked, ['raw 20..21', 'rollups 5 min before 21', 'rollups 60 min before 21', 'anchors', 'critical a1/1 21..24']);
   t.equal(points.length, 2);
@@ -89,7 +89,7 @@ t.test('a window ending after the newest report reads its end from the live posi
 
 t.test('critical changes are read only for a side that had lossy reports in the window', async (t) => {
   const { asked, reads } = fixture();
-  const [a] = reads.variantPoints(0, 24 * HOUR);
+  const [a] = await reads.variantPoints(0, 24 * HOUR);
   t.notOk(asked.some((q) => q.startsWith('critical a1/0')), 'side 0 lost nothing');
   t.equal(a!.retentionMin, null, 'and knew no retention');
 });
@@ -97,8 +97,20 @@ t.test('critical changes are read only for a side that had lossy reports in the 
 t.test('history and fleet history ask each tier for its span, at one step', async (t) => {
   const { reads } = fixture();
   t.same(
-    reads.history('web-1', 5 * HOUR, 23 * HOUR).map((p) => p.variant),
+    (await reads.history('web-1', 5 * HOUR, 23 * HOUR)).map((p) => p.variant),
     [`${HOUR}:web-1:${4 * MIN}:${5 * HOUR}`, `${5 * MIN}:web-1:${4 * MIN}:${12 * HOUR}`, `raw:web-1:${4 * MIN}:${HOUR}`],
   );
-  t.same(reads.fleetHistory(22.5 * HOUR, 23 * HOUR).map((p) => p.variant), [`raw:${MIN}`]);
+  t.same((await reads.fleetHistory(22.5 * HOUR, 23 * HOUR)).map((p) => p.variant), [`raw:${MIN}`]);
+});
+
+t.test('without live positions (other processes write too): each end read from every tier at once, the finest first', async (t) => {
+  const { asked, reads } = fixture(false);
+  const points = await reads.variantPoints(21 * HOUR, 22 * HOUR);
+  t.same(
+    asked.filter((q) => !q.startsWith('critical')).sort(),
+    ['anchors', 'anchors', 'raw 20..21', 'raw 20..22', 'rollups 5 min before 21', 'rollups 5 min before 22', 'rollups 60 min before 21', 'rollups 60 min before 22'],
+    'both ends ask all four tiers',
+  );
+  // The fixture's tiers hold the same rows at both ends; the live positions (30 reports by 23 h) would have given 20.
+  t.same(points, [], 'the ends are the tiers\' rows, not the live positions: no report between them');
 });

@@ -1,0 +1,45 @@
+// The store engines the contract suites run on (store-contract.ts and its peers): how each opens an empty store of
+// its own and opens it again on the same data (a hub restarted).
+import type { Test } from 'tap';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { asyncStore } from '../../../hub/store/async-store.js';
+import { openSqliteStore } from '../../../hub/store/sqlite.js';
+import type { TierOptions } from '../../../hub/store/tiers.js';
+import type { Store } from '../../../hub/store/types.js';
+import type { StoreEngine } from './store-contract.js';
+
+/** An engine from how it opens a store on some data (`open(data)`) and how it makes new data for one. */
+function engine(name: string, duplicateKey: { code: string }, newData: (t: Test) => Promise<string>, open: (data: string, tiers: TierOptions) => Promise<Store>) {
+  /** As StoreEngine's `open`, and where the store's data is (its file, its database's URL). */
+  const openWithUrl = async (t: Test, tiers: TierOptions = {}) => {
+    const data = await newData(t);
+    let store = await open(data, tiers);
+    t.teardown(() => store.close());
+    return {
+      store,
+      url: data,
+      async reopen() {
+        await store.close();
+        await store.close(); // idempotent
+        store = await open(data, tiers);
+        return store;
+      },
+    };
+  };
+  const opened: StoreEngine & { duplicateKey: { code: string } } = { name, duplicateKey, open: openWithUrl };
+  return { ...opened, openWithUrl };
+}
+
+/** SQLite: a file in a temporary directory of its own. */
+export const sqliteEngine = engine(
+  'sqlite',
+  { code: 'SQLITE_CONSTRAINT_PRIMARYKEY' },
+  async (t) => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'phx-store-'));
+    t.teardown(() => rm(dir, { recursive: true, force: true }));
+    return path.join(dir, 'hub.db');
+  },
+  async (file, tiers) => asyncStore(openSqliteStore({ file, ...tiers })),
+);
