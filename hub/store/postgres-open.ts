@@ -1,8 +1,9 @@
 // Opens the hub's store on a PostgreSQL server (issue 16): a connection pool to the URL, the schema applied or checked.
 import pg from 'pg';
-import type { Logger } from 'pino';
+import type { Logger } from '../../common/logger.js';
 import { StoreOpenError } from '../errors.js';
 import { applyPostgresSchema } from './postgres-schema.js';
+import { NUMERIC_TYPES } from './postgres-statements.js';
 import { scrubPassword, type PostgresLocation } from './store-url.js';
 
 export interface PostgresOpenOptions {
@@ -26,13 +27,7 @@ function openError(location: PostgresLocation, error: unknown): StoreOpenError {
  * Throws StoreOpenError when the server cannot be reached, refuses the credentials, or holds a newer schema.
  */
 export async function openPostgres(location: PostgresLocation, logger: Logger, options: PostgresOpenOptions = {}): Promise<pg.Pool> {
-  const pool = new pg.Pool({
-    connectionString: location.url,
-    max: options.max ?? 10,
-    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
-    application_name: 'phoenix-hub',
-  });
-  pool.on('error', (error) => logger.warn({ store: location.display, err: scrubPassword(error.message, location) }, 'an idle store connection failed; the pool opens another'));
+  const pool = postgresPool(location, logger, options);
   try {
     const client = await pool.connect();
     try {
@@ -46,4 +41,20 @@ export async function openPostgres(location: PostgresLocation, logger: Logger, o
     await pool.end().catch(() => undefined);
     throw openError(location, error);
   }
+}
+
+/**
+ * A pool to the database (no schema check: openPostgres makes the first), BIGINT and NUMERIC read as numbers. Calling
+ * rules as openPostgres'.
+ */
+export function postgresPool(location: PostgresLocation, logger: Logger, options: PostgresOpenOptions = {}): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: location.url,
+    max: options.max ?? 10,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+    application_name: 'phoenix-hub',
+    types: NUMERIC_TYPES,
+  });
+  pool.on('error', (error) => logger.warn({ store: location.display, err: scrubPassword(error.message, location) }, 'an idle store connection failed; the pool opens another'));
+  return pool;
 }

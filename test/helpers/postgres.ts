@@ -18,6 +18,8 @@ export interface PostgresServer {
   /** Stops the server (fast shutdown: open sessions are ended) and keeps its files, so that start() brings it back. */
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** A new empty database on this server, its URL (the same user and password). */
+  createDatabase(): Promise<string>;
 }
 
 const USER = 'phoenix';
@@ -89,6 +91,14 @@ export async function startPostgres(t: Test): Promise<PostgresServer> {
     await rm(dir, { recursive: true, force: true });
   });
   await start();
-  await run(path.join(bin, 'createdb'), ['-h', '127.0.0.1', '-p', String(port), '-U', USER, DATABASE], dir, null, { PGPASSWORD: password });
-  return { url: `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`, password, port, stop, start };
+  const createdb = (name: string) => run(path.join(bin, 'createdb'), ['-h', '127.0.0.1', '-p', String(port), '-U', USER, name], dir, null, { PGPASSWORD: password });
+  const urlOf = (name: string) => `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${name}`;
+  await createdb(DATABASE);
+  let made = 0;
+  const createDatabase = async () => {
+    const name = `${DATABASE}_${++made}`;
+    await createdb(name);
+    return urlOf(name);
+  };
+  return { url: urlOf(DATABASE), password, port, stop, start, createDatabase };
 }

@@ -4,10 +4,14 @@ import type { Test } from 'tap';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { silentLogger } from '../../../common/logger.js';
 import { asyncStore } from '../../../hub/store/async-store.js';
+import { openPostgresStore } from '../../../hub/store/postgres.js';
 import { openSqliteStore } from '../../../hub/store/sqlite.js';
+import { parsePostgresUrl } from '../../../hub/store/store-url.js';
 import type { TierOptions } from '../../../hub/store/tiers.js';
 import type { Store } from '../../../hub/store/types.js';
+import type { PostgresServer } from '../../helpers/postgres.js';
 import type { StoreEngine } from './store-contract.js';
 
 /** An engine from how it opens a store on some data (`open(data)`) and how it makes new data for one. */
@@ -43,3 +47,12 @@ export const sqliteEngine = engine(
   },
   async (file, tiers) => asyncStore(openSqliteStore({ file, ...tiers })),
 );
+
+/** PostgreSQL: a database of its own on `server`. */
+export const postgresEngine = (server: PostgresServer) =>
+  engine(
+    'postgres',
+    { code: '23505' },
+    () => server.createDatabase(),
+    (url, tiers) => openPostgresStore({ location: parsePostgresUrl(url, 'test'), logger: silentLogger(), ...tiers }),
+  );

@@ -1,0 +1,99 @@
+// The PostgreSQL store's writes from agents: hellos, and batches of reports in one transaction each (durable when
+// the promise resolves). Several replicas may store for one agent over time (it reconnects to another): the agents'
+// rows, locked for the transaction, hold the high-water mark, and a replica whose running totals for an agent are not
+// where the database's stand loads them again before placing that agent's reports.
+import type pg from 'pg';
+import type { Hello } from '../../protocol/messages.js';
+import { IngestBatch } from './ingest-batch.js';
+import { LivePositions } from './positions.js';
+import { addPostgresFigures } from './postgres-experiments.js';
+import { reloadPositions, readMarks } from './postgres-reads.js';
+import { changes, rows, transaction } from './postgres-statements.js';
+import { PG } from './postgres-store-sql.js';
+import { helloParams, toAgent, type AgentRow } from './store-sql.js';
+import { MARK_KEYS, type Tiers } from './tiers.js';
+import { toRow } from './totals.js';
+import type { HelloOutcome, IncomingReport, StoreOutcome } from './types.js';
+
+/** The advisory lock between ingest (shared) and maintenance (exclusive): "phx" and 2. */
+export const ROLLUP_LOCK = 0x7068_7802;
+
+export interface PostgresIngest {
+  upsertAgent(hello: Hello, now: number): Promise<HelloOutcome>;
+  storeReports(items: readonly IncomingReport[]): Promise<StoreOutcome[]>;
+}
+
+/** Where this replica's running totals of an agent stand: its sequence and high-water mark when it last stored for it. */
+const standing = (row: { stream_id: string; last_seq: number }) => `${row.stream_id}\u0000${row.last_seq}`;
+
+export function postgresIngest(pool: pg.Pool, tiers: Tiers): PostgresIngest {
+  const live = new LivePositions();
+  /** Per agent, where `live` stands (see `standing`); an agent not here is loaded on its first report. */
+  const known = new Map<string, string>();
+
+  return {
+    upsertAgent: (hello, now) =>
+      transaction(pool, async (client) => {
+        const [before] = await rows<{ stream_id: string }>(client, PG.agentRow, [hello.agentId]);
+        await changes(client, PG.upsertAgent, helloParams(hello, now));
+        const [row] = await rows<AgentRow>(client, PG.getAgent, [hello.agentId]);
+        return { agent: toAgent(row!), sequenceRestarted: before !== undefined && before.stream_id !== hello.streamId };
+      }),
+
+    async storeReports(items) {
+      if (items.length === 0) return [];
+      const { outcomes, batch, stored } = await transaction(pool, async (client) => {
+        // Maintenance waits for the batches being stored, and they for it: a late report is never missed by a rollup.
+        await client.query('SELECT pg_advisory_xact_lock_shared($1)', [ROLLUP_LOCK]);
+        const marks = await readMarks(client);
+        const agentIds = [...new Set(items.map((i) => i.agentId))].sort();
+        const locked = new Map((await rows<{ agent_id: string; stream_id: string; last_seq: number }>(client, PG.lockAgents, [agentIds])).map((r) => [r.agent_id, r]));
+        const stale = [...locked.values()].filter((r) => known.get(r.agent_id) !== standing(r)).map((r) => r.agent_id);
+        if (stale.length > 0) await reloadPositions(client, live, tiers, stale);
+        for (const id of stale) known.set(id, standing(locked.get(id)!));
+
+        const batch = new IngestBatch(live, marks, tiers.fine);
+        const highWater = new Map([...locked.values()].map((r) => [r.agent_id, r.last_seq]));
+        const samples: Record<string, unknown>[] = [];
+        const critical: Record<string, unknown>[] = [];
+        const latest = new Map<string, Record<string, unknown>>();
+        const agents = new Map<string, { agent_id: string; last_seq: number; last_seen: number }>();
+        const tagged: { agentId: string; ts: number; item: IncomingReport }[] = [];
+        const outcomes: StoreOutcome[] = [];
+        for (const item of items) {
+          const { agentId, message, receivedAt } = item;
+          // Delivery is in order per agent: anything at or below the high-water mark was stored already.
+          if (message.seq <= (highWater.get(agentId) ?? 0)) {
+            outcomes.push('duplicate');
+            continue;
+          }
+          highWater.set(agentId, message.seq);
+          const { ts, sides } = batch.place(agentId, message, receivedAt);
+          for (const { position: p, values, changed } of sides) {
+            samples.push({ ts, agent_id: agentId, side: p.side, seq: message.seq, variant: p.variant, paired_with: p.pairedWith, ...values, ...toRow(p.totals) });
+            if (changed) critical.push({ agent_id: agentId, side: p.side, ts, retention: changed.retention, missing: changed.missing });
+          }
+          if (message.report.experiment) tagged.push({ agentId, ts, item });
+          latest.set(agentId, { agent_id: agentId, seq: message.seq, received_at: receivedAt, report: JSON.stringify(message.report) });
+          agents.set(agentId, { agent_id: agentId, last_seq: message.seq, last_seen: receivedAt });
+          outcomes.push('stored');
+        }
+        if (samples.length > 0) {
+          await changes(client, PG.insertSamples, [JSON.stringify(samples)]);
+          if (critical.length > 0) await changes(client, PG.insertChanges, [JSON.stringify(critical)]);
+          await changes(client, PG.upsertLatest, [JSON.stringify([...latest.values()])]);
+          await changes(client, PG.advanceAgents, [JSON.stringify([...agents.values()])]);
+          for (const { agentId, ts, item } of tagged) await addPostgresFigures(client, agentId, ts, item.message.report);
+          if (batch.dirtyChanged) await changes(client, PG.markDirty, [MARK_KEYS.dirtyFine[0], batch.dirtyFine]);
+        }
+        return { outcomes, batch, stored: agents };
+      });
+      batch.commit();
+      for (const [agentId, row] of stored) {
+        const stream = known.get(agentId)?.split('\u0000')[0];
+        if (stream !== undefined) known.set(agentId, standing({ stream_id: stream, last_seq: row.last_seq }));
+      }
+      return outcomes;
+    },
+  };
+}

@@ -1,0 +1,65 @@
+// The hub's store on a PostgreSQL server (issue 16): the same tables and guarantees as the embedded SQLite store, for
+// several hub replicas on one database. Writes (report batches, hellos, maintenance) go through one pool, reads
+// through another, so a comparison over the whole fleet never waits behind a group commit. This file only assembles
+// the parts: statements, ingest, reads and maintenance live beside it.
+import type { Logger } from '../../common/logger.js';
+import { openPostgres, postgresPool } from './postgres-open.js';
+import { postgresAccess } from './postgres-access.js';
+import { postgresExperiments } from './postgres-experiments.js';
+import { postgresIngest } from './postgres-ingest.js';
+import { postgresMaintenance } from './postgres-maintenance.js';
+import { postgresTierReader, readMarks } from './postgres-reads.js';
+import { rows } from './postgres-statements.js';
+import { PG } from './postgres-store-sql.js';
+import { toAgent, toLatest, type AgentRow, type LatestRow } from './store-sql.js';
+import type { PostgresLocation } from './store-url.js';
+import { resolveTiers, type TierOptions } from './tiers.js';
+import type { Store } from './types.js';
+import { windowReads } from './window.js';
+
+export interface PostgresStoreOptions extends TierOptions {
+  location: PostgresLocation;
+  logger: Logger;
+  /** Connections for writes (report batches, hellos, maintenance, experiments, credentials); default 4. */
+  writeConnections?: number;
+  /** Connections for reads (the API and the page); default 6. */
+  readConnections?: number;
+  connectTimeoutMs?: number;
+}
+
+/**
+ * Opens the store on the database `options.location` names: its schema created, upgraded or checked (see
+ * openPostgres). A bad tier configuration is a PHX_STORE_TIERS calling-rule error (checked before connecting); a
+ * database that cannot be reached or holds a newer schema is a StoreOpenError without the password.
+ */
+export async function openPostgresStore(options: PostgresStoreOptions): Promise<Store> {
+  const tiers = resolveTiers(options);
+  const { location, logger } = options;
+  const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+  const write = await openPostgres(location, logger, { max: options.writeConnections ?? 4, connectTimeoutMs });
+  const read = postgresPool(location, logger, { max: options.readConnections ?? 6, connectTimeoutMs });
+
+  const agentMap = async () => new Map((await rows<AgentRow>(read, PG.allAgents)).map((r) => [r.agent_id, toAgent(r)]));
+  const ingest = postgresIngest(write, tiers);
+  const reads = windowReads({ reader: postgresTierReader(read), tiers, marks: () => readMarks(read), live: null, agents: agentMap });
+
+  let closed: Promise<void> | null = null;
+  return {
+    upsertAgent: ingest.upsertAgent,
+    storeReports: ingest.storeReports,
+    agents: async () => (await rows<AgentRow>(read, PG.allAgents)).map(toAgent),
+    async latest(agentId) {
+      const [row] = await rows<LatestRow>(read, PG.getLatest, [agentId]);
+      return row ? toLatest(row) : null;
+    },
+    latestAll: async () => (await rows<LatestRow>(read, PG.allLatest)).map(toLatest),
+    variantPoints: reads.variantPoints,
+    history: reads.history,
+    fleetHistory: reads.fleetHistory,
+    maintain: postgresMaintenance(write, tiers),
+    access: postgresAccess(write),
+    experiments: postgresExperiments(write),
+    close: () => (closed ??= Promise.all([write.end(), read.end()]).then(() => undefined)),
+  };
+}
+
