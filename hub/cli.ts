@@ -11,6 +11,7 @@ import { phoenixVersion } from '../common/paths.js';
 import { OidcSignIn } from './access/oidc.js';
 import { TokenSet } from './auth.js';
 import { loadHubConfig } from './config.js';
+import { chooseStore, STORE_ENV } from './store/store-choice.js';
 import { addTokenCommand } from './token-cli.js';
 import { addExperimentCommands } from './experiment-cli.js';
 import { hubRoutes } from './http/routes.js';
@@ -35,6 +36,7 @@ interface HubFlags {
   config?: string;
   tlsCert?: string;
   tlsKey?: string;
+  store?: string;
   logLevel?: string;
 }
 
@@ -70,7 +72,8 @@ export async function main(argv: readonly string[], io: HubCliIo): Promise<numbe
     .option('--data-dir <dir>', 'where the embedded store lives (default: $STATE_DIRECTORY or ~/.local/share/phoenix-hub)')
     .option('--token-file <file>', 'agent bearer tokens, one per line (required)')
     .option('--admin-token-file <file>', 'the admin token\'s secret (e.g. from a Secret); without it the first start writes one into the data dir')
-    .option('--config <file>', 'hub.yaml: page sessions and single sign-on (OpenID Connect)')
+    .option('--config <file>', 'hub.yaml: page sessions, single sign-on (OpenID Connect) and the store')
+    .option('--store <url>', `a PostgreSQL store, postgres://USER:PASSWORD@HOST:5432/DATABASE (default: the embedded SQLite store in the data dir); a password here shows in the process list: prefer $${STORE_ENV} or the config file`)
     .option('--tls-cert <file>', 'PEM certificate: serve https and wss (with --tls-key)')
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
     .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']))
@@ -95,7 +98,8 @@ async function serve(flags: HubFlags, io: HubCliIo): Promise<number> {
   const tokens = TokenSet.fromFile(flags.tokenFile);
   const tls = flags.tlsCert && flags.tlsKey ? { cert: readFlagFile('--tls-cert', flags.tlsCert), key: readFlagFile('--tls-key', flags.tlsKey) } : undefined;
   const adminSecret = flags.adminTokenFile === undefined ? undefined : adminSecretFrom(flags.adminTokenFile);
-  const config = flags.config === undefined ? { sessions: {}, oidc: null } : loadHubConfig(flags.config, io.env);
+  const config = flags.config === undefined ? { sessions: {}, oidc: null, store: null } : loadHubConfig(flags.config, io.env);
+  const postgres = chooseStore({ ...(flags.store === undefined ? {} : { flag: flags.store }), env: io.env, config: config.store, ...(flags.config ? { configFile: flags.config } : {}) });
   const logger = io.logger ?? createLogger({ name: 'phoenix-hub', level: (flags.logLevel ?? 'info') as 'info' });
   const oidc = config.oidc ? { relyingParty: await OidcSignIn.discover(config.oidc, logger), ...(config.oidc.redirectUrl ? { redirectUrl: config.oidc.redirectUrl } : {}) } : undefined;
   const hub = await startHub({
@@ -109,6 +113,7 @@ async function serve(flags: HubFlags, io: HubCliIo): Promise<number> {
     ...(adminSecret === undefined ? {} : { adminSecret }),
     ...(oidc ? { oidc } : {}),
     ...(tls ? { tls } : {}),
+    ...(postgres ? { postgres: postgres.location } : {}),
   });
   io.onStarted?.(hub);
   if (!io.shutdown.aborted) await new Promise((resolve) => io.shutdown.addEventListener('abort', resolve, { once: true }));

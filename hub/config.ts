@@ -1,17 +1,20 @@
-// The hub's config file (--config hub.yaml): page sessions and single sign-on. Flags cover the rest; a value in the
+// The hub's config file (--config hub.yaml): page sessions, single sign-on and the store. Flags cover the rest; a value in the
 // file is validated here, and an error names the file, the field and the value (exit 2).
 import { parseDuration } from '../common/duration.js';
 import { ConfigError, showValue } from '../common/errors.js';
 import { readYamlMapping } from '../common/yaml-file.js';
 import { parseOidcConfig, type OidcConfig } from './access/oidc-config.js';
 import type { SessionTimes } from './access/sessions.js';
+import { parseStoreConfig, type StoreConfig } from './store/store-choice.js';
 
 export interface HubConfig {
   sessions: Partial<SessionTimes>;
   oidc: OidcConfig | null;
+  /** A PostgreSQL store (issue 16); null: the embedded SQLite store. */
+  store: StoreConfig | null;
 }
 
-const KEYS = ['sessions', 'oidc'];
+const KEYS = ['sessions', 'oidc', 'store'];
 const SESSION_KEYS: Record<string, keyof SessionTimes> = { idle: 'idleMs', absolute: 'absoluteMs' };
 const MIN_SESSION_MS = 60_000;
 const MAX_SESSION_MS = 30 * 86_400_000;
@@ -27,6 +30,7 @@ export function resolveHubConfig(record: Record<string, unknown>, source: string
   return {
     sessions: parseSessions(record.sessions, source),
     oidc: record.oidc === undefined || record.oidc === null ? null : parseOidcConfig(record.oidc, source, env),
+    store: parseStoreConfig(record.store, source),
   };
 }
 

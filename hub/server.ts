@@ -19,6 +19,8 @@ import { IngestQueue } from './ingest-queue.js';
 import { openSqliteStore } from './store/sqlite.js';
 import type { Store } from './store/types.js';
 import { asyncStore } from './store/async-store.js';
+import { openPostgresStore } from './store/postgres.js';
+import type { PostgresLocation } from './store/store-url.js';
 import { Access, type AccessOptions } from './access/access.js';
 import { ensureAdmin, type AdminBootstrap } from './access/bootstrap.js';
 import type { OidcSignIn } from './access/oidc.js';
@@ -49,6 +51,8 @@ export interface HubOptions {
   maxPendingAgents?: number;
   /** The store to use instead of the SQLite file in `dataDir` (the hub closes it). */
   store?: Store;
+  /** A PostgreSQL database to keep the store in, instead of the SQLite file in `dataDir` (issue 16). */
+  postgres?: PostgresLocation;
   /** Session times and the failed sign-in limiter (tests shorten them); the clock. */
   access?: Omit<AccessOptions, 'store' | 'logger'>;
   /** The admin token's secret, from a file the operator gives (a Secret); without it the hub writes one on first start. */
@@ -108,13 +112,26 @@ export interface Hub {
   close(): Promise<void>;
 }
 
+/** The store `options` name: a PostgreSQL database, or the SQLite file in the data directory. */
+async function openStore(options: HubOptions, logger: Logger): Promise<Store> {
+  if (options.postgres) {
+    const store = await openPostgresStore({ location: options.postgres, logger });
+    logger.info({ store: options.postgres.display }, 'store: PostgreSQL');
+    return store;
+  }
+  const file = path.join(options.dataDir, 'hub.db');
+  const store = asyncStore(openSqliteStore({ file }));
+  logger.info({ store: file }, 'store: SQLite');
+  return store;
+}
+
 /**
  * Starts the hub. Calling rules: `close()` once; it stops accepting, closes agent connections (1001),
  * flushes pending reports to the store, then closes the store.
  */
 export async function startHub(options: HubOptions): Promise<Hub> {
   const logger = options.logger.child({ component: 'hub' });
-  const store = options.store ?? asyncStore(openSqliteStore({ file: path.join(options.dataDir, 'hub.db') }));
+  const store = options.store ?? (await openStore(options, logger));
   const queue = new IngestQueue(store, logger);
   const byAgentId = new Map<string, AgentConnection>();
   /** Every open agent connection, also those still waiting for their hello. */

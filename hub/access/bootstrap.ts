@@ -2,6 +2,7 @@
 // token. Otherwise, when no admin token exists, the hub makes one and writes it, mode 0600, into its data directory.
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { HttpRequestError } from '../errors.js';
 import type { Access } from './access.js';
 
 export const ADMIN_TOKEN_NAME = 'admin';
@@ -15,8 +16,21 @@ export type AdminBootstrap =
   /** A new admin token, whose secret is in `file` only. */
   | { made: 'file'; file: string; name: string };
 
-/** Resolves once the admin token is stored (and its file written). Calling rule: once, at hub start, before serving. */
+/**
+ * Resolves once the admin token is stored (and its file written). Calling rule: once, at hub start, before serving.
+ * Replicas starting together on one database may race to make it: the one that loses looks again (once) and finds
+ * the winner's.
+ */
 export async function ensureAdmin(access: Access, dataDir: string, operatorSecret: string | undefined): Promise<AdminBootstrap> {
+  try {
+    return await bootstrapOnce(access, dataDir, operatorSecret);
+  } catch (error) {
+    if (!(error instanceof HttpRequestError && error.status === 409)) throw error;
+    return bootstrapOnce(access, dataDir, operatorSecret);
+  }
+}
+
+async function bootstrapOnce(access: Access, dataDir: string, operatorSecret: string | undefined): Promise<AdminBootstrap> {
   if (operatorSecret !== undefined) {
     if (await access.isSecretOf(ADMIN_TOKEN_NAME, operatorSecret)) return { made: 'from-secret', changed: false };
     const existing = (await access.tokens.list()).find((t) => t.name === ADMIN_TOKEN_NAME);

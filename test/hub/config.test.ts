@@ -10,8 +10,8 @@ import { parseYamlMapping } from '../../common/yaml-file.js';
 const parse = (text: string, env: NodeJS.ProcessEnv = {}) => resolveHubConfig(parseYamlMapping(text, 'hub.yaml'), 'hub.yaml', env);
 
 t.test('sessions and single sign-on as written; nothing written: the defaults', async (t) => {
-  t.same(parse(''), { sessions: {}, oidc: null });
-  t.same(parse('sessions: { idle: 15m, absolute: 8h }'), { sessions: { idleMs: 900_000, absoluteMs: 28_800_000 }, oidc: null });
+  t.same(parse(''), { sessions: {}, oidc: null, store: null });
+  t.same(parse('sessions: { idle: 15m, absolute: 8h }'), { sessions: { idleMs: 900_000, absoluteMs: 28_800_000 }, oidc: null, store: null });
   const config = parse('oidc:\n  issuer: https://login.example.com\n  clientId: phoenix\n  roles: { viewer: [ops] }\n', { PHOENIX_OIDC_CLIENT_SECRET: 'from-env-secret' });
   t.match(config.oidc, { issuer: 'https://login.example.com', clientId: 'phoenix', clientSecret: 'from-env-secret', roles: { viewer: ['ops'] } });
 });
