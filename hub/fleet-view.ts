@@ -50,6 +50,8 @@ export class FleetView {
   #loading: Promise<Map<string, HostReportSummary>> | null = null;
   /** Reports stored while the first read is under way: newer than anything it can return. */
   readonly #meanwhile = new Map<string, HostReportSummary>();
+  /** Agents another process stored a report for since it was last read. */
+  readonly #elsewhere = new Set<string>();
 
   constructor(store: Store) {
     this.#store = store;
@@ -57,7 +59,7 @@ export class FleetView {
 
   /** Each agent's latest report, summarized. */
   summaries(): Promise<ReadonlyMap<string, HostReportSummary>> {
-    if (this.#byAgent) return Promise.resolve(this.#byAgent);
+    if (this.#byAgent) return this.#elsewhere.size > 0 ? this.#refresh(this.#byAgent) : Promise.resolve(this.#byAgent);
     this.#loading ??= this.#store.latestAll().then(
       (all) => {
         const byAgent = new Map(all.map((l) => [l.agentId, summarizeReport(l.report)]));
@@ -76,7 +78,29 @@ export class FleetView {
   }
 
   reportStored(agentId: string, report: AgentReport): void {
+    this.#elsewhere.delete(agentId);
     if (this.#byAgent) this.#byAgent.set(agentId, summarizeReport(report));
     else if (this.#loading) this.#meanwhile.set(agentId, summarizeReport(report));
+  }
+
+  /** Another hub process stored a newer report of `agentId` (replicas): it is read from the store at the next read. */
+  storedElsewhere(agentId: string): void {
+    this.#elsewhere.add(agentId);
+  }
+
+  /** What is kept may be behind the store (notices from other processes missed): everything is read again. */
+  forget(): void {
+    if (this.#loading) return;
+    this.#byAgent = null;
+    this.#elsewhere.clear();
+  }
+
+  /** The agents other processes stored for since the last read, read again. */
+  async #refresh(byAgent: Map<string, HostReportSummary>): Promise<ReadonlyMap<string, HostReportSummary>> {
+    const ids = [...this.#elsewhere];
+    this.#elsewhere.clear();
+    const latest = await Promise.all(ids.map((id) => this.#store.latest(id)));
+    for (const l of latest) if (l && !this.#elsewhere.has(l.agentId)) byAgent.set(l.agentId, summarizeReport(l.report));
+    return byAgent;
   }
 }

@@ -190,6 +190,22 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   events.on('report', (agentId, message) => experiments.onReport(agentId, message));
   events.on('hello', (agentId, connection) => experiments.onHello(agentId, connection));
   events.on('status', (agentId, status) => experiments.onStatus(agentId, status));
+  // Other hub processes on the same store (replicas on PostgreSQL): their reports reach the pages here, their
+  // experiments the agents here, their revocations the live feeds here.
+  const peerSubscriptions = [
+    store.peers.on('reports', (reports) => {
+      for (const r of reports) {
+        fleetView.storedElsewhere(r.agentId);
+        live.reportStored(r.agentId, r.hostId, r.seq);
+      }
+    }),
+    store.peers.on('experiments', (ids) => experiments.changedElsewhere(ids)),
+    store.peers.on('access', () => revalidateLive()),
+    store.peers.on('resync', () => {
+      fleetView.forget();
+      return Promise.all([experiments.resync(), revalidateLive()]);
+    }),
+  ];
   wss.on('connection', (ws, req) => {
     const connection = new AgentConnection(ws, req, context);
     allConnections.add(connection);
@@ -286,6 +302,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
         await closed;
         clearTimeout(deadline);
         // Phase 2: whatever was received is stored, then the store is released; each part tried whatever the others do.
+        for (const unsubscribe of peerSubscriptions) unsubscribe();
         try {
           await closeAll('hub', [
             { name: 'timers', close: () => timersStopped },

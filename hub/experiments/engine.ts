@@ -61,6 +61,8 @@ export class ExperimentEngine {
   readonly #listResults = new ResultsMemo(5_000);
   /** Experiments being ended (their final figures read and written), by id. */
   readonly #ending = new Map<string, Promise<void>>();
+  /** The changes other processes made, followed one after another. */
+  #following: Promise<void> = Promise.resolve();
 
   private constructor(options: EngineOptions) {
     this.#o = options;
@@ -236,8 +238,29 @@ export class ExperimentEngine {
     if (trip) this.#abort(run, trip);
   }
 
-  /** Widens rollouts whose hosts held the criteria long enough; completes experiments whose time is up (resolves once they are stored). */
+  /**
+   * Widens rollouts whose hosts held the criteria long enough; completes experiments whose time is up (resolves once
+   * they are stored). With other hub processes on the store, only the one that leads does, after reading the hosts as
+   * they all left them (a host that failed on another process counts towards the guardrail here).
+   */
   async tick(now: number): Promise<void> {
+    const peers = this.#o.store.peers;
+    if (peers.shared) {
+      if (!(await peers.leads())) return;
+      await this.#settled();
+      for (const run of [...this.#running.values()]) {
+        const { hosts, waves } = await ExperimentRun.readHosts(run.record, this.#o.store.experiments);
+        if (this.#running.get(run.id) !== run) continue;
+        run.refresh(hosts, waves);
+        for (const host of run.hosts.values()) {
+          const trip = host.state === 'failed' ? run.watch.observeFailure(host.hostId, host.message ?? 'failed') : null;
+          if (trip) {
+            this.#abort(run, trip);
+            break;
+          }
+        }
+      }
+    }
     const ended: Promise<void>[] = [];
     for (const run of [...this.#running.values()]) {
       if (run.endsAt !== null && now >= run.endsAt) {
@@ -250,10 +273,58 @@ export class ExperimentEngine {
     await Promise.all(ended);
   }
 
+  /**
+   * Other hub processes on the store created or changed these experiments: one that runs now is followed here (its
+   * agents connected here get its assignment, also when a wave started elsewhere), one that ended is let go (its agents
+   * here told to withdraw). Resolves once each is followed; they are followed one at a time.
+   */
+  changedElsewhere(ids: readonly string[]): Promise<void> {
+    const next = this.#following.then(async () => {
+      for (const id of new Set(ids)) await this.#follow(id);
+    });
+    this.#following = next.catch((error: unknown) => this.#log.error({ err: error }, 'following an experiment changed elsewhere failed'));
+    return next;
+  }
+
+  /** Notices from other processes may have been missed: every experiment running here or in the store is followed again. */
+  resync(): Promise<void> {
+    return this.#following.then(async () => {
+      const running = (await this.#o.store.experiments.experimentsIn(['running'])).map((r) => r.id);
+      await this.changedElsewhere([...new Set([...running, ...this.#running.keys()])]);
+    });
+  }
+
+  async #follow(id: string): Promise<void> {
+    await this.#settled();
+    const record = await this.#o.store.experiments.experiment(id);
+    const run = this.#running.get(id);
+    if (!record || record.state !== 'running') {
+      if (!run) return;
+      this.#running.delete(id);
+      this.#listResults.forget(id);
+      for (const host of run.withdrawn()) this.#o.connections.get(host.agentId)?.withdraw(id, `the experiment was ${record?.state ?? 'deleted'}`);
+      this.#log.info({ experimentId: id, state: record?.state }, 'an experiment ended elsewhere');
+      return;
+    }
+    if (!run) {
+      const resumed = await ExperimentRun.resume(record, this.#o.store.experiments, this.#writes);
+      if (this.#running.has(id)) return;
+      this.#running.set(id, resumed);
+      this.#log.info({ experimentId: id, hosts: resumed.hosts.size }, 'following an experiment started elsewhere');
+      this.#sendSlices(resumed, [...resumed.hosts.values()].filter((h) => h.wave !== null).map((h) => h.agentId), 0);
+      return;
+    }
+    const { hosts, waves } = await ExperimentRun.readHosts(run.record, this.#o.store.experiments);
+    if (this.#running.get(id) !== run) return;
+    const started = run.refresh(hosts, waves);
+    if (started.length > 0) this.#sendSlices(run, started.map((h) => h.agentId), 0);
+  }
+
   /** Ends what is being ended and writes what is pending. Calling rule: once, when the hub closes, before its store. */
   async close(): Promise<void> {
     for (const slice of this.#slices) clearTimeout(slice);
     this.#slices.clear();
+    await this.#following;
     await Promise.allSettled(this.#ending.values());
     await this.#writes.close();
   }

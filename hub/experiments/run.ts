@@ -42,11 +42,18 @@ export class ExperimentRun {
     return run;
   }
 
-  /** A running experiment read back from the store after a hub restart. */
-  static async resume(record: ExperimentRecord, store: ExperimentStore, writes: ExperimentWrites): Promise<ExperimentRun> {
+  /** Its hosts and the starts of its waves, as the store has them. */
+  static async readHosts(record: ExperimentRecord, store: ExperimentStore): Promise<{ hosts: ExperimentHostRecord[]; waves: number[] }> {
     const definition = (JSON.parse(record.spec) as StoredDefinition).definition;
     const hosts = await store.hosts(record.id);
     const waves = (await store.events(record.id, { kind: 'wave', limit: waveSizes(hosts.length, definition.rollout).length })).map((e) => e.at);
+    return { hosts, waves };
+  }
+
+  /** A running experiment read back from the store after a hub restart (or started by another hub process). */
+  static async resume(record: ExperimentRecord, store: ExperimentStore, writes: ExperimentWrites): Promise<ExperimentRun> {
+    const definition = (JSON.parse(record.spec) as StoredDefinition).definition;
+    const { hosts, waves } = await ExperimentRun.readHosts(record, store);
     const watch = record.guard ? GuardrailWatch.from(definition.guardrails, JSON.parse(record.guard)) : new GuardrailWatch(definition.guardrails);
     return new ExperimentRun(record, hosts, writes, waves, watch);
   }
@@ -152,6 +159,23 @@ export class ExperimentRun {
     this.#writes.updateExperiment(this.id, { state, endedAt: now, outcome: this.record.outcome, guard: JSON.stringify(this.watch.toJSON()) });
     this.event(state, null, by, outcome, now);
     return outcome;
+  }
+
+  /**
+   * Takes the hosts and wave starts as the store has them (other hub processes on the store changed them); returns
+   * the hosts whose wave started meanwhile. Calling rule: only once this process's own changes are stored.
+   */
+  refresh(hosts: readonly ExperimentHostRecord[], waveStarts: readonly number[]): ExperimentHostRecord[] {
+    const started: ExperimentHostRecord[] = [];
+    for (const stored of hosts) {
+      const host = this.hosts.get(stored.agentId);
+      if (!host) continue;
+      if (host.wave === null && stored.wave !== null) started.push(host);
+      // In place: the engine and the guardrails hold these objects.
+      Object.assign(host, stored);
+    }
+    waveStarts.forEach((at, wave) => (this.waveStarts[wave] = at));
+    return started;
   }
 
   /** The hosts an assignment was meant for (their wave started), to withdraw it from. */

@@ -44,9 +44,10 @@ export function postgresExperiments(pool: pg.Pool, onChanged: (on: Queryable, id
     createExperiment: (experiment, hosts, event) =>
       transaction(pool, async (client) => {
         await changes(client, s.insertExperiment, experimentParams(experiment));
+        // Announced in the transaction: heard only if it commits.
+        await onChanged(client, [experiment.id]);
         for (const host of hosts) await changes(client, s.insertHost, { ...host });
         await addEvent(client, event);
-        await onChanged(client, [experiment.id]);
       }),
     experiments: async () => (await rows<ExperimentRow>(pool, s.experiments)).map(toExperiment),
     experiment: async (id) => {
@@ -72,7 +73,8 @@ export function postgresExperiments(pool: pg.Pool, onChanged: (on: Queryable, id
         for (const host of writes.hosts) await changes(client, s.putHost, { ...host });
         for (const event of writes.events) await addEvent(client, event);
         for (const [id, patch] of writes.patches) await changes(client, s.update, patchParams(id, patch));
-        const changed = new Set(writes.patches.map(([id]) => id));
+        // What other processes follow: a state or its fields changed, a wave started (not each host's status).
+        const changed = new Set([...writes.patches.map(([id]) => id), ...writes.events.filter((e) => e.kind === 'wave').map((e) => e.experimentId)]);
         if (changed.size > 0) await onChanged(client, [...changed]);
       }),
   };

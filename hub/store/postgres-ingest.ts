@@ -8,7 +8,8 @@ import { IngestBatch } from './ingest-batch.js';
 import { LivePositions } from './positions.js';
 import { addPostgresFigures } from './postgres-experiments.js';
 import { reloadPositions, readMarks } from './postgres-reads.js';
-import { changes, rows, transaction } from './postgres-statements.js';
+import type { StoredElsewhere } from './peers.js';
+import { changes, rows, transaction, type Queryable } from './postgres-statements.js';
 import { PG } from './postgres-store-sql.js';
 import { helloParams, toAgent, type AgentRow } from './store-sql.js';
 import { MARK_KEYS, type Tiers } from './tiers.js';
@@ -26,7 +27,8 @@ export interface PostgresIngest {
 /** Where this replica's running totals of an agent stand: its sequence and high-water mark when it last stored for it. */
 const standing = (row: { stream_id: string; last_seq: number }) => `${row.stream_id}\u0000${row.last_seq}`;
 
-export function postgresIngest(pool: pg.Pool, tiers: Tiers): PostgresIngest {
+/** `announce` tells the other replicas, inside each batch's transaction, which reports it stored. */
+export function postgresIngest(pool: pg.Pool, tiers: Tiers, announce: (on: Queryable, reports: readonly StoredElsewhere[]) => Promise<void>): PostgresIngest {
   const live = new LivePositions();
   /** Per agent, where `live` stands (see `standing`); an agent not here is loaded on its first report. */
   const known = new Map<string, string>();
@@ -58,6 +60,7 @@ export function postgresIngest(pool: pg.Pool, tiers: Tiers): PostgresIngest {
         const critical: Record<string, unknown>[] = [];
         const latest = new Map<string, Record<string, unknown>>();
         const agents = new Map<string, { agent_id: string; last_seq: number; last_seen: number }>();
+        const announced: StoredElsewhere[] = [];
         const tagged: { agentId: string; ts: number; item: IncomingReport }[] = [];
         const outcomes: StoreOutcome[] = [];
         for (const item of items) {
@@ -76,6 +79,7 @@ export function postgresIngest(pool: pg.Pool, tiers: Tiers): PostgresIngest {
           if (message.report.experiment) tagged.push({ agentId, ts, item });
           latest.set(agentId, { agent_id: agentId, seq: message.seq, received_at: receivedAt, report: JSON.stringify(message.report) });
           agents.set(agentId, { agent_id: agentId, last_seq: message.seq, last_seen: receivedAt });
+          announced.push({ agentId, hostId: message.report.host.id, seq: message.seq });
           outcomes.push('stored');
         }
         if (samples.length > 0) {
@@ -85,6 +89,7 @@ export function postgresIngest(pool: pg.Pool, tiers: Tiers): PostgresIngest {
           await changes(client, PG.advanceAgents, [JSON.stringify([...agents.values()])]);
           for (const { agentId, ts, item } of tagged) await addPostgresFigures(client, agentId, ts, item.message.report);
           if (batch.dirtyChanged) await changes(client, PG.markDirty, [MARK_KEYS.dirtyFine[0], batch.dirtyFine]);
+          await announce(client, announced);
         }
         return { outcomes, batch, stored: agents };
       });

@@ -78,6 +78,10 @@ export async function changes(on: Queryable, statement: PgStatement, params: Rea
 export async function transaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
+  // A server that goes away between two statements makes the client emit 'error', which the pool hears only while
+  // the client is idle: heard here, it fails the transaction's next statement instead of the process.
+  const lost = (error: Error) => (broken = error);
+  client.on('error', lost);
   try {
     await client.query('BEGIN');
     const result = await work(client);
@@ -87,6 +91,7 @@ export async function transaction<T>(pool: pg.Pool, work: (client: pg.PoolClient
     await client.query('ROLLBACK').catch((rollback: Error) => (broken = rollback));
     throw error;
   } finally {
+    client.off('error', lost);
     client.release(broken);
   }
 }

@@ -2,17 +2,20 @@
 // several hub replicas on one database. Writes (report batches, hellos, maintenance) go through one pool, reads
 // through another, so a comparison over the whole fleet never waits behind a group commit. This file only assembles
 // the parts: statements, ingest, reads and maintenance live beside it.
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../common/logger.js';
+import { StoreOpenError } from '../errors.js';
 import { openPostgres, postgresPool } from './postgres-open.js';
 import { postgresAccess } from './postgres-access.js';
 import { postgresExperiments } from './postgres-experiments.js';
 import { postgresIngest } from './postgres-ingest.js';
 import { postgresMaintenance } from './postgres-maintenance.js';
+import { announceAccess, announceExperiments, announceReports, PostgresPeers } from './postgres-peers.js';
 import { postgresTierReader, readMarks } from './postgres-reads.js';
 import { rows } from './postgres-statements.js';
 import { PG } from './postgres-store-sql.js';
 import { toAgent, toLatest, type AgentRow, type LatestRow } from './store-sql.js';
-import type { PostgresLocation } from './store-url.js';
+import { scrubPassword, type PostgresLocation } from './store-url.js';
 import { resolveTiers, type TierOptions } from './tiers.js';
 import type { Store } from './types.js';
 import { windowReads } from './window.js';
@@ -38,9 +41,17 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
   const write = await openPostgres(location, logger, { max: options.writeConnections ?? 4, connectTimeoutMs });
   const read = postgresPool(location, logger, { max: options.readConnections ?? 6, connectTimeoutMs });
+  const replica = randomUUID();
+  const peers = new PostgresPeers(location, replica, logger);
+  try {
+    await peers.start();
+  } catch (error) {
+    await Promise.all([write.end(), read.end()]);
+    throw new StoreOpenError(`cannot listen to the hub store ${location.display} (${scrubPassword((error as Error).message, location)})`);
+  }
 
   const agentMap = async () => new Map((await rows<AgentRow>(read, PG.allAgents)).map((r) => [r.agent_id, toAgent(r)]));
-  const ingest = postgresIngest(write, tiers);
+  const ingest = postgresIngest(write, tiers, (on, reports) => announceReports(on, replica, reports));
   const reads = windowReads({ reader: postgresTierReader(read), tiers, marks: () => readMarks(read), live: null, agents: agentMap });
 
   let closed: Promise<void> | null = null;
@@ -57,9 +68,10 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     history: reads.history,
     fleetHistory: reads.fleetHistory,
     maintain: postgresMaintenance(write, tiers),
-    access: postgresAccess(write),
-    experiments: postgresExperiments(write),
-    close: () => (closed ??= Promise.all([write.end(), read.end()]).then(() => undefined)),
+    access: postgresAccess(write, (on) => announceAccess(on, replica)),
+    experiments: postgresExperiments(write, (on, ids) => announceExperiments(on, replica, ids)),
+    peers,
+    close: () => (closed ??= Promise.all([peers.close(), write.end(), read.end()]).then(() => undefined)),
   };
 }
 

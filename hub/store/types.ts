@@ -4,6 +4,7 @@ import type { ExperimentStore, SyncExperimentStore } from '../experiments/experi
 import type { Hello, ReportMessage } from '../../protocol/messages.js';
 import type { AgentReport } from '../../protocol/report.js';
 import type { LossFigures } from './loss-sums.js';
+import type { StorePeers } from './peers.js';
 
 export interface AgentRecord {
   agentId: string;
@@ -113,6 +114,8 @@ export interface Store {
   access: AccessStore;
   /** The pipeline catalog, the experiments and their figures (which `storeReports` keeps for tagged reports). */
   experiments: ExperimentStore;
+  /** What other hub processes on this store do (replicas on PostgreSQL); none on SQLite. */
+  peers: StorePeers;
   close(): Promise<void>;
 }
 

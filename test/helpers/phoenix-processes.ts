@@ -82,6 +82,8 @@ export interface HubProcessSetup {
   /** http://127.0.0.1:PORT */
   url: string;
   agentUrl: string;
+  /** A PostgreSQL store's URL ($PHOENIX_HUB_STORE); absent: the SQLite store in dataDir. */
+  store?: string;
 }
 
 /** Writes the agents' token (AGENT_TOKEN) and an admin token into `dir` and picks a port. */
@@ -95,6 +97,17 @@ export async function hubProcessSetup(dir: string): Promise<HubProcessSetup> {
   return { port, dataDir: path.join(dir, 'hub-data'), tokenFile, adminTokenFile, adminToken, url: `http://127.0.0.1:${port}`, agentUrl: `ws://127.0.0.1:${port}/ws/agent` };
 }
 
+/** `count` replicas on the PostgreSQL store `store`: the same secrets, each its own port and data directory. */
+export async function replicaSetups(dir: string, store: string, count: number): Promise<HubProcessSetup[]> {
+  const first = await hubProcessSetup(dir);
+  const setups = [{ ...first, store, dataDir: path.join(dir, 'hub-data-0') }];
+  for (let i = 1; i < count; i++) {
+    const port = await autoPort();
+    setups.push({ ...first, store, port, dataDir: path.join(dir, `hub-data-${i}`), url: `http://127.0.0.1:${port}`, agentUrl: `ws://127.0.0.1:${port}/ws/agent` });
+  }
+  return setups;
+}
+
 /** Starts `phoenix-hub` as `setup` says and waits for /readyz. */
 export async function startHubProcess(t: Test, setup: HubProcessSetup): Promise<Spawned> {
   const child = spawnTs(HUB_BIN, [
@@ -103,7 +116,7 @@ export async function startHubProcess(t: Test, setup: HubProcessSetup): Promise<
     '--token-file', setup.tokenFile,
     '--admin-token-file', setup.adminTokenFile,
     '--log-level', 'warn',
-  ]);
+  ], setup.store ? { env: { PHOENIX_HUB_STORE: setup.store } } : {});
   child.stdout!.resume();
   const hub = own(t, child, 'phoenix-hub');
   await waitFor('the hub process ready', async () => {

@@ -115,3 +115,24 @@ t.test('a report stored while the first read is under way is kept over what that
   t.equal((await reading).get('a1')?.variants[1]?.series, 90, 'the newer report, not the one the read began with');
   t.equal((await view.summaries()).get('a1')?.variants[1]?.series, 90);
 });
+
+t.test('a report another process stored is read from the store at the next read; forget() reads everything again', async (t) => {
+  const { store: s, sync, reads } = await countingStore(t);
+  const view = new FleetView(s);
+  const first = sampleReport('web-1');
+  store(sync, 'a1', 1, first);
+  await view.summaries();
+  t.equal(reads(), 1);
+  // Another replica stores a newer report: this view hears only of it.
+  const newer = sampleReport('web-1');
+  newer.host.processCount = 999;
+  store(sync, 'a1', 2, newer);
+  t.equal((await view.summaries()).get('a1')!.processCount, first.host.processCount, 'not told: what it kept');
+  view.storedElsewhere('a1');
+  t.equal((await view.summaries()).get('a1')!.processCount, 999, 'told: that agent read again');
+  t.equal(reads(), 1, 'its latest alone, not every agent');
+  store(sync, 'a2', 1, sampleReport('web-2'));
+  view.forget();
+  t.ok((await view.summaries()).has('a2'), 'after forget(): everything read again');
+  t.equal(reads(), 2);
+});

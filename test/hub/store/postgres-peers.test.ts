@@ -1,0 +1,91 @@
+// Replicas telling each other what they did (hub/store/postgres-peers.ts, issue 16), at the store, on a real server:
+// a replica hears the other's reports (agent, host, sequence), experiment changes and ended credentials, never its
+// own; notices of a rolled-back transaction are never heard; one replica leads at a time and another takes over when
+// it is gone; a server restart is followed by a resync and leadership taken again.
+import t from 'tap';
+import { silentLogger } from '../../../common/logger.js';
+import type { StoredElsewhere, StorePeerEvents } from '../../../hub/store/peers.js';
+import { openPostgresStore } from '../../../hub/store/postgres.js';
+import { parsePostgresUrl } from '../../../hub/store/store-url.js';
+import type { Store } from '../../../hub/store/types.js';
+import { startPostgres } from '../../helpers/postgres.js';
+import { waitFor } from '../../helpers/process.js';
+import { helloFor, reportFor } from '../../helpers/ws-client.js';
+import { session, token } from './access-store-contract.js';
+
+/** Everything a store's peers told it, by event. */
+function heard(store: Store) {
+  const got: { [K in keyof StorePeerEvents]: StorePeerEvents[K][] } = { reports: [], experiments: [], access: [], resync: [] };
+  for (const event of Object.keys(got) as (keyof StorePeerEvents)[]) {
+    store.peers.on(event, ((...args: unknown[]) => void (got[event] as unknown[][]).push(args)) as never);
+  }
+  return got;
+}
+
+t.test('replicas hear each other', { timeout: 120_000 }, async (t) => {
+  const server = await startPostgres(t);
+  const location = parsePostgresUrl(await server.createDatabase(), 'test');
+  const open = () => openPostgresStore({ location, logger: silentLogger() });
+  const a = await open();
+  const b = await open();
+  t.teardown(() => Promise.all([a.close(), b.close()]));
+  const ofA = heard(a);
+  const ofB = heard(b);
+  t.equal(a.peers.shared, true);
+
+  await a.upsertAgent(helloFor('a1', 'web-1'), Date.now());
+  await a.storeReports([1, 2, 3].map((seq) => ({ agentId: 'a1', message: reportFor('web-1', seq), receivedAt: Date.now() })));
+  await waitFor('B hears the reports', () => ofB.reports.length > 0, 10_000);
+  t.same(ofB.reports.flatMap(([r]) => r), [1, 2, 3].map((seq): StoredElsewhere => ({ agentId: 'a1', hostId: 'web-1', seq })), 'each report: agent, host, sequence');
+  t.same(ofA.reports, [], 'A does not hear its own');
+
+  // Hundreds of reports in one batch: as many notices as their size needs, all heard.
+  const many = Array.from({ length: 400 }, (_, i) => `agent-with-a-longer-id-${String(i).padStart(4, '0')}`);
+  for (const id of many) await b.upsertAgent(helloFor(id, `host-${id}`), Date.now());
+  await b.storeReports(many.map((id) => ({ agentId: id, message: reportFor(`host-${id}`, 1), receivedAt: Date.now() })));
+  await waitFor('A hears all 400', () => ofA.reports.flat(2).length === 400, 10_000);
+  t.ok(ofA.reports.length > 1, `in ${ofA.reports.length} notices (each under PostgreSQL's 8,000 bytes)`);
+
+  const experiment = {
+    id: 'e1', name: 'e1', description: null, spec: '{}', state: 'draft' as const, revision: 1, baseline: { pipeline: 'baseline', sha256: 'a'.repeat(64) },
+    candidate: { pipeline: 'lean', sha256: 'b'.repeat(64) }, createdBy: 'x', createdAt: 1, startedAt: null, endedAt: null, outcome: null, guard: null,
+  };
+  await a.experiments.createExperiment(experiment, [], { experimentId: 'e1', at: 1, kind: 'created', hostId: null, actor: 'x', detail: '{}' });
+  await a.experiments.applyWrites({ hosts: [], events: [{ experimentId: 'e1', at: 2, kind: 'host.measuring', hostId: 'h', actor: null, detail: '{}' }], patches: [] });
+  await a.experiments.applyWrites({ hosts: [], events: [{ experimentId: 'e1', at: 3, kind: 'wave', hostId: null, actor: null, detail: '{}' }], patches: [] });
+  await a.experiments.updateExperiment('e1', { state: 'running' });
+  await waitFor('B hears the experiment', () => ofB.experiments.length >= 3, 10_000);
+  t.same(ofB.experiments, [[['e1']], [['e1']], [['e1']]], "created, a wave, a patch: each heard; a host's status alone is not");
+
+  await a.access.insertToken(token('bob'), 'h-bob');
+  await a.access.insertSession(session('s1', { credential: 'bob' }));
+  await a.access.deleteToken('bob');
+  await waitFor('B hears the revocation', () => ofB.access.length === 1, 10_000);
+  // A duplicate host key rolls the transaction back (after its notice was sent in it): nothing heard.
+  const host = { experimentId: 'e-dup', agentId: 'a1', hostId: 'web-1', order: 0, wave: null, state: 'pending' as const, message: null, updatedAt: 1, healthySince: null };
+  await t.rejects(a.experiments.createExperiment({ ...experiment, id: 'e-dup' }, [host, host], { experimentId: 'e-dup', at: 1, kind: 'created', hostId: null, actor: 'x', detail: '{}' }));
+  const before = ofB.experiments.length;
+  await a.experiments.updateExperiment('e1', { revision: 2 });
+  await waitFor('the next notice', () => ofB.experiments.length === before + 1, 10_000);
+  t.notOk(ofB.experiments.flat(2).includes('e-dup'), 'the rolled-back transaction announced nothing');
+
+  // Leadership: one at a time.
+  const leadsA = await a.peers.leads();
+  const leadsB = await b.peers.leads();
+  t.ok(leadsA !== leadsB, `exactly one leads (A ${leadsA}, B ${leadsB})`);
+  t.equal(await (leadsA ? a : b).peers.leads(), true, 'and keeps leading');
+
+  // The server restarts: both are told to read again, and someone leads again.
+  await server.stop();
+  await server.start();
+  await waitFor('both resync', () => ofA.resync.length > 0 && ofB.resync.length > 0, 60_000, 100);
+  await waitFor('a leader again', async () => (await a.peers.leads()) || (await b.peers.leads()), 20_000, 200);
+  t.pass('someone leads after the restart');
+
+  // The leader goes away: the other takes over.
+  const leaderNow = (await a.peers.leads()) ? a : b;
+  const next = leaderNow === a ? b : a;
+  await leaderNow.close();
+  await waitFor('the other replica leads', () => next.peers.leads(), 10_000, 100);
+  t.pass('the other replica took over');
+});
