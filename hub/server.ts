@@ -2,6 +2,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { WebSocketServer } from 'ws';
 import type { Logger } from '../common/logger.js';
@@ -18,6 +19,7 @@ import type { TokenSet } from './auth.js';
 import { IngestQueue } from './ingest-queue.js';
 import { openSqliteStore } from './store/sqlite.js';
 import type { Store } from './store/types.js';
+import { StoreOpenError } from './errors.js';
 import { asyncStore } from './store/async-store.js';
 import { openPostgresStore } from './store/postgres.js';
 import type { PostgresLocation } from './store/store-url.js';
@@ -115,6 +117,12 @@ export interface Hub {
 /** The store `options` name: a PostgreSQL database, or the SQLite file in the data directory. */
 async function openStore(options: HubOptions, logger: Logger): Promise<Store> {
   if (options.postgres) {
+    // The data directory holds no store then, but still the first admin token the hub may write.
+    try {
+      mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+    } catch (error) {
+      throw new StoreOpenError(`cannot create the hub's data directory '${options.dataDir}' (${(error as NodeJS.ErrnoException).code ?? error})`);
+    }
     const store = await openPostgresStore({ location: options.postgres, logger });
     logger.info({ store: options.postgres.display }, 'store: PostgreSQL');
     return store;

@@ -9,6 +9,17 @@ import type { ComparisonResponse, FleetHistoryResponse, FleetHost, FleetResponse
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** How recently an agent must have been heard of to count as connected to another replica of a shared store. */
+export const ELSEWHERE_CONNECTED_MS = 120_000;
+
+/**
+ * Connected to this hub, or (replicas on one store, which each see only their own sockets) heard of by another one
+ * within ELSEWHERE_CONNECTED_MS: its hello or a report stored there.
+ */
+function connected(hub: Hub, agent: { agentId: string; lastSeen: number }): boolean {
+  return hub.connections.has(agent.agentId) || (hub.store.peers.shared && Date.now() - agent.lastSeen < ELSEWHERE_CONNECTED_MS);
+}
+
 /** Whether the agent's connection takes experiments (null: not connected, or no hello yet). */
 function manageability(hub: Hub, agentId: string): Manageability | null {
   const connection = hub.connections.get(agentId);
@@ -26,7 +37,7 @@ export async function fleet(hub: Hub, url: URL): Promise<FleetResponse> {
       kind: agent.hostKind,
       labels: agent.labels,
       agentVersion: agent.agentVersion,
-      connected: hub.connections.has(agent.agentId),
+      connected: connected(hub, agent),
       experiments: manageability(hub, agent.agentId),
       lastSeen: iso(agent.lastSeen),
       lastSeq: agent.lastSeq,
@@ -91,7 +102,7 @@ export async function host(hub: Hub, url: URL, hostId: string, now = Date.now())
   const latest = latests.filter((l) => l !== null).sort((x, y) => y.receivedAt - x.receivedAt)[0];
   return {
     hostId,
-    agents: agents.map((a): HostAgent => ({ ...a, connected: hub.connections.has(a.agentId), experiments: manageability(hub, a.agentId), firstSeen: iso(a.firstSeen), lastSeen: iso(a.lastSeen) })),
+    agents: agents.map((a): HostAgent => ({ ...a, connected: connected(hub, a), experiments: manageability(hub, a.agentId), firstSeen: iso(a.firstSeen), lastSeen: iso(a.lastSeen) })),
     latest: latest ? { seq: latest.seq, receivedAt: iso(latest.receivedAt), report: latest.report } : null,
     history,
   };

@@ -35,6 +35,7 @@ export interface FleetHost {
   kind: AgentRecord['hostKind'];
   labels: Record<string, string>;
   agentVersion: string;
+  /** Connected to this hub, or to another replica of its store (heard of there in the last 2 minutes). */
   connected: boolean;
   /** Whether the hub may run experiments on it, and why not (null while it is not connected: unknown). */
   experiments: Manageability | null;

@@ -111,6 +111,8 @@ t.test('hub replicas on one database', { timeout: 600_000 }, async (t) => {
     const seen = new Map(fleet.hosts.map((h) => [h.hostId, h]));
     t.ok(agents.every((a) => seen.has(a.name)), `A's fleet lists all ${agents.length} hosts`);
     t.equal(seen.get('on-b')?.lastSeq, 20, "with the latest report B stored");
+    t.equal(seen.get('on-b')?.connected, true, 'and connected (to B)');
+    t.equal(fleet.totals.connected, agents.length, 'every host counted connected');
   });
 
   t.test('the database restarted under load: the hubs carry on, the outboxes hold the reports meanwhile, 0 lost', async (t) => {

@@ -14,6 +14,7 @@ import { silentLogger, type Logger } from '../../common/logger.js';
 import { bearer } from '../helpers/hub-api.js';
 import { call, signIn, startAccessHub, AGENT_TOKEN } from '../helpers/access-hub.js';
 import { captureLogs } from '../helpers/logs.js';
+import { startPostgres } from '../helpers/postgres.js';
 import { waitFor } from '../helpers/process.js';
 
 const SECRET = /^phx_t_[A-Za-z0-9_-]{43}$/m;
@@ -179,4 +180,24 @@ t.test('--admin-token-file: that secret is the admin token; a changed file repla
   const bad = await run(dir, ['--port', '0', '--data-dir', dir, '--token-file', path.join(dir, 'agent-tokens'), '--admin-token-file', adminFile]);
   t.equal(bad.code, 2);
   t.match(bad.stderr, /--admin-token-file: '.*admin-secret' must hold one token of 16-512 characters/);
+});
+
+t.test('on a PostgreSQL store: tokens made, listed and revoked in that database, which a hub on it honours at once', { timeout: 120_000 }, async (t) => {
+  const server = await startPostgres(t);
+  const dir = await tempDir(t);
+  const { hub } = await serve(t, dir, ['--store', server.url, '--data-dir', path.join(dir, 'hub')]);
+  const made = await run(dir, ['--store', server.url, 'token', 'create', '--name', 'ops', '--role', 'viewer']);
+  t.equal(made.code, 0, made.stderr);
+  const secret = SECRET.exec(made.stdout)?.[0];
+  t.ok(secret, 'the secret is printed');
+  t.equal((await call(hub, 'GET', '/api/v1/fleet', bearer(secret!))).status, 200, 'the hub on that database takes it');
+  const listed = await run(dir, ['token', 'list', '--store', server.url, '--json']);
+  t.equal(listed.code, 0, listed.stderr);
+  t.same((JSON.parse(listed.stdout) as { name: string }[]).map((x) => x.name).sort(), ['admin', 'ops'], '--store after the subcommand too; the hub\'s first admin token is there as well');
+  const revoked = await run(dir, ['--store', server.url, 'token', 'revoke', 'ops']);
+  t.equal(revoked.code, 0, revoked.stderr);
+  t.equal((await call(hub, 'GET', '/api/v1/fleet', bearer(secret!))).status, 401, 'revoked: refused at once');
+  const bad = await run(dir, ['--store', 'postgres://phoenix:hunter2@127.0.0.1/x?sslmode=maybe', 'token', 'list']);
+  t.equal(bad.code, 2, 'a bad store URL is exit 2');
+  t.notMatch(bad.stderr, /hunter2/, 'without its password');
 });
