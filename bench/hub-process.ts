@@ -40,9 +40,9 @@ export async function timeGet(url: string): Promise<number> {
 
 /**
  * Starts `phoenix-hub` on `dataDir` (a token file is written into `dir`) and waits until it is ready. `captureLog`:
- * keep its stderr (the log at warn) for `log()` instead of passing it through.
+ * keep its stderr (the log at warn) for `log()` instead of passing it through; `store`: a PostgreSQL store's URL.
  */
-export async function startHubProcess(dir: string, dataDir: string, options: { captureLog?: boolean } = {}): Promise<HubProcess> {
+export async function startHubProcess(dir: string, dataDir: string, options: { captureLog?: boolean; store?: string } = {}): Promise<HubProcess> {
   const tokens = path.join(dir, 'tokens');
   await writeFile(tokens, `${BENCH_TOKEN}\n`);
   const admin = path.join(dir, 'admin-token');
@@ -51,7 +51,7 @@ export async function startHubProcess(dir: string, dataDir: string, options: { c
   const child = spawn(
     process.execPath,
     [path.join(here, '..', 'hub', 'bin.js'), '--port', String(port), '--data-dir', dataDir, '--token-file', tokens, '--admin-token-file', admin, '--log-level', 'warn'],
-    { stdio: ['ignore', 'ignore', options.captureLog ? 'pipe' : 'inherit'] },
+    { stdio: ['ignore', 'ignore', options.captureLog ? 'pipe' : 'inherit'], env: { ...process.env, ...(options.store ? { PHOENIX_HUB_STORE: options.store } : {}) } },
   );
   let logged = '';
   child.stderr?.setEncoding('utf8').on('data', (d: string) => (logged += d));

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench`: runs the benchmarks three times each and writes BENCHMARKS.md with medians.
 // `npm run bench -- --only parser,hub` runs some groups and keeps the other groups' sections as they were
-// (each section says when it was measured). Groups: parser, agent, hub, store, experiments.
+// (each section says when it was measured). Groups: parser, agent, hub, store, experiments, engines.
 import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +13,7 @@ import { renderPipelineEffect, runPipelineEffect, type PipelineEffectResult } fr
 import { hubLoadSection, runHubLoad, type HubLoadOptions, type HubLoadResult } from './hub-load.js';
 import { measureStore, prepareStore, storeSection, type StoreScaleRun } from './store-scale.js';
 import { fanoutSection, runFanout, type FanoutOptions, type FanoutPair } from './experiment-fanout.js';
+import { enginesSection, runEngineLoad, type EngineLoadOptions } from './hub-engines.js';
 
 const RUNS = 3;
 const say = (line: string) => process.stderr.write(`${line}\n`);
@@ -106,7 +107,30 @@ not met (2.1×), every host is applied 14 times faster than the goal.
 `;
 }
 
-const GROUPS: Record<string, () => Promise<string>> = { parser: parserGroup, agent: agentGroup, hub: hubGroup, store: storeGroup, experiments: experimentsGroup };
+/** The machine's own speed that day, to read the figures beside: our parser's time for 1M series (one run). */
+async function machineSpeed(): Promise<string> {
+  const result = await runParserBench([1_000_000], 1);
+  const outcome = result.sizes[0]?.outcomes.ours[0];
+  return outcome && 'ms' in outcome ? `our parser read 1M series in ${(outcome.ms / 1000).toFixed(2)} s (BENCHMARKS' parser section: the same measure)` : 'the parser bench did not finish';
+}
+
+async function enginesGroup(): Promise<string> {
+  const load: Omit<EngineLoadOptions, 'engine' | 'replicas'> = { agents: 10_000, intervalMs: 5000, durationMs: 60_000, apiEveryMs: 1000 };
+  say('store engines: the machine\'s speed (the parser at 1M series), then 10,000 agents on SQLite (1 hub) and on PostgreSQL (2 replicas)');
+  const machine = await machineSpeed();
+  const sqlite = await runEngineLoad({ ...load, engine: 'sqlite', replicas: 1 });
+  const postgres = await runEngineLoad({ ...load, engine: 'postgres', replicas: 2 });
+  return enginesSection(sqlite, postgres, machine);
+}
+
+const GROUPS: Record<string, () => Promise<string>> = {
+  parser: parserGroup,
+  agent: agentGroup,
+  hub: hubGroup,
+  store: storeGroup,
+  experiments: experimentsGroup,
+  engines: enginesGroup,
+};
 
 /** Each group's text sits between markers, so a partial run can replace just its own. */
 const block = (group: string, text: string) => `<!-- bench:${group} -->\n${text.trim()}\n<!-- /bench:${group} -->`;
