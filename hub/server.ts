@@ -17,10 +17,9 @@ import { FleetView } from './fleet-view.js';
 import { LiveFeed } from './live.js';
 import type { TokenSet } from './auth.js';
 import { IngestQueue } from './ingest-queue.js';
-import { openSqliteStore } from './store/sqlite.js';
+import { openThreadedSqliteStore } from './store/sqlite-threads.js';
 import type { Store } from './store/types.js';
 import { StoreOpenError } from './errors.js';
-import { asyncStore } from './store/async-store.js';
 import { openPostgresStore } from './store/postgres.js';
 import type { PostgresLocation } from './store/store-url.js';
 import { Access, type AccessOptions } from './access/access.js';
@@ -128,7 +127,8 @@ async function openStore(options: HubOptions, logger: Logger): Promise<Store> {
     return store;
   }
   const file = path.join(options.dataDir, 'hub.db');
-  const store = asyncStore(openSqliteStore({ file }));
+  // Its writer and reader threads: the event loop only passes calls and answers (issue 16).
+  const store = await openThreadedSqliteStore({ file });
   logger.info({ store: file }, 'store: SQLite');
   return store;
 }

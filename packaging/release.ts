@@ -5,6 +5,7 @@ import { chmodSync, copyFileSync, cpSync, mkdirSync, rmSync, writeFileSync } fro
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { build } from 'esbuild';
+import { RELEASE_STORE_WORKER } from '../hub/store/sqlite-threads.js';
 import { RELEASE_COLLECTOR } from '../agent/collector/locate.js';
 import type { Logger } from '../common/logger.js';
 import { packageRoot, phoenixVersion } from '../common/paths.js';
@@ -33,12 +34,11 @@ const PROGRAMS = [
   { name: 'phoenix-hub', entry: 'packaging/sea/hub-main.ts' },
 ] as const;
 
-/** Bundles one entry into a CommonJS file (SEA runs one CommonJS script) and makes it a single executable. */
-async function singleExecutable(root: string, work: string, program: (typeof PROGRAMS)[number], target: string): Promise<void> {
-  const script = path.join(work, `${program.name}.cjs`);
+/** Bundles `entry` into one CommonJS file (what SEA runs, and what a thread of it loads). */
+async function bundle(entry: string, outfile: string): Promise<void> {
   await build({
-    entryPoints: [path.join(root, program.entry)],
-    outfile: script,
+    entryPoints: [entry],
+    outfile,
     bundle: true,
     platform: 'node',
     format: 'cjs',
@@ -54,6 +54,12 @@ async function singleExecutable(root: string, work: string, program: (typeof PRO
     banner: { js: 'const __phoenix_import_meta_url = require("node:url").pathToFileURL(__filename).href;' },
     logLevel: 'error',
   });
+}
+
+/** Bundles one entry into a CommonJS file (SEA runs one CommonJS script) and makes it a single executable. */
+async function singleExecutable(root: string, work: string, program: (typeof PROGRAMS)[number], target: string): Promise<void> {
+  const script = path.join(work, `${program.name}.cjs`);
+  await bundle(path.join(root, program.entry), script);
   const config = path.join(work, `${program.name}.sea.json`);
   const blob = path.join(work, `${program.name}.blob`);
   writeFileSync(config, JSON.stringify({ main: script, output: blob, disableExperimentalSEAWarning: true }));
@@ -79,6 +85,8 @@ export async function buildRelease(options: ReleaseOptions): Promise<Release> {
       options.logger.info({ program: program.name }, 'bundling and building the single executable');
       await singleExecutable(root, work, program, path.join(dir, program.name));
     }
+    // The hub's store thread (SQLite's writer and readers, off its event loop): a script beside the executable.
+    await bundle(path.join(root, 'hub', 'store', 'sqlite-worker.ts'), path.join(dir, RELEASE_STORE_WORKER));
     copyFileSync(options.collectorBinary, path.join(dir, RELEASE_COLLECTOR));
     chmodSync(path.join(dir, RELEASE_COLLECTOR), 0o755);
     copyFileSync(require.resolve('better-sqlite3/build/Release/better_sqlite3.node'), path.join(dir, 'better_sqlite3.node'));

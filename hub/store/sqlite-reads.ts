@@ -2,8 +2,8 @@
 // the live positions and critical states the next reports add to.
 import { keyOf, LivePositions } from './positions.js';
 import type { Statements } from './sqlite-statements.js';
-import { toPosition } from './store-sql.js';
-import type { Tiers } from './tiers.js';
+import { toAgent, toLatest, toPosition } from './store-sql.js';
+import { MARK_KEYS, type Marks, type Tiers } from './tiers.js';
 import type { Tier, TierReader } from './window.js';
 
 /** The TierReader over the SQLite tables (its answers are there at once). */
@@ -29,4 +29,18 @@ export function loadLivePositions(reader: ReturnType<typeof sqliteTierReader>, s
   }
   for (const c of stmt.lastChanges.all()) live.setCritical(keyOf(c.agent_id, c.side), { retention: c.retention, missing: c.missing });
   return live;
+}
+
+/** The reads of agents, latest reports and marks, which the store and its reader threads share. */
+export function sqliteQueries(stmt: Statements) {
+  return {
+    agents: () => stmt.allAgents.all().map(toAgent),
+    latest(agentId: string) {
+      const row = stmt.getLatest.get(agentId);
+      return row ? toLatest(row) : null;
+    },
+    latestAll: () => stmt.allLatest.all().map(toLatest),
+    /** Where the tiers stand, as stored. */
+    marks: () => Object.fromEntries(Object.entries(MARK_KEYS).map(([mark, [key, fallback]]) => [mark, stmt.getMeta.get(key)?.value ?? fallback])) as unknown as Marks,
+  };
 }

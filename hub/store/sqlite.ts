@@ -8,10 +8,10 @@ import { sqliteExperiments, sqliteFiguresWriter } from './sqlite-experiments.js'
 import { openDatabase } from './sqlite-open.js';
 import { sqliteIngest } from './sqlite-ingest.js';
 import { sqliteMaintenance } from './sqlite-maintenance.js';
-import { loadLivePositions, sqliteTierReader } from './sqlite-reads.js';
+import { loadLivePositions, sqliteQueries, sqliteTierReader } from './sqlite-reads.js';
 import { prepareStatements } from './sqlite-statements.js';
-import { toAgent, toLatest } from './store-sql.js';
-import { MARK_KEYS, resolveTiers, type Marks, type TierOptions } from './tiers.js';
+import { toAgent } from './store-sql.js';
+import { resolveTiers, type TierOptions } from './tiers.js';
 import type { AgentRecord, SyncStore } from './types.js';
 import { windowReads } from './window.js';
 
@@ -29,9 +29,8 @@ export function openSqliteStore(options: SqliteStoreOptions): SyncStore {
   const db = openDatabase(options.file);
   const stmt = prepareStatements(db);
 
-  const marks = Object.fromEntries(
-    Object.entries(MARK_KEYS).map(([mark, [key, fallback]]) => [mark, stmt.getMeta.get(key)?.value ?? fallback]),
-  ) as unknown as Marks;
+  const queries = sqliteQueries(stmt);
+  const marks = queries.marks();
   const reader = sqliteTierReader(stmt);
   const live = loadLivePositions(reader, stmt, tiers);
 
@@ -49,12 +48,9 @@ export function openSqliteStore(options: SqliteStoreOptions): SyncStore {
   return {
     upsertAgent: ingest.upsertAgent,
     storeReports: ingest.storeReports,
-    agents: () => stmt.allAgents.all().map(toAgent),
-    latest(agentId) {
-      const row = stmt.getLatest.get(agentId);
-      return row ? toLatest(row) : null;
-    },
-    latestAll: () => stmt.allLatest.all().map(toLatest),
+    agents: queries.agents,
+    latest: queries.latest,
+    latestAll: queries.latestAll,
     variantPoints: reads.variantPoints,
     history: reads.history,
     fleetHistory: reads.fleetHistory,

@@ -8,6 +8,7 @@ import { silentLogger } from '../../../common/logger.js';
 import { asyncStore } from '../../../hub/store/async-store.js';
 import { openPostgresStore } from '../../../hub/store/postgres.js';
 import { openSqliteStore } from '../../../hub/store/sqlite.js';
+import { openThreadedSqliteStore } from '../../../hub/store/sqlite-threads.js';
 import { parsePostgresUrl } from '../../../hub/store/store-url.js';
 import type { TierOptions } from '../../../hub/store/tiers.js';
 import type { Store } from '../../../hub/store/types.js';
@@ -33,7 +34,7 @@ function engine(name: string, duplicateKey: { code: string }, newData: (t: Test)
     };
   };
   const opened: StoreEngine & { duplicateKey: { code: string } } = { name, duplicateKey, open: openWithUrl };
-  return { ...opened, openWithUrl };
+  return { ...opened, openWithUrl, newData };
 }
 
 /** SQLite: a file in a temporary directory of its own. */
@@ -46,6 +47,14 @@ export const sqliteEngine = engine(
     return path.join(dir, 'hub.db');
   },
   async (file, tiers) => asyncStore(openSqliteStore({ file, ...tiers })),
+);
+
+/** SQLite on its threads (the writer and a reader off the event loop): a file of its own. */
+export const sqliteThreadsEngine = engine(
+  'sqlite-threads',
+  { code: 'SQLITE_CONSTRAINT_PRIMARYKEY' },
+  sqliteEngine.newData,
+  (file, tiers) => openThreadedSqliteStore({ file, ...tiers }),
 );
 
 /** PostgreSQL: a database of its own on `server`. */
