@@ -17,7 +17,8 @@ import { FleetView } from './fleet-view.js';
 import { LiveFeed } from './live.js';
 import type { TokenSet } from './auth.js';
 import { IngestQueue } from './ingest-queue.js';
-import { openThreadedSqliteStore } from './store/sqlite-threads.js';
+import { asyncStore } from './store/async-store.js';
+import { openSqliteStore } from './store/sqlite.js';
 import type { Store } from './store/types.js';
 import { StoreOpenError } from './errors.js';
 import { openPostgresStore } from './store/postgres.js';
@@ -127,8 +128,8 @@ async function openStore(options: HubOptions, logger: Logger): Promise<Store> {
     return store;
   }
   const file = path.join(options.dataDir, 'hub.db');
-  // Its writer and reader threads: the event loop only passes calls and answers (issue 16).
-  const store = await openThreadedSqliteStore({ file });
+  // On the event loop still: its threads (sqlite-threads.ts) measured slower here so far (BENCHMARKS.md, "Store engines").
+  const store = asyncStore(openSqliteStore({ file }));
   logger.info({ store: file }, 'store: SQLite');
   return store;
 }

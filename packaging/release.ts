@@ -5,7 +5,6 @@ import { chmodSync, copyFileSync, cpSync, mkdirSync, rmSync, writeFileSync } fro
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { build } from 'esbuild';
-import { RELEASE_STORE_WORKER } from '../hub/store/sqlite-threads.js';
 import { RELEASE_COLLECTOR } from '../agent/collector/locate.js';
 import type { Logger } from '../common/logger.js';
 import { packageRoot, phoenixVersion } from '../common/paths.js';
@@ -85,8 +84,6 @@ export async function buildRelease(options: ReleaseOptions): Promise<Release> {
       options.logger.info({ program: program.name }, 'bundling and building the single executable');
       await singleExecutable(root, work, program, path.join(dir, program.name));
     }
-    // The hub's store thread (SQLite's writer and readers, off its event loop): a script beside the executable.
-    await bundle(path.join(root, 'hub', 'store', 'sqlite-worker.ts'), path.join(dir, RELEASE_STORE_WORKER));
     copyFileSync(options.collectorBinary, path.join(dir, RELEASE_COLLECTOR));
     chmodSync(path.join(dir, RELEASE_COLLECTOR), 0o755);
     copyFileSync(require.resolve('better-sqlite3/build/Release/better_sqlite3.node'), path.join(dir, 'better_sqlite3.node'));

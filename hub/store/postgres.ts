@@ -52,7 +52,14 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
 
   const agentMap = async () => new Map((await rows<AgentRow>(read, PG.allAgents)).map((r) => [r.agent_id, toAgent(r)]));
   const ingest = postgresIngest(write, tiers, (on, reports) => announceReports(on, replica, reports));
-  const reads = windowReads({ reader: postgresTierReader(read), tiers, marks: () => readMarks(read), live: null, agents: agentMap });
+  const reads = windowReads({
+    reader: postgresTierReader(read),
+    tiers,
+    marks: () => readMarks(read),
+    live: null,
+    reported: async () => (await rows<{ n: number }>(read, PG.reportedSides))[0]!.n,
+    agents: agentMap,
+  });
 
   let closed: Promise<void> | null = null;
   return {

@@ -15,6 +15,7 @@ export function prepareStatements(db: Database) {
     lastSeq: db.prepare<[string], { last_seq: number }>(q.lastSeq),
     advance: db.prepare<[number, number, string]>(q.advance),
     latest: db.prepare<[string, number, number, string]>(q.latest),
+    reportedSides: db.prepare<[], { n: number }>(q.reportedSides),
     getLatest: db.prepare<[string], LatestRow>(q.getLatest),
     allLatest: db.prepare<[], LatestRow>(q.allLatest),
     sample: db.prepare(q.sample),

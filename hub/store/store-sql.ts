@@ -118,6 +118,8 @@ export function storeSql(d: Dialect) {
     latest: `INSERT INTO latest (agent_id, seq, received_at, report) VALUES (?, ?, ?, ?)
        ON CONFLICT(agent_id) DO UPDATE SET ${updateSet(['seq', 'received_at', 'report'])}`,
     getLatest: `SELECT * FROM latest WHERE agent_id = ?`,
+    // Every agent with a stored report has both sides in the tiers.
+    reportedSides: `SELECT 2 * count(*) AS n FROM latest`,
     allLatest: `SELECT * FROM latest`,
     sample: `INSERT INTO samples (ts, agent_id, side, seq, variant, paired_with, series, retention, cpu, rss, cost, ${C})
        VALUES (@ts, @agentId, @side, @seq, @variant, @pairedWith, @series, @retention, @cpu, @rss, @cost, ${list(TOTALS_COLUMNS, '@')})`,

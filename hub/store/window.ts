@@ -74,6 +74,8 @@ export interface WindowSource {
    * reading the tiers for a window ending after the newest report; null where other processes write too (replicas).
    */
   live: LivePositions | null;
+  /** Without live positions: how many agent-sides have stored a report (so that a window end stops at the finest tier that answers them all). */
+  reported?(): Answer<number>;
   /** Each agent's host id, kind and labels, by agent id. */
   agents(): Answer<ReadonlyMap<string, AgentRecord>>;
 }
@@ -96,11 +98,12 @@ export function windowReads(source: WindowSource): WindowReads {
       // Older than anything kept: count from where the kept rows begin (a window cannot reach past retention).
       () => reader.anchors(),
     ];
-    if (live) {
-      // Finest tier first, and only until every agent-side this process knows is found.
+    const known = live ? live.all.size : source.reported ? await source.reported() : null;
+    if (known !== null) {
+      // Finest tier first, and only until every agent-side that reported is found.
       for (const read of tierReads) {
         take(await read());
-        if (found.size >= live.all.size) break;
+        if (found.size >= known) break;
       }
     } else {
       // Any number of agent-sides: every tier, read at once, the finer ones first.

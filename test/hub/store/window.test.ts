@@ -58,7 +58,7 @@ const agent: AgentRecord = {
 };
 
 /** A reader with one agent whose side 1 had 10 reports by 20.5 h (fine rollups) and 30 by 23 h (live). */
-function fixture(withLive = true) {
+function fixture(withLive = true, reported?: number) {
   const asked: string[] = [];
   const reader: TierReader = {
     samplesAt: (floor, before) => (asked.push(`raw ${floor / HOUR}..${before / HOUR}`), []),
@@ -72,7 +72,8 @@ function fixture(withLive = true) {
   live.remember(at(23 * HOUR, 0, totalsOf(30, 2000, null)));
   // Side 1's 20 reports since the rollup all ran a critical process they did not show.
   live.remember(at(23 * HOUR, 1, { ...totalsOf(30, 50, null), retentionN: 20, lossy: 20 }));
-  return { asked, reads: windowReads({ reader, tiers, marks: () => marks, live: withLive ? live : null, agents: () => new Map([['a1', agent]]) }), live };
+  const source = { reader, tiers, marks: () => marks, live: withLive ? live : null, agents: () => new Map([['a1', agent]]) };
+  return { asked, reads: windowReads(reported === undefined ? source : { ...source, reported: () => reported }), live };
 }
 
 t.test('a window ending after the newest report reads its end from the live positions, its start down the tiers', async (t) => {
@@ -113,4 +114,14 @@ t.test('without live positions (other processes write too): each end read from e
   );
   // The fixture's tiers hold the same rows at both ends; the live positions (30 reports by 23 h) would have given 20.
   t.same(points, [], 'the ends are the tiers\' rows, not the live positions: no report between them');
+});
+
+t.test('without live positions but knowing how many agent-sides reported: each end stops at the tier that found them all', async (t) => {
+  const { asked, reads } = fixture(false, 1);
+  await reads.variantPoints(21 * HOUR, 22 * HOUR);
+  t.same(
+    asked.filter((q) => !q.startsWith('critical')).sort(),
+    ['raw 20..21', 'raw 20..22', 'rollups 5 min before 21', 'rollups 5 min before 22'],
+    'one agent-side reported: found in the fine rollups, so neither the coarse ones nor the anchors are read',
+  );
 });
