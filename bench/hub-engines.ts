@@ -9,6 +9,7 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import pidusage from 'pidusage';
+import type { HubLoadResult } from './hub-load.js';
 import { BENCH_TOKEN, percentile, startHubProcess, timeGet, type HubProcess } from './hub-process.js';
 import { startLoadAgents } from './load-process.js';
 import { createPostgresServer } from './postgres-server.js';
@@ -24,19 +25,10 @@ export interface EngineLoadOptions {
   apiEveryMs: number;
 }
 
-export interface EngineLoadResult extends EngineLoadOptions {
+/** The hub bench's figures (agents: those asked for), and the store's growth. */
+export interface EngineLoadResult extends EngineLoadOptions, Omit<HubLoadResult, 'agents'> {
+  /** Agents that connected. */
   connected: number;
-  reports: number;
-  reportsPerSecond: number;
-  /** The worst of the load processes' (each measures its own agents' acks). */
-  ackP50Ms: number | null;
-  ackP99Ms: number | null;
-  comparisonP95Ms: number | null;
-  comparisonP95IdleMs: number | null;
-  /** The largest hub process's peak. */
-  hubRssPeakBytes: number;
-  /** Summed over the hub processes, % of one core. */
-  hubCpuPercentMean: number;
   /** The store's growth (file or database) per stored report. */
   bytesPerReport: number | null;
 }
