@@ -16,6 +16,8 @@ export const LEADER_LOCK = 0x7068_7804;
 /** A notification's payload stays under PostgreSQL's limit (8,000 bytes) with room to spare. */
 const MAX_PAYLOAD = 7000;
 const RETRY_MS = { first: 250, max: 10_000 };
+/** How often the leading replica checks that its connection (and so its lock) is still there, and how long it waits. */
+const LEADER_CHECK_MS = 5000;
 
 /** Announces, on `on` (a transaction's client), what `from` stored: reports in as many notices as their size needs. */
 export async function announceReports(on: Queryable, from: string, reports: readonly StoredElsewhere[]): Promise<void> {
@@ -59,6 +61,8 @@ export class PostgresPeers implements StorePeers {
   readonly #events: Notifier<StorePeerEvents>;
   #client: pg.Client | null = null;
   #leading = false;
+  /** When the leading connection last answered. */
+  #checkedAt = 0;
   #retryMs = RETRY_MS.first;
   #retry: NodeJS.Timeout | null = null;
   #closed = false;
@@ -81,11 +85,23 @@ export class PostgresPeers implements StorePeers {
   async leads(): Promise<boolean> {
     const client = this.#client;
     if (!client) return false;
-    if (this.#leading) return true;
+    if (this.#leading) {
+      // The lock is the connection's: while leading, the connection is checked every few seconds (a silent cut ends it).
+      if (Date.now() - this.#checkedAt < LEADER_CHECK_MS) return true;
+      try {
+        await client.query('SELECT 1');
+        this.#checkedAt = Date.now();
+        return client === this.#client;
+      } catch (error) {
+        this.#lost(client, error as Error);
+        return false;
+      }
+    }
     try {
       const { rows } = await client.query<{ got: boolean }>('SELECT pg_try_advisory_lock($1) AS got', [LEADER_LOCK]);
       // Held by this connection's session: gone with it (a crash, a lost network), when another replica takes over.
       this.#leading = client === this.#client && rows[0]?.got === true;
+      this.#checkedAt = Date.now();
       if (this.#leading) this.#log.info('this replica leads the jobs run once');
       return this.#leading;
     } catch {
@@ -102,7 +118,16 @@ export class PostgresPeers implements StorePeers {
   }
 
   async #connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.#location.url, application_name: 'phoenix-hub-peers', connectionTimeoutMillis: 10_000 });
+    const client = new pg.Client({
+      connectionString: this.#location.url,
+      application_name: 'phoenix-hub-peers',
+      connectionTimeoutMillis: 10_000,
+      query_timeout: LEADER_CHECK_MS,
+      // Both ends probe an idle connection: a cut one is ended within about half a minute, on the server too, which
+      // then releases the leader's lock for another replica.
+      keepAlive: true,
+      options: '-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3',
+    });
     client.on('error', (error) => this.#lost(client, error));
     client.on('end', () => this.#lost(client, null));
     client.on('notification', (n) => this.#heard(n.channel, n.payload));

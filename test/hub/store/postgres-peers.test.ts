@@ -9,6 +9,7 @@ import { openPostgresStore } from '../../../hub/store/postgres.js';
 import { parsePostgresUrl } from '../../../hub/store/store-url.js';
 import type { Store } from '../../../hub/store/types.js';
 import { startPostgres } from '../../helpers/postgres.js';
+import { startPausableProxy } from '../../helpers/pausable-proxy.js';
 import { waitFor } from '../../helpers/process.js';
 import { helloFor, reportFor } from '../../helpers/ws-client.js';
 import { session, token } from './access-store-contract.js';
@@ -88,4 +89,28 @@ t.test('replicas hear each other', { timeout: 120_000 }, async (t) => {
   await leaderNow.close();
   await waitFor('the other replica leads', () => next.peers.leads(), 10_000, 100);
   t.pass('the other replica took over');
+});
+
+t.test('a leader whose connection is cut without a word stops leading, and another leads', { timeout: 120_000 }, async (t) => {
+  const server = await startPostgres(t);
+  const url = new URL(await server.createDatabase());
+  // A through a proxy that can go silent; B straight to the server.
+  const proxy = await startPausableProxy(server.port);
+  t.teardown(() => proxy.close());
+  const viaProxy = new URL(url);
+  viaProxy.port = String(proxy.port);
+  const a = await openPostgresStore({ location: parsePostgresUrl(viaProxy.toString(), 'test'), logger: silentLogger() });
+  const b = await openPostgresStore({ location: parsePostgresUrl(url.toString(), 'test'), logger: silentLogger() });
+  t.teardown(() => Promise.all([a.close(), b.close()]));
+  t.equal(await a.peers.leads(), true, 'A leads');
+  t.equal(await b.peers.leads(), false, 'B does not');
+  proxy.pause();
+  const cutAt = Date.now();
+  await waitFor('A stops leading', async () => !(await a.peers.leads()), 30_000, 250);
+  t.ok(Date.now() - cutAt <= 15_000, `A gave up its leadership ${Date.now() - cutAt} ms after the cut`);
+  // A closes the connection it gave up (here the proxy then ends the server's side; on a real cut the server's own
+  // keepalive does): the lock is free.
+  await waitFor('B leads', () => b.peers.leads(), 30_000, 250);
+  t.ok(Date.now() - cutAt <= 20_000, `B leads ${Date.now() - cutAt} ms after the cut`);
+  t.equal(await a.peers.leads(), false, 'and A, cut off, does not');
 });
