@@ -418,9 +418,13 @@ export class ExperimentEngine {
     return record;
   }
 
+  /**
+   * An experiment's hosts as they stand: a running one's as this process holds them, unless other processes share
+   * the store (each holds the states of its own agents' hosts; the store has all of them, this process's flushed).
+   */
   async #hostsOf(id: string): Promise<ExperimentHostRecord[]> {
     const run = this.#running.get(id);
-    return run ? [...run.hosts.values()] : this.#o.store.experiments.hosts(id);
+    return run && !this.#o.store.peers.shared ? [...run.hosts.values()] : this.#o.store.experiments.hosts(id);
   }
 }
 

@@ -42,7 +42,9 @@ t.test('an experiment created on A reaches the agents on B; stopped on A, it is 
     const tagged = await agents.get(host)!.nextReport((r) => r.experiment?.id === id, `${host}: a tagged report`);
     t.equal(tagged.variants[1]!.name, 'optimized-b', `${host} runs the candidate`);
   }
-  t.same((await apiB.get(id)).hostList.map((h) => h.state), ['measuring', 'measuring'], 'B shows it the same');
+  // Each replica holds the states of its own agents' hosts; both read every host's from the store.
+  const onB = await apiB.until(id, 'B shows both hosts measuring', (e) => e.hostList.every((h) => h.state === 'measuring'), 30_000);
+  t.same(onB.hostList.map((h) => h.state), ['measuring', 'measuring'], 'B shows it the same');
   await waitFor('tagged reports of both hosts in the figures', async () => (await apiB.get(id)).results.hosts === 2, 60_000, 500);
 
   const stopped = await apiA.stop(id);
