@@ -1,5 +1,8 @@
 // Runs the experiments: creates them from a definition, rolls each out in waves to the hosts it targets, follows
-// the agents' statuses and tagged reports, trips the guardrails, and ends each (completed, stopped, aborted).
+// the agents' statuses and tagged reports, trips the guardrails, and ends each (completed, stopped, aborted); with
+// replicas on one store, follows what the others changed. Over 400 lines for now: the following of other replicas
+// (changedElsewhere, resync, #follow) reads and changes the same running set, buffer and wave sending as the rest;
+// it is to move into a module of its own with the running set as a shared class (noted on issue 16).
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../common/logger.js';
 import type { AssignmentStatus } from '../../protocol/assignment.js';
