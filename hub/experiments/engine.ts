@@ -1,8 +1,7 @@
 // Runs the experiments: creates them from a definition, rolls each out in waves to the hosts it targets, follows
 // the agents' statuses and tagged reports, trips the guardrails, and ends each (completed, stopped, aborted); with
-// replicas on one store, follows what the others changed. Over 400 lines for now: the following of other replicas
-// (changedElsewhere, resync, #follow) reads and changes the same running set, buffer and wave sending as the rest;
-// it is to move into a module of its own with the running set as a shared class (noted on issue 16).
+// replicas on one store, follows what the others changed (following.ts). The running set and the sending of waves
+// are running-set.ts.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../common/logger.js';
 import type { AssignmentStatus } from '../../protocol/assignment.js';
@@ -17,9 +16,11 @@ import type { PipelineCatalog } from './catalog.js';
 import type { ExperimentHostRecord, ExperimentRecord, HostState } from './experiment-store.js';
 import type { GuardrailTrip } from './guardrails.js';
 import { BufferedExperimentWrites } from './experiment-writes.js';
-import { experimentResults, ResultsMemo } from './results.js';
+import { ReplicaFollowing } from './following.js';
+import { experimentResults } from './results.js';
 import { orderHosts } from './rollout.js';
 import { ExperimentRun } from './run.js';
+import { RunningSet } from './running-set.js';
 import { canonicalSpecJson, ExperimentSpecError, parseExperimentSpec, parseExperimentText, type ExperimentSpec } from './spec.js';
 import { matchesTarget } from './target.js';
 import { experimentDetail, experimentSummary } from './views.js';
@@ -35,13 +36,6 @@ export interface EngineOptions {
   withdrawUnknown: boolean;
 }
 
-/**
- * A wave's assignment goes out SEND_SLICE hosts at a time, SEND_PACE_MS apart: 1,000 hosts in about half a second,
- * the work of their statuses spread as evenly, so that the acks of the fleet's reports are not held up meanwhile.
- */
-const SEND_SLICE = 50;
-const SEND_PACE_MS = 25;
-
 /** Who the engine's own decisions are recorded as, in the audit log and the events. */
 const ENGINE: Actor = { name: 'phoenix', role: null, remote: 'hub' };
 
@@ -55,22 +49,19 @@ const ENGINE: Actor = { name: 'phoenix', role: null, remote: 'hub' };
 export class ExperimentEngine {
   readonly #o: EngineOptions;
   readonly #log: Logger;
-  readonly #running = new Map<string, ExperimentRun>();
+  readonly #running: RunningSet;
   /** Running experiments' changes, committed together (at most 50 ms later, and before any read of them). */
   readonly #writes: BufferedExperimentWrites;
-  /** The pending slices of waves being sent. */
-  readonly #slices = new Set<NodeJS.Timeout>();
-  /** A running experiment's verdict in the list is at most this old. */
-  readonly #listResults = new ResultsMemo(5_000);
   /** Experiments being ended (their final figures read and written), by id. */
   readonly #ending = new Map<string, Promise<void>>();
-  /** The changes other processes made, followed one after another. */
-  #following: Promise<void> = Promise.resolve();
+  readonly #following: ReplicaFollowing;
 
   private constructor(options: EngineOptions) {
     this.#o = options;
     this.#log = options.logger.child({ component: 'experiments' });
     this.#writes = new BufferedExperimentWrites(options.store.experiments, 50, this.#log);
+    this.#running = new RunningSet({ connections: options.connections, withdrawUnknown: options.withdrawUnknown, logger: this.#log });
+    this.#following = new ReplicaFollowing({ running: this.#running, store: options.store.experiments, writes: this.#writes, settled: () => this.#settled(), logger: this.#log });
   }
 
   /** The engine over `options.store`, with the experiments it holds as running resumed. */
@@ -78,7 +69,7 @@ export class ExperimentEngine {
     const engine = new ExperimentEngine(options);
     for (const record of await options.store.experiments.experimentsIn(['running'])) {
       const run = await ExperimentRun.resume(record, options.store.experiments, engine.#writes);
-      engine.#running.set(record.id, run);
+      engine.#running.add(run);
       engine.#log.info({ experimentId: record.id, hosts: run.hosts.size }, 'resuming a running experiment');
     }
     return engine;
@@ -91,7 +82,7 @@ export class ExperimentEngine {
     const resultsOf = async (r: ExperimentRecord) => experimentResults(await x.figures(r.id), (JSON.parse(r.spec) as StoredDefinition).definition);
     return Promise.all(
       (await x.experiments()).map(async (r) => {
-        const [hosts, verdict] = await Promise.all([this.#hostsOf(r.id), r.state === 'running' ? this.#listResults.get(r.id, now, () => resultsOf(r)).then((v) => v.verdict) : 'pending' as const]);
+        const [hosts, verdict] = await Promise.all([this.#hostsOf(r.id), r.state === 'running' ? this.#running.listResults.get(r.id, now, () => resultsOf(r)).then((v) => v.verdict) : 'pending' as const]);
         return experimentSummary(r, hosts, () => verdict);
       }),
     );
@@ -175,8 +166,8 @@ export class ExperimentEngine {
     if (state !== 'draft') throw new HttpRequestError('conflict', `experiment '${id}' is ${state}; only a draft can be started`);
     this.#refuseOverlap(id, new Set(hosts.map((h) => h.agentId)));
     const run = ExperimentRun.begin(record, hosts, this.#writes, Date.now(), actor.name);
-    this.#running.set(id, run);
-    this.#startWave(run, 0, Date.now());
+    this.#running.add(run);
+    this.#running.startWave(run, 0, Date.now());
     await this.#o.access.record(actor, 'experiment.start', id, 'ok', { hosts: hosts.length });
     return this.detail(id);
   }
@@ -191,23 +182,7 @@ export class ExperimentEngine {
 
   /** An agent said hello: (re)send what it should run, or withdraw what it runs of an experiment that ended. */
   onHello(agentId: string, connection: AgentConnection): void {
-    const current = connection.hello?.experiments?.current ?? null;
-    for (const run of this.#running.values()) {
-      const host = run.hosts.get(agentId);
-      if (!host || host.wave === null || !run.active(host)) continue;
-      if (!connection.manageable) {
-        run.setHost(host, 'refused', connection.unmanageableReason, Date.now());
-        continue;
-      }
-      if (current && current.experimentId === run.id && current.revision === run.record.revision && current.state === 'applied') {
-        if (host.state !== 'measuring') run.setHost(host, 'measuring', null, Date.now());
-      } else {
-        connection.assign(run.assignment());
-      }
-    }
-    if (this.#o.withdrawUnknown && current && current.state === 'applied' && !this.#running.has(current.experimentId)) {
-      connection.withdraw(current.experimentId, 'the experiment is not running');
-    }
+    this.#running.offer(agentId, connection);
   }
 
   onStatus(agentId: string, status: AssignmentStatus): void {
@@ -250,84 +225,34 @@ export class ExperimentEngine {
     const peers = this.#o.store.peers;
     if (peers.shared) {
       if (!(await peers.leads())) return;
-      await this.#settled();
-      for (const run of [...this.#running.values()]) {
-        const { hosts, waves } = await ExperimentRun.readHosts(run.record, this.#o.store.experiments);
-        if (this.#running.get(run.id) !== run) continue;
-        run.refresh(hosts, waves);
-        for (const host of run.hosts.values()) {
-          const trip = host.state === 'failed' ? run.watch.observeFailure(host.hostId, host.message ?? 'failed') : null;
-          if (trip) {
-            this.#abort(run, trip);
-            break;
-          }
-        }
-      }
+      await this.#following.refresh((run, trip) => this.#abort(run, trip));
     }
     const ended: Promise<void>[] = [];
-    for (const run of [...this.#running.values()]) {
+    for (const run of this.#running.runs()) {
       if (run.endsAt !== null && now >= run.endsAt) {
         ended.push(this.#end(run, 'completed', {}, ENGINE));
         continue;
       }
-      if (run.mayWiden(now)) this.#startWave(run, run.waveStarts.length, now);
+      if (run.mayWiden(now)) this.#running.startWave(run, run.waveStarts.length, now);
       run.persistGuard();
     }
     await Promise.all(ended);
   }
 
-  /**
-   * Other hub processes on the store created or changed these experiments: one that runs now is followed here (its
-   * agents connected here get its assignment, also when a wave started elsewhere), one that ended is let go (its agents
-   * here told to withdraw). Resolves once each is followed; they are followed one at a time.
-   */
+  /** Other hub processes on the store created or changed these experiments (following.ts). */
   changedElsewhere(ids: readonly string[]): Promise<void> {
-    const next = this.#following.then(async () => {
-      for (const id of new Set(ids)) await this.#follow(id);
-    });
-    this.#following = next.catch((error: unknown) => this.#log.error({ err: error }, 'following an experiment changed elsewhere failed'));
-    return next;
+    return this.#following.changed(ids);
   }
 
-  /** Notices from other processes may have been missed: every experiment running here or in the store is followed again. */
+  /** Notices from other processes may have been missed: everything running here or in the store is followed again. */
   resync(): Promise<void> {
-    return this.#following.then(async () => {
-      const running = (await this.#o.store.experiments.experimentsIn(['running'])).map((r) => r.id);
-      await this.changedElsewhere([...new Set([...running, ...this.#running.keys()])]);
-    });
-  }
-
-  async #follow(id: string): Promise<void> {
-    await this.#settled();
-    const record = await this.#o.store.experiments.experiment(id);
-    const run = this.#running.get(id);
-    if (!record || record.state !== 'running') {
-      if (!run) return;
-      this.#running.delete(id);
-      this.#listResults.forget(id);
-      for (const host of run.withdrawn()) this.#o.connections.get(host.agentId)?.withdraw(id, `the experiment was ${record?.state ?? 'deleted'}`);
-      this.#log.info({ experimentId: id, state: record?.state }, 'an experiment ended elsewhere');
-      return;
-    }
-    if (!run) {
-      const resumed = await ExperimentRun.resume(record, this.#o.store.experiments, this.#writes);
-      if (this.#running.has(id)) return;
-      this.#running.set(id, resumed);
-      this.#log.info({ experimentId: id, hosts: resumed.hosts.size }, 'following an experiment started elsewhere');
-      this.#sendSlices(resumed, [...resumed.hosts.values()].filter((h) => h.wave !== null).map((h) => h.agentId), 0);
-      return;
-    }
-    const { hosts, waves } = await ExperimentRun.readHosts(run.record, this.#o.store.experiments);
-    if (this.#running.get(id) !== run) return;
-    const started = run.refresh(hosts, waves);
-    if (started.length > 0) this.#sendSlices(run, started.map((h) => h.agentId), 0);
+    return this.#following.resync();
   }
 
   /** Ends what is being ended and writes what is pending. Calling rule: once, when the hub closes, before its store. */
   async close(): Promise<void> {
-    for (const slice of this.#slices) clearTimeout(slice);
-    this.#slices.clear();
-    await this.#following;
+    this.#running.close();
+    await this.#following.close();
     await Promise.allSettled(this.#ending.values());
     await this.#writes.close();
   }
@@ -336,35 +261,6 @@ export class ExperimentEngine {
   async #settled(): Promise<void> {
     await Promise.allSettled(this.#ending.values());
     await this.#writes.flush();
-  }
-
-  #startWave(run: ExperimentRun, wave: number, now: number): void {
-    const hosts = run.beginWave(wave, now);
-    this.#log.info({ experimentId: run.id, wave, hosts: hosts.length }, 'wave started');
-    this.#sendSlices(run, hosts.map((h) => h.agentId), 0);
-  }
-
-  /**
-   * Sends a wave's assignment SEND_SLICE hosts at a time, SEND_PACE_MS apart, so that a wave of thousands does not
-   * hold up the acks of the reports arriving meanwhile; a run that ended stops the sending.
-   */
-  #sendSlices(run: ExperimentRun, agentIds: readonly string[], from: number): void {
-    if (this.#running.get(run.id) !== run) return;
-    const to = Math.min(from + SEND_SLICE, agentIds.length);
-    for (let i = from; i < to; i++) {
-      const connection = this.#o.connections.get(agentIds[i]!);
-      if (connection) this.onHello(agentIds[i]!, connection);
-    }
-    if (to >= agentIds.length) return;
-    const next = setTimeout(() => {
-      this.#slices.delete(next);
-      try {
-        this.#sendSlices(run, agentIds, to);
-      } catch (error) {
-        this.#log.error({ err: error, experimentId: run.id }, 'sending a wave failed');
-      }
-    }, SEND_PACE_MS);
-    this.#slices.add(next);
   }
 
   /** Aborts `run` (the guardrail's trip is logged); a failure to store the end is logged too. */
@@ -380,9 +276,8 @@ export class ExperimentEngine {
    * figures and stores its outcome; resolves once that is stored.
    */
   #end(run: ExperimentRun, state: 'completed' | 'stopped' | 'aborted', detail: Record<string, unknown>, actor: Actor): Promise<void> {
-    this.#running.delete(run.id);
-    this.#listResults.forget(run.id);
-    for (const host of run.withdrawn()) this.#o.connections.get(host.agentId)?.withdraw(run.id, `the experiment was ${state}`);
+    this.#running.remove(run.id);
+    this.#running.withdraw(run, `the experiment was ${state}`);
     const now = Date.now();
     const ending = (async () => {
       const outcome = run.finish(state, detail, await this.#o.store.experiments.figures(run.id), now, actor.name);
@@ -396,7 +291,7 @@ export class ExperimentEngine {
   }
 
   #refuseOverlap(id: string, agents: ReadonlySet<string>): void {
-    for (const run of this.#running.values()) {
+    for (const run of this.#running.runs()) {
       if (run.id === id) continue;
       const shared = [...run.hosts.values()].filter((h) => agents.has(h.agentId)).map((h) => h.hostId);
       if (shared.length > 0) {
