@@ -26,6 +26,7 @@ export class IngestBatch {
   readonly #staged = new Map<string, Position>();
   readonly #stagedCritical = new Map<string, CriticalState>();
   #dirtyFine: number;
+  #lowestTs = Infinity;
 
   constructor(live: LivePositions, marks: Marks, fineBucketMs: number) {
     this.#live = live;
@@ -63,6 +64,7 @@ export class IngestBatch {
   place(agentId: string, message: ReportMessage, receivedAt: number): { ts: number; sides: PlacedSide[] } {
     const report = message.report;
     const ts = this.#placeInTime(agentId, message, receivedAt);
+    this.#lowestTs = Math.min(this.#lowestTs, ts);
     // A report below the fine mark lands in a bucket already rolled up: it is rolled again.
     if (ts < this.#marks.rolledFine) this.#dirtyFine = Math.min(this.#dirtyFine, floorTo(ts, this.#fine));
     const sides = report.variants.map((v, index): PlacedSide => {
@@ -84,6 +86,7 @@ export class IngestBatch {
   /** The transaction committed: positions, critical states and the dirty mark advance. */
   commit(): void {
     for (const p of this.#staged.values()) this.#live.remember(p);
+    if (this.#lowestTs < Infinity) this.#live.wrote(this.#lowestTs);
     for (const [key, state] of this.#stagedCritical) this.#live.setCritical(key, state);
     this.#marks.dirtyFine = this.#dirtyFine;
   }

@@ -27,6 +27,8 @@ export class LivePositions {
   readonly #positions = new Map<string, Position>();
   readonly #critical = new Map<string, CriticalState>();
   #newestTs = 0;
+  #lowestWritten = Infinity;
+  #commits = 0;
 
   /** Keeps `p` unless a later position of its agent-side is known (loading reads the tiers in any order). */
   remember(p: Position): void {
@@ -34,6 +36,24 @@ export class LivePositions {
     if ((this.#positions.get(key)?.ts ?? -1) > p.ts) return;
     this.#positions.set(key, p);
     this.#newestTs = Math.max(this.#newestTs, p.ts);
+  }
+
+  /** A committed transaction wrote rows from `ts` on (its earliest row's time). */
+  wrote(ts: number): void {
+    this.#commits += 1;
+    if (ts < this.#lowestWritten) this.#lowestWritten = ts;
+  }
+
+  /** How many committed transactions wrote rows (a read that saw it unchanged saw no commit). */
+  get commits(): number {
+    return this.#commits;
+  }
+
+  /** The earliest row time written since the last call (Infinity when nothing was): what a cached window edge checks. */
+  takeLowestWritten(): number {
+    const lowest = this.#lowestWritten;
+    this.#lowestWritten = Infinity;
+    return lowest;
   }
 
   /** Drops what is held of an agent's two sides (before they are loaded again from the store). */

@@ -10,6 +10,7 @@ import type { Tier, TierReader } from './window.js';
 export function sqliteTierReader(stmt: Statements) {
   return {
     samplesAt: (floor: number, before: number) => stmt.samplesAt.all({ floor, x: before }).map(toPosition),
+    samplesBetween: (from: number, before: number) => stmt.samplesBetween.all({ from, x: before }).map(toPosition),
     rollupsAt: (res: number, before: number) => stmt.rollupsAt.all({ res, before }).map(toPosition),
     anchors: () => stmt.anchors.all().map(toPosition),
     criticalIn: (agentId: string, side: 0 | 1, from: number, to: number) => stmt.criticalIn.all({ agentId, side, from, to }),

@@ -22,6 +22,7 @@ export function prepareStatements(db: Database) {
     change: db.prepare<[string, number, number, number | null, string]>(q.change),
     lastChanges: db.prepare<[], { agent_id: string; side: number; retention: number | null; missing: string }>(q.lastChanges),
     samplesAt: db.prepare<{ floor: number; x: number }, PositionValues>(q.samplesAt).raw(),
+    samplesBetween: db.prepare<{ from: number; x: number }, PositionValues>(q.samplesBetween).raw(),
     rollupsAt: db.prepare<{ res: number; before: number }, PositionValues>(q.rollupsAt).raw(),
     anchors: db.prepare<[], PositionValues>(q.anchors).raw(),
     setAnchors: db.prepare<{ res: number; before: number }>(q.setAnchors),

@@ -130,6 +130,8 @@ export function storeSql(d: Dialect) {
                   FROM (${EVERY_KEY}) k)
        SELECT x.agent_id, x.side, x.ts, x.variant, x.paired_with, ${list(TOTALS_COLUMNS, 'x.')}
        FROM e ${d.orderedJoin} samples x ON x.ts = e.ts AND x.agent_id = e.agent_id AND x.side = e.side`,
+    // Every raw row in [@from, @x), oldest first (the samples' primary key begins with ts: one range of it).
+    samplesBetween: `SELECT agent_id, side, ts, variant, paired_with, ${C} FROM samples WHERE ts >= @from AND ts < @x ORDER BY ts`,
     rollupsAt: `${LAST_ROLLUP} SELECT x.agent_id, x.side, x.last_ts AS ts, x.variant, x.paired_with, ${list(TOTALS_COLUMNS, 'x.')} ${LAST_ROLLUP_ROW(d)}`,
     anchors: `SELECT agent_id, side, ts, variant, paired_with, ${C} FROM anchors`,
     // Before coarse rollups are pruned, the last one of each agent-side becomes its anchor.

@@ -1,5 +1,6 @@
 // Reads over a time window, planned across the tiers (raw rows, fine and coarse rollups, anchors); engine-neutral:
 // an engine supplies the TierReader, this decides which tier answers which part and assembles the figures.
+import { CarriedEdges } from './carried-edges.js';
 import { lossFigures } from './loss-sums.js';
 import { keyOf, type CriticalState, type LivePositions, type Position } from './positions.js';
 import { floorTo, type Marks, type Tiers } from './tiers.js';
@@ -18,6 +19,8 @@ export interface TierReader {
   samplesAt(floor: number, before: number): Answer<Position[]>;
   /** The last rollup of resolution `res` whose bucket starts before `before`, for every agent-side that has one. */
   rollupsAt(res: number, before: number): Answer<Position[]>;
+  /** Every raw row in [from, before), oldest first; read only where the store has live positions (carried edges). */
+  samplesBetween?(from: number, before: number): Answer<Position[]>;
   /** Per agent-side, the running totals where the oldest kept rows begin. */
   anchors(): Answer<Position[]>;
   /** An agent-side's critical states in force during [from, to): the one before `from` and every change inside. */
@@ -83,10 +86,17 @@ export interface WindowSource {
 /** The Store's window reads over an engine's tiers. */
 export function windowReads(source: WindowSource): WindowReads {
   const { reader, tiers, live } = source;
+  const edges = live && reader.samplesBetween ? new CarriedEdges(live, tiers.fine) : null;
 
   /** Every agent-side's running totals as they stood just before `x` (the tiers' precision at their edges). */
   async function positionsAt(x: number, marks: Readonly<Marks>): Promise<ReadonlyMap<string, Position>> {
     if (live && x > live.newestTs) return live.all;
+    const begun = edges?.begin(x, marks);
+    if (edges && begun?.from && reader.samplesBetween) {
+      const carried = edges.carry(begun.from, await reader.samplesBetween(begun.from.x, x));
+      edges.keep(x, marks, carried, begun);
+      return carried;
+    }
     const found = new Map<string, Position>();
     const take = (rows: readonly Position[]) => {
       for (const p of rows) if (!found.has(keyOf(p.agentId, p.side))) found.set(keyOf(p.agentId, p.side), p);
@@ -109,6 +119,7 @@ export function windowReads(source: WindowSource): WindowReads {
       // Any number of agent-sides: every tier, read at once, the finer ones first.
       for (const rows of await Promise.all(tierReads.map((read) => read()))) take(rows);
     }
+    if (begun) edges?.keep(x, marks, found, begun);
     return found;
   }
 

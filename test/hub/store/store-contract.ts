@@ -98,6 +98,38 @@ function bruteForce(sent: Sent[], from: number, to: number) {
     }));
 }
 
+/** Reads the window [from, to) and checks it against the brute force over every report sent. */
+async function agreesWithBruteForce(t: Test, store: Store, sent: Sent[], from: number, to: number, label: string): Promise<void> {
+  const expected = bruteForce(sent, from, to);
+  const actual = (await store.variantPoints(from, to)).map((p) => ({
+    key: `${p.agentId}/${p.side}`,
+    reports: p.reports,
+    series: p.series,
+    cpu: p.cpuPercent,
+    retentionMin: p.retentionMin,
+    missing: p.missing,
+    loss: {
+      reports: p.loss.reports,
+      topCpuVisible: p.loss.topCpu?.visible ?? null,
+      topRssVisible: p.loss.topRss?.visible ?? null,
+      cpuConservation: p.loss.cpuConservation,
+      counterResets: p.loss.counterResets,
+      flapping: p.loss.flapping,
+      blindSpots: p.loss.blindSpots,
+    },
+  }));
+  t.same(actual.map((a) => [a.key, a.reports, a.retentionMin, a.missing]), expected.map((e) => [e.key, e.reports, e.retentionMin, e.missing]), `${label}: hosts, reports, retention, missing`);
+  const close = actual.every((a, i) => Math.abs(a.series! - expected[i]!.series) < 1e-6 && Math.abs(a.cpu! - expected[i]!.cpu) < 1e-6);
+  t.ok(close, `${label}: mean series and CPU agree`);
+  // Sums of fractions differ from the brute force only by float error: compared to 1e-9.
+  const near = (x: unknown, y: unknown): boolean =>
+    typeof x === 'number' && typeof y === 'number' ? Math.abs(x - y) < 1e-9
+      : x !== null && y !== null && typeof x === 'object' && typeof y === 'object' ? Object.keys(y).every((k) => near((x as Record<string, unknown>)[k], (y as Record<string, unknown>)[k]))
+        : x === y;
+  const lossAgrees = actual.every((a, i) => near(a.loss, expected[i]!.loss));
+  t.ok(lossAgrees, `${label}: loss figures agree`) || t.same(actual.map((a) => a.loss), expected.map((e) => e.loss));
+}
+
 /** Registers the contract's tests for `engine` on `t`. */
 export function storeContract(t: Test, engine: StoreEngine): void {
   t.test('stores, deduplicates, survives reopening', async (t) => {
@@ -227,36 +259,53 @@ export function storeContract(t: Test, engine: StoreEngine): void {
       [start + 2 * HOUR, start + 9 * HOUR],
       [start + 7 * HOUR, now - 30 * MIN],
     ];
-    for (const [from, to] of windows) {
-      const expected = bruteForce(sent, from, to);
-      const actual = (await store.variantPoints(from, to)).map((p) => ({
-        key: `${p.agentId}/${p.side}`,
-        reports: p.reports,
-        series: p.series,
-        cpu: p.cpuPercent,
-        retentionMin: p.retentionMin,
-        missing: p.missing,
-        loss: {
-          reports: p.loss.reports,
-          topCpuVisible: p.loss.topCpu?.visible ?? null,
-          topRssVisible: p.loss.topRss?.visible ?? null,
-          cpuConservation: p.loss.cpuConservation,
-          counterResets: p.loss.counterResets,
-          flapping: p.loss.flapping,
-          blindSpots: p.loss.blindSpots,
-        },
-      }));
-      const label = `window ${(from - start) / MIN}..${(to - start) / MIN} min`;
-      t.same(actual.map((a) => [a.key, a.reports, a.retentionMin, a.missing]), expected.map((e) => [e.key, e.reports, e.retentionMin, e.missing]), `${label}: hosts, reports, retention, missing`);
-      const close = actual.every((a, i) => Math.abs(a.series! - expected[i]!.series) < 1e-6 && Math.abs(a.cpu! - expected[i]!.cpu) < 1e-6);
-      t.ok(close, `${label}: mean series and CPU agree`);
-      // Sums of fractions differ from the brute force only by float error: compared to 1e-9.
-      const near = (x: unknown, y: unknown): boolean =>
-        typeof x === 'number' && typeof y === 'number' ? Math.abs(x - y) < 1e-9
-          : x !== null && y !== null && typeof x === 'object' && typeof y === 'object' ? Object.keys(y).every((k) => near((x as Record<string, unknown>)[k], (y as Record<string, unknown>)[k]))
-            : x === y;
-      const lossAgrees = actual.every((a, i) => near(a.loss, expected[i]!.loss));
-      t.ok(lossAgrees, `${label}: loss figures agree`) || t.same(actual.map((a) => a.loss), expected.map((e) => e.loss));
+    for (const [from, to] of windows) await agreesWithBruteForce(t, store, sent, from, to, `window ${(from - start) / MIN}..${(to - start) / MIN} min`);
+  });
+
+  t.test('a window read again and again as it slides (as an open page reads it) agrees with the brute force at every read', async (t) => {
+    const fine = MIN;
+    const { store } = await engine.open(t, { bucketMs: fine, coarseBucketMs: 10 * MIN, rawRetentionMs: 2 * HOUR, rollupRetentionMs: 6 * HOUR, coarseRetentionMs: 24 * HOUR });
+    const rand = random(11);
+    const start = Math.floor(Date.now() / HOUR) * HOUR - 4 * HOUR;
+    const agents = ['s1', 's2', 's3', 'quiet'];
+    for (const a of [...agents, 'backlog', 'backlog2']) await store.upsertAgent(helloFor(a, `host-${a}`), start);
+    const sent: Sent[] = [];
+    const seq = new Map<string, number>();
+    const send = async (agentId: string, at: number, receivedAt = at) => {
+      const n = (seq.get(agentId) ?? 0) + 1;
+      seq.set(agentId, n);
+      const message = reportFor(`host-${agentId}`, n, at);
+      message.report.variants.forEach((v, side) => {
+        v.series = Math.round((side === 0 ? 2000 : 40) * (0.5 + rand()));
+        v.cpuPercent = Math.round(rand() * 500) / 100;
+        const lossy = side === 1 && rand() < 0.1;
+        v.criticalRetention = lossy ? 0.5 : 1;
+        v.criticalMissing = lossy ? ['postgres'] : [];
+        sent.push({ agentId, at, side: side as 0 | 1, series: v.series, cpu: v.cpuPercent, retention: v.criticalRetention, missing: v.criticalMissing, ...(v.loss ? { loss: v.loss } : {}) });
+      });
+      t.same(await store.storeReports([{ agentId, message, receivedAt }]), ['stored']);
+    };
+    // Three hours of reports every 15 s ('quiet' stops after the first hour), maintenance every 5 minutes.
+    let at = start;
+    const tick = async () => {
+      for (const agentId of agents) if (agentId !== 'quiet' || at < start + HOUR) await send(agentId, at);
+      if ((at - start) % (5 * MIN) === 0) await store.maintain(at);
+      at += 15_000;
+    };
+    while (at < start + 3 * HOUR) await tick();
+    // The last 30 minutes, read every 15 s as reports arrive; a host back from an outage delivers its backlog (rows
+    // before the window's start and inside it, in rolled-up buckets) halfway; maintenance moves the tiers meanwhile;
+    // one read ends in the past, one starts further back.
+    for (let step = 0; step < 40; step++) {
+      await tick();
+      if (step === 22) for (let i = 0; i < 30; i++) await send('backlog', at - 45 * MIN + 20_000 + i * MIN, at);
+      const to = step === 30 ? at - 5 * MIN : at + 1;
+      const from = (step === 35 ? at - 50 * MIN : at - 30 * MIN) + 7_000;
+      await agreesWithBruteForce(t, store, sent, from, to, `read ${step}`);
+      // A short window beside it (its start after the rolled-up buckets): a late row before that start, not in a
+      // rolled bucket, must still be counted at the start.
+      if (step === 28) await send('backlog2', at - 110_000, at);
+      await agreesWithBruteForce(t, store, sent, at - 90_000, at + 1, `read ${step}, the last 90 s`);
     }
   });
 
