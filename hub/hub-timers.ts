@@ -20,6 +20,9 @@ export interface HubTimerOptions {
   maintenanceMs: number;
 }
 
+/** Slices a heartbeat is sent in: one a second, at most 15; a heartbeat of a second or less in one. */
+export const heartbeatSlices = (heartbeatMs: number): number => Math.max(1, Math.min(15, Math.floor(heartbeatMs / 1000)));
+
 /**
  * Calling rules: `close()` once, when the hub closes; no job runs after its promise resolves. A job still running when
  * its timer fires again is not started twice: that tick is skipped.
@@ -44,14 +47,26 @@ export function startHubTimers(o: HubTimerOptions): { close(): Promise<void> } {
       void run.finally(() => running.delete(run));
     };
   };
+  // Each agent is pinged once a heartbeat, in slices a second apart: 10,000 pings (and token checks) in one turn of
+  // the event loop held it ~200 ms every 15 s, and every report acknowledged meanwhile waited for them.
+  const slices = heartbeatSlices(o.heartbeatMs);
+  const sliceOf = new WeakMap<AgentConnection, number>();
+  let nextSlice = 0;
+  let tick = 0;
   const heartbeat = setInterval(
     guarded('heartbeat', async () => {
-      for (const c of o.connections) c.heartbeat();
+      const slice = tick++ % slices;
+      for (const c of o.connections) {
+        let own = sliceOf.get(c);
+        if (own === undefined) sliceOf.set(c, (own = nextSlice++ % slices));
+        if (own === slice) c.heartbeat();
+      }
+      if (slice !== 0) return;
       o.live.heartbeat();
       // Sessions expire by time too, not only by sign-out.
       await o.revalidateLive();
     }),
-    o.heartbeatMs,
+    o.heartbeatMs / slices,
   );
   // A token revoked by the token command (another process) shows as a new revision of the access tables.
   // Checked every second, with the live feeds whose sessions may have expired by time. The revision the feeds were

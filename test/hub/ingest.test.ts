@@ -395,6 +395,29 @@ t.test('a token removed from the file ends the connections using it at the next 
   t.pass('the agent with the kept token carries on');
 });
 
+t.test('agents are pinged once a heartbeat, in slices a second apart (not all in one turn of the event loop)', async (t) => {
+  const hub = await hubFor(t, { heartbeatMs: 3000 });
+  const pings = new Map<number, number[]>();
+  const started = Date.now();
+  for (let i = 0; i < 6; i++) {
+    const socket = await openSocket(hub.agentUrl, TOKEN);
+    t.teardown(() => socket.ws.terminate());
+    socket.ws.send(JSON.stringify(helloFor(`pinged-${i}`, `host-${i}`)));
+    await waitFor(`agent ${i} connected`, () => hub.connections.has(`pinged-${i}`));
+    pings.set(i, []);
+    socket.ws.on('ping', () => pings.get(i)!.push(Date.now() - started));
+  }
+  await delay(7_500);
+  for (const [i, times] of pings) {
+    t.ok(times.length >= 2, `agent ${i} pinged at ${times.join(', ')} ms`);
+    const gaps = times.slice(1).map((x, k) => x - times[k]!);
+    t.ok(gaps.every((g) => g > 2500 && g < 3500), `agent ${i}: pinged every ~3 s (gaps ${gaps.join(', ')} ms)`);
+  }
+  const seconds = new Set([...pings.values()].map((times) => Math.floor((times[0]! - (Math.min(...[...pings.values()].map((x) => x[0]!)))) / 1000 + 0.5)));
+  t.equal(seconds.size, 3, 'the six agents\' first pings fall in three slices a second apart');
+  t.equal(hub.connections.size, 6, 'every agent answered and is still connected');
+});
+
 t.test('a page that stops answering pings is let go', async (t) => {
   const hub = await hubFor(t, { heartbeatMs: 200 });
   // A raw TCP client: it completes the WebSocket handshake, then never reads or answers a ping.
