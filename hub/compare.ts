@@ -57,8 +57,9 @@ export interface ComparisonGroup {
 
 export { percentile };
 
-const ascending = (values: (number | null)[]) => values.filter((v): v is number => v !== null && Number.isFinite(v)).sort((x, y) => x - y);
-const mean = (values: number[]) => (values.length === 0 ? null : values.reduce((a, b) => a + b, 0) / values.length);
+/** The known values, ascending (a typed array sorts numbers natively: a few times faster over 10,000 hosts). */
+const ascending = (values: (number | null)[]) => Float64Array.from(values.filter((v): v is number => v !== null && Number.isFinite(v))).sort();
+const mean = (values: Float64Array) => (values.length === 0 ? null : values.reduce((a, b) => a + b, 0) / values.length);
 const round = (x: number | null, digits = 4) => (x === null ? null : Math.round(x * 10 ** digits) / 10 ** digits);
 
 function groupKey(point: VariantPoint, groupBy: GroupBy): string {

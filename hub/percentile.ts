@@ -7,6 +7,6 @@ export function nearestRank(length: number, p: number): number {
 }
 
 /** Nearest-rank percentile of an ascending array. */
-export function percentile(sorted: readonly number[], p: number): number | null {
+export function percentile(sorted: ArrayLike<number>, p: number): number | null {
   return sorted.length === 0 ? null : sorted[nearestRank(sorted.length, p)]!;
 }

@@ -1,11 +1,15 @@
 // Reads over a time window, planned across the tiers (raw rows, fine and coarse rollups, anchors); engine-neutral:
 // an engine supplies the TierReader, this decides which tier answers which part and assembles the figures.
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { CarriedEdges } from './carried-edges.js';
 import { lossFigures } from './loss-sums.js';
 import { keyOf, type CriticalState, type LivePositions, type Position } from './positions.js';
 import { floorTo, type Marks, type Tiers } from './tiers.js';
-import { difference, meanOf, ZERO_TOTALS } from './totals.js';
+import { difference, meanOf, ZERO_TOTALS, type Totals } from './totals.js';
 import type { AgentRecord, FleetHistoryPoint, HistoryPoint, VariantPoint } from './types.js';
+
+/** Sides a window read works through before it lets the event loop answer sockets (a few milliseconds' work). */
+const YIELD_EVERY = 2_000;
 
 /** A rollup tier, by its resolution (the bucket length in ms), or the raw rows. */
 export type Tier = number | 'raw';
@@ -126,16 +130,22 @@ export function windowReads(source: WindowSource): WindowReads {
   async function variantPoints(from: number, to: number): Promise<VariantPoint[]> {
     const marks = await source.marks();
     const [end, start, byId] = await Promise.all([positionsAt(to, marks), positionsAt(from, marks), source.agents()]);
-    const sides = [...end].flatMap(([key, last]) => {
+    const sides: { key: string; last: Position; agent: AgentRecord; t: Totals }[] = [];
+    let done = 0;
+    for (const [key, last] of end) {
+      // The loop that reads this also acknowledges reports: it is let go every slice of a large fleet.
+      if (++done % YIELD_EVERY === 0) await yieldToLoop();
       const agent = byId.get(last.agentId);
+      if (!agent) continue;
       const t = difference(last.totals, start.get(key)?.totals ?? ZERO_TOTALS);
-      return agent && t.n > 0 ? [{ key, last, agent, t }] : [];
-    });
+      if (t.n > 0) sides.push({ key, last, agent, t });
+    }
     // Only a window with lossy reports needs the changes read: otherwise retention was full or never known.
     const lossy = sides.filter((x) => x.t.lossy > 0);
     const criticals = new Map(await Promise.all(lossy.map(async (x) => [x.key, criticalSummary(await reader.criticalIn(x.last.agentId, x.last.side, from, to))] as const)));
     const points: VariantPoint[] = [];
     for (const { key, last, agent, t } of sides) {
+      if (++done % YIELD_EVERY === 0) await yieldToLoop();
       const critical = criticals.get(key) ?? { retentionMin: t.retentionN > 0 ? 1 : null, missing: [] };
       points.push({
         agentId: last.agentId,
@@ -157,7 +167,8 @@ export function windowReads(source: WindowSource): WindowReads {
         lastAt: last.ts,
       });
     }
-    return points.sort((a, b) => a.agentId.localeCompare(b.agentId) || a.side - b.side);
+    // By agent id (in code units: the same order on every machine and locale), then side.
+    return points.sort((a, b) => (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : a.side - b.side));
   }
 
   return {

@@ -84,9 +84,11 @@ function bruteForceLoss(rows: Sent[]) {
 /** The comparison's figures for a window, computed the slow way from every report sent. */
 function bruteForce(sent: Sent[], from: number, to: number) {
   const byKey = new Map<string, Sent[]>();
-  for (const s of sent.filter((x) => x.at >= from && x.at < to)) byKey.set(`${s.agentId}/${s.side}`, [...(byKey.get(`${s.agentId}/${s.side}`) ?? []), s]);
+  const inWindow = sent.filter((x) => x.at >= from && x.at < to);
+  // The store's order: by agent id in code units, then side.
+  inWindow.sort((x, y) => (x.agentId < y.agentId ? -1 : x.agentId > y.agentId ? 1 : x.side - y.side));
+  for (const s of inWindow) byKey.set(`${s.agentId}/${s.side}`, [...(byKey.get(`${s.agentId}/${s.side}`) ?? []), s]);
   return [...byKey]
-    .sort(([x], [y]) => x.localeCompare(y))
     .map(([key, rows]) => ({
       key,
       reports: rows.length,
