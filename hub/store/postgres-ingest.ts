@@ -34,13 +34,10 @@ export function postgresIngest(pool: pg.Pool, tiers: Tiers, announce: (on: Query
   const known = new Map<string, string>();
 
   return {
-    upsertAgent: (hello, now) =>
-      transaction(pool, async (client) => {
-        const [before] = await rows<{ stream_id: string }>(client, PG.agentRow, [hello.agentId]);
-        await changes(client, PG.upsertAgent, helloParams(hello, now));
-        const [row] = await rows<AgentRow>(client, PG.getAgent, [hello.agentId]);
-        return { agent: toAgent(row!), sequenceRestarted: before !== undefined && before.stream_id !== hello.streamId };
-      }),
+    async upsertAgent(hello, now) {
+      const [row] = await rows<AgentRow & { previous_stream: string | null }>(pool, PG.hello, helloParams(hello, now));
+      return { agent: toAgent(row!), sequenceRestarted: row!.previous_stream !== null && row!.previous_stream !== hello.streamId };
+    },
 
     async storeReports(items) {
       if (items.length === 0) return [];

@@ -162,6 +162,19 @@ export function storeContract(t: Test, engine: StoreEngine): void {
     t.equal((await store.history('web-1', now - 60_000, now + 1)).length >= 2, true);
   });
 
+  t.test('a hello: a new agent, the same stream again (its sequence goes on), a new stream (its sequence starts again)', async (t) => {
+    const now = Date.now();
+    const { store } = await engine.open(t);
+    const first = await store.upsertAgent(helloFor('r1', 'web-1', { team: 'a' }), now);
+    t.match(first, { agent: { agentId: 'r1', hostId: 'web-1', lastSeq: 0, labels: { team: 'a' } }, sequenceRestarted: false });
+    t.same(await store.storeReports([1, 2, 3].map((seq) => ({ agentId: 'r1', message: reportAt(seq, now + seq, 'web-1'), receivedAt: now + seq }))), ['stored', 'stored', 'stored']);
+    const again = await store.upsertAgent(helloFor('r1', 'web-2', { team: 'b' }), now + 10);
+    t.match(again, { agent: { hostId: 'web-2', lastSeq: 3, labels: { team: 'b' } }, sequenceRestarted: false }, 'the same stream: the high-water mark stays, the host details change');
+    const restarted = await store.upsertAgent({ ...helloFor('r1', 'web-2'), streamId: 'stream-after-a-wipe' }, now + 20);
+    t.match(restarted, { agent: { lastSeq: 0 }, sequenceRestarted: true }, 'a new stream (the agent lost its state): counted from 0 again');
+    t.same(await store.storeReports([{ agentId: 'r1', message: reportAt(1, now + 30, 'web-2'), receivedAt: now + 30 }]), ['stored'], 'its report 1 is new, not a duplicate');
+  });
+
   t.test('rollups keep the figures when raw rows are pruned; anchors when rollups are', async (t) => {
     const bucketMs = MIN;
     const { store } = await engine.open(t, {
