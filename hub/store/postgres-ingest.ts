@@ -9,7 +9,7 @@ import { LivePositions } from './positions.js';
 import { addPostgresFigures } from './postgres-experiments.js';
 import { reloadPositions, readMarks } from './postgres-reads.js';
 import type { StoredElsewhere } from './peers.js';
-import { changes, rows, transaction, type Queryable } from './postgres-statements.js';
+import { changes, rows, transaction } from './postgres-statements.js';
 import { PG } from './postgres-store-sql.js';
 import { helloParams, toAgent, type AgentRow } from './store-sql.js';
 import { MARK_KEYS, type Tiers } from './tiers.js';
@@ -27,8 +27,8 @@ export interface PostgresIngest {
 /** Where this replica's running totals of an agent stand: its sequence and high-water mark when it last stored for it. */
 const standing = (row: { stream_id: string; last_seq: number }) => `${row.stream_id}\u0000${row.last_seq}`;
 
-/** `announce` tells the other replicas, inside each batch's transaction, which reports it stored. */
-export function postgresIngest(pool: pg.Pool, tiers: Tiers, announce: (on: Queryable, reports: readonly StoredElsewhere[]) => Promise<void>): PostgresIngest {
+/** `announce` hears, once each batch has committed, which reports it stored (for the other replicas). */
+export function postgresIngest(pool: pg.Pool, tiers: Tiers, announce: (reports: readonly StoredElsewhere[]) => void): PostgresIngest {
   const live = new LivePositions();
   /** Per agent, where `live` stands (see `standing`); an agent not here is loaded on its first report. */
   const known = new Map<string, string>();
@@ -41,7 +41,7 @@ export function postgresIngest(pool: pg.Pool, tiers: Tiers, announce: (on: Query
 
     async storeReports(items) {
       if (items.length === 0) return [];
-      const { outcomes, batch, stored } = await transaction(pool, async (client) => {
+      const { outcomes, batch, stored, announced } = await transaction(pool, async (client) => {
         // Maintenance waits for the batches being stored, and they for it: a late report is never missed by a rollup.
         await client.query('SELECT pg_advisory_xact_lock_shared($1)', [ROLLUP_LOCK]);
         const marks = await readMarks(client);
@@ -86,11 +86,11 @@ export function postgresIngest(pool: pg.Pool, tiers: Tiers, announce: (on: Query
           await changes(client, PG.advanceAgents, [JSON.stringify([...agents.values()])]);
           for (const { agentId, ts, item } of tagged) await addPostgresFigures(client, agentId, ts, item.message.report);
           if (batch.dirtyChanged) await changes(client, PG.markDirty, [MARK_KEYS.dirtyFine[0], batch.dirtyFine]);
-          await announce(client, announced);
         }
-        return { outcomes, batch, stored: agents };
+        return { outcomes, batch, stored: agents, announced };
       });
       batch.commit();
+      announce(announced);
       for (const [agentId, row] of stored) {
         const stream = known.get(agentId)?.split('\u0000')[0];
         if (stream !== undefined) known.set(agentId, standing({ stream_id: stream, last_seq: row.last_seq }));

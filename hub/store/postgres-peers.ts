@@ -6,7 +6,7 @@
 import pg from 'pg';
 import type { Logger } from '../../common/logger.js';
 import { Notifier } from '../../common/notifier.js';
-import type { StoredElsewhere, StorePeerEvents, StorePeers } from './peers.js';
+import type { StorePeerEvents, StorePeers } from './peers.js';
 import type { Queryable } from './postgres-statements.js';
 import { scrubPassword, type PostgresLocation } from './store-url.js';
 
@@ -14,30 +14,10 @@ export const CHANNELS = { reports: 'phoenix_reports', experiments: 'phoenix_expe
 /** The advisory lock the leading replica holds on its listening connection: "phx" and 4. */
 export const LEADER_LOCK = 0x7068_7804;
 /** A notification's payload stays under PostgreSQL's limit (8,000 bytes) with room to spare. */
-const MAX_PAYLOAD = 7000;
+export const MAX_PAYLOAD = 7000;
 const RETRY_MS = { first: 250, max: 10_000 };
 /** How often the leading replica checks that its connection (and so its lock) is still there, and how long it waits. */
 const LEADER_CHECK_MS = 5000;
-
-/** Announces, on `on` (a transaction's client), what `from` stored: reports in as many notices as their size needs. */
-export async function announceReports(on: Queryable, from: string, reports: readonly StoredElsewhere[]): Promise<void> {
-  let chunk: [string, string, number][] = [];
-  let size = 0;
-  const send = async () => {
-    if (chunk.length === 0) return;
-    await on.query('SELECT pg_notify($1, $2)', [CHANNELS.reports, JSON.stringify({ from, reports: chunk })]);
-    chunk = [];
-    size = 0;
-  };
-  for (const r of reports) {
-    const entry: [string, string, number] = [r.agentId, r.hostId, r.seq];
-    const bytes = Buffer.byteLength(JSON.stringify(entry)) + 1;
-    if (size + bytes > MAX_PAYLOAD - 100) await send();
-    chunk.push(entry);
-    size += bytes;
-  }
-  await send();
-}
 
 /** Announces experiments `from` created or changed. */
 export async function announceExperiments(on: Queryable, from: string, ids: readonly string[]): Promise<void> {

@@ -10,7 +10,8 @@ import { postgresAccess } from './postgres-access.js';
 import { postgresExperiments } from './postgres-experiments.js';
 import { postgresIngest } from './postgres-ingest.js';
 import { postgresMaintenance } from './postgres-maintenance.js';
-import { announceAccess, announceExperiments, announceReports, PostgresPeers } from './postgres-peers.js';
+import { ReportAnnouncer } from './postgres-announcer.js';
+import { announceAccess, announceExperiments, PostgresPeers } from './postgres-peers.js';
 import { postgresTierReader, readMarks } from './postgres-reads.js';
 import { rows } from './postgres-statements.js';
 import { PG } from './postgres-store-sql.js';
@@ -51,7 +52,8 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   }
 
   const agentMap = async () => new Map((await rows<AgentRow>(read, PG.allAgents)).map((r) => [r.agent_id, toAgent(r)]));
-  const ingest = postgresIngest(write, tiers, (on, reports) => announceReports(on, replica, reports));
+  const announcer = new ReportAnnouncer(write, replica, logger.child({ component: 'store-peers' }));
+  const ingest = postgresIngest(write, tiers, (reports) => announcer.add(reports));
   const reads = windowReads({
     reader: postgresTierReader(read),
     tiers,
@@ -78,7 +80,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     access: postgresAccess(write, (on) => announceAccess(on, replica)),
     experiments: postgresExperiments(write, (on, ids) => announceExperiments(on, replica, ids)),
     peers,
-    close: () => (closed ??= Promise.all([peers.close(), write.end(), read.end()]).then(() => undefined)),
+    close: () => (closed ??= announcer.close().then(() => Promise.all([peers.close(), write.end(), read.end()])).then(() => undefined)),
   };
 }
 
