@@ -6,6 +6,8 @@ export interface StoredElsewhere {
   agentId: string;
   hostId: string;
   seq: number;
+  /** Where the report was placed in time (a window edge read before it may no longer hold); 0 when not told. */
+  ts: number;
 }
 
 export interface StorePeerEvents {

@@ -28,7 +28,6 @@ export class LivePositions {
   readonly #critical = new Map<string, CriticalState>();
   #newestTs = 0;
   #lowestWritten = Infinity;
-  #commits = 0;
 
   /** Keeps `p` unless a later position of its agent-side is known (loading reads the tiers in any order). */
   remember(p: Position): void {
@@ -40,13 +39,7 @@ export class LivePositions {
 
   /** A committed transaction wrote rows from `ts` on (its earliest row's time). */
   wrote(ts: number): void {
-    this.#commits += 1;
     if (ts < this.#lowestWritten) this.#lowestWritten = ts;
-  }
-
-  /** How many committed transactions wrote rows (a read that saw it unchanged saw no commit). */
-  get commits(): number {
-    return this.#commits;
   }
 
   /** The earliest row time written since the last call (Infinity when nothing was): what a cached window edge checks. */

@@ -15,10 +15,10 @@ export const ANNOUNCE_EVERY_MS = 50;
 /** The notices' payloads for `reports`: each under PostgreSQL's 8,000 bytes. */
 export function reportNotices(from: string, reports: readonly StoredElsewhere[]): string[] {
   const notices: string[] = [];
-  let chunk: [string, string, number][] = [];
+  let chunk: [string, string, number, number][] = [];
   let size = 0;
   for (const r of reports) {
-    const entry: [string, string, number] = [r.agentId, r.hostId, r.seq];
+    const entry: [string, string, number, number] = [r.agentId, r.hostId, r.seq, r.ts];
     const bytes = Buffer.byteLength(JSON.stringify(entry)) + 1;
     if (size + bytes > MAX_PAYLOAD - 100 && chunk.length > 0) {
       notices.push(JSON.stringify({ from, reports: chunk }));

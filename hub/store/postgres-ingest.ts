@@ -76,7 +76,7 @@ export function postgresIngest(pool: pg.Pool, tiers: Tiers, announce: (reports: 
           if (message.report.experiment) tagged.push({ agentId, ts, item });
           latest.set(agentId, { agent_id: agentId, seq: message.seq, received_at: receivedAt, report: JSON.stringify(message.report) });
           agents.set(agentId, { agent_id: agentId, last_seq: message.seq, last_seen: receivedAt });
-          announced.push({ agentId, hostId: message.report.host.id, seq: message.seq });
+          announced.push({ agentId, hostId: message.report.host.id, seq: message.seq, ts });
           outcomes.push('stored');
         }
         if (samples.length > 0) {

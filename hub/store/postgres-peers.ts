@@ -160,7 +160,10 @@ export class PostgresPeers implements StorePeers {
     if (notice.from === this.#id) return;
     if (channel === CHANNELS.reports && Array.isArray(notice.reports)) {
       const reports = (notice.reports as unknown[]).flatMap((r) =>
-        Array.isArray(r) && typeof r[0] === 'string' && typeof r[1] === 'string' && typeof r[2] === 'number' ? [{ agentId: r[0], hostId: r[1], seq: r[2] }] : [],
+        Array.isArray(r) && typeof r[0] === 'string' && typeof r[1] === 'string' && typeof r[2] === 'number'
+          ? // A replica before the report's time was told: 0 (every window edge read before it is read again).
+            [{ agentId: r[0], hostId: r[1], seq: r[2], ts: typeof r[3] === 'number' && Number.isFinite(r[3]) ? r[3] : 0 }]
+          : [],
       );
       if (reports.length > 0) this.#events.emit('reports', reports);
     } else if (channel === CHANNELS.experiments && Array.isArray(notice.ids)) {

@@ -13,6 +13,7 @@ export function postgresTierReader(on: Queryable): TierReader {
   const positions = async (statement: typeof PG.samplesAt, params: Record<string, number>) => (await arrays<PositionValues>(on, statement, params)).map(toPosition);
   return {
     samplesAt: (floor, before) => positions(PG.samplesAt, { floor, x: before }),
+    samplesBetween: (from, before) => positions(PG.samplesBetween, { from, x: before }),
     rollupsAt: (res, before) => positions(PG.rollupsAt, { res, before }),
     anchors: async () => (await arrays<PositionValues>(on, PG.anchors)).map(toPosition),
     criticalIn: (agentId, side, from, to) => rows<{ retention: number | null; missing: string }>(on, PG.criticalIn, { agentId, side, from, to }),

@@ -10,6 +10,7 @@ import { postgresAccess } from './postgres-access.js';
 import { postgresExperiments } from './postgres-experiments.js';
 import { postgresIngest } from './postgres-ingest.js';
 import { postgresMaintenance } from './postgres-maintenance.js';
+import { LowestWritten } from './carried-edges.js';
 import { ReportAnnouncer } from './postgres-announcer.js';
 import { announceAccess, announceExperiments, PostgresPeers } from './postgres-peers.js';
 import { postgresTierReader, readMarks } from './postgres-reads.js';
@@ -20,6 +21,12 @@ import { scrubPassword, type PostgresLocation } from './store-url.js';
 import { resolveTiers, type TierOptions } from './tiers.js';
 import type { Store } from './types.js';
 import { windowReads } from './window.js';
+
+/**
+ * How long a report may take from the time it is placed at to its batch's commit, on any replica (batches take
+ * milliseconds; a second covers a loaded server): window edges are kept only before it.
+ */
+const SETTLE_MS = 1000;
 
 export interface PostgresStoreOptions extends TierOptions {
   location: PostgresLocation;
@@ -53,7 +60,18 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
 
   const agentMap = async () => new Map((await rows<AgentRow>(read, PG.allAgents)).map((r) => [r.agent_id, toAgent(r)]));
   const announcer = new ReportAnnouncer(write, replica, logger.child({ component: 'store-peers' }));
-  const ingest = postgresIngest(write, tiers, (reports) => announcer.add(reports));
+  // Where rows were written, by this replica and the others: the window edges kept between reads before them go.
+  const written = new LowestWritten();
+  const heardWrites = [
+    peers.on('reports', (reports) => {
+      for (const r of reports) written.wrote(r.ts);
+    }),
+    peers.on('resync', () => written.wrote(0)),
+  ];
+  const ingest = postgresIngest(write, tiers, (reports) => {
+    for (const r of reports) written.wrote(r.ts);
+    announcer.add(reports);
+  });
   const reads = windowReads({
     reader: postgresTierReader(read),
     tiers,
@@ -61,6 +79,8 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     live: null,
     reported: async () => (await rows<{ n: number }>(read, PG.reportedSides))[0]!.n,
     agents: agentMap,
+    written,
+    settleMs: SETTLE_MS,
   });
 
   let closed: Promise<void> | null = null;
@@ -80,7 +100,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     access: postgresAccess(write, (on) => announceAccess(on, replica)),
     experiments: postgresExperiments(write, (on, ids) => announceExperiments(on, replica, ids)),
     peers,
-    close: () => (closed ??= announcer.close().then(() => Promise.all([peers.close(), write.end(), read.end()])).then(() => undefined)),
+    close: () => (closed ??= Promise.all(heardWrites.map((stop) => stop())).then(() => announcer.close()).then(() => Promise.all([peers.close(), write.end(), read.end()])).then(() => undefined)),
   };
 }
 

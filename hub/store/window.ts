@@ -1,7 +1,7 @@
 // Reads over a time window, planned across the tiers (raw rows, fine and coarse rollups, anchors); engine-neutral:
 // an engine supplies the TierReader, this decides which tier answers which part and assembles the figures.
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { CarriedEdges } from './carried-edges.js';
+import { CarriedEdges, type WrittenWatch } from './carried-edges.js';
 import { lossFigures } from './loss-sums.js';
 import { keyOf, type CriticalState, type LivePositions, type Position } from './positions.js';
 import { floorTo, type Marks, type Tiers } from './tiers.js';
@@ -23,7 +23,7 @@ export interface TierReader {
   samplesAt(floor: number, before: number): Answer<Position[]>;
   /** The last rollup of resolution `res` whose bucket starts before `before`, for every agent-side that has one. */
   rollupsAt(res: number, before: number): Answer<Position[]>;
-  /** Every raw row in [from, before), oldest first; read only where the store has live positions (carried edges). */
+  /** Every raw row in [from, before), oldest first (window edges carried between reads); optional: without it, none are. */
   samplesBetween?(from: number, before: number): Answer<Position[]>;
   /** Per agent-side, the running totals where the oldest kept rows begin. */
   anchors(): Answer<Position[]>;
@@ -85,22 +85,24 @@ export interface WindowSource {
   reported?(): Answer<number>;
   /** Each agent's host id, kind and labels, by agent id. */
   agents(): Answer<ReadonlyMap<string, AgentRecord>>;
+  /**
+   * Without live positions: where rows were written (this process's commits and the other processes' notices), so
+   * that window edges are carried between reads; none, and every edge is read from the tiers.
+   */
+  written?: WrittenWatch;
+  /** How long after its time a row may still be committing (other processes' batches); edges are kept only before it. */
+  settleMs?: number;
 }
 
 /** The Store's window reads over an engine's tiers. */
 export function windowReads(source: WindowSource): WindowReads {
   const { reader, tiers, live } = source;
-  const edges = live && reader.samplesBetween ? new CarriedEdges(live, tiers.fine) : null;
+  const watch = live ?? source.written ?? null;
+  const edges = watch && reader.samplesBetween ? new CarriedEdges(watch, tiers.fine) : null;
+  const settleMs = source.settleMs ?? 0;
 
-  /** Every agent-side's running totals as they stood just before `x` (the tiers' precision at their edges). */
-  async function positionsAt(x: number, marks: Readonly<Marks>): Promise<ReadonlyMap<string, Position>> {
-    if (live && x > live.newestTs) return live.all;
-    const begun = edges?.begin(x, marks);
-    if (edges && begun?.from && reader.samplesBetween) {
-      const carried = edges.carry(begun.from, await reader.samplesBetween(begun.from.x, x));
-      edges.keep(x, marks, carried, begun);
-      return carried;
-    }
+  /** Every agent-side's running totals as they stood just before `x`, read from the tiers (their precision at their edges). */
+  async function fromTiers(x: number, marks: Readonly<Marks>): Promise<ReadonlyMap<string, Position>> {
     const found = new Map<string, Position>();
     const take = (rows: readonly Position[]) => {
       for (const p of rows) if (!found.has(keyOf(p.agentId, p.side))) found.set(keyOf(p.agentId, p.side), p);
@@ -123,8 +125,27 @@ export function windowReads(source: WindowSource): WindowReads {
       // Any number of agent-sides: every tier, read at once, the finer ones first.
       for (const rows of await Promise.all(tierReads.map((read) => read()))) take(rows);
     }
-    if (begun) edges?.keep(x, marks, found, begun);
     return found;
+  }
+
+  /**
+   * Every agent-side's running totals as they stood just before `x`: the newest positions where this process wrote
+   * them all; else a kept edge carried forward, or the tiers. Kept is the edge where rows have settled (a batch still
+   * committing writes rows before now); the rows after it are added for this read only.
+   */
+  async function positionsAt(x: number, marks: Readonly<Marks>): Promise<ReadonlyMap<string, Position>> {
+    if (live && x > live.newestTs) return live.all;
+    const between = reader.samplesBetween?.bind(reader);
+    const settled = Math.min(x, Date.now() - settleMs);
+    if (!edges || !between || !edges.carriable(settled, marks)) return fromTiers(x, marks);
+    const reading = edges.begin(settled, marks);
+    try {
+      const base = reading.from ? edges.carry(reading.from, await between(reading.from.x, settled)) : await fromTiers(settled, marks);
+      edges.keep(settled, marks, base, reading);
+      return settled === x ? base : edges.carry({ positions: base }, await between(settled, x));
+    } finally {
+      edges.end(reading);
+    }
   }
 
   async function variantPoints(from: number, to: number): Promise<VariantPoint[]> {

@@ -1,7 +1,7 @@
 // A window's start kept between reads (hub/store/carried-edges.ts): which kept edge a read may carry forward, and
 // what makes one untrue — a row written before it, the tiers moving, a commit while it was read.
 import t from 'tap';
-import { CARRY_LIMIT_MS, CarriedEdges } from '../../../hub/store/carried-edges.js';
+import { CARRY_LIMIT_MS, CarriedEdges, LowestWritten } from '../../../hub/store/carried-edges.js';
 import { keyOf, LivePositions, type Position } from '../../../hub/store/positions.js';
 import type { Marks } from '../../../hub/store/tiers.js';
 import { ZERO_TOTALS } from '../../../hub/store/totals.js';
@@ -15,7 +15,9 @@ const edgeAt = (x: number) => new Map([[keyOf('a', 0), at('a', x - 1000)]]);
 function kept(x: number) {
   const live = new LivePositions();
   const edges = new CarriedEdges(live, MIN);
-  edges.keep(x, marks, edgeAt(x), edges.begin(x, marks));
+  const reading = edges.begin(x, marks);
+  edges.keep(x, marks, edgeAt(x), reading);
+  edges.end(reading);
   return { live, edges };
 }
 
@@ -47,15 +49,33 @@ t.test('a row written before a kept edge, or the tiers moving, forgets it', asyn
   t.equal(moved.edges.begin(x + 10_000, { ...marks, rolledFine: marks.rolledFine + MIN }).from, undefined, 'maintenance moved the tiers: forgotten');
 });
 
-t.test('an edge read while a transaction committed is not kept; at most four are', async (t) => {
+t.test('an edge read while a row before it was written is not kept (one after it does not matter); at most four are', async (t) => {
   const live = new LivePositions();
   const edges = new CarriedEdges(live, MIN);
   const x = 12 * HOUR;
-  const begun = edges.begin(x, marks);
+  const after = edges.begin(x, marks);
   live.wrote(x + 1);
-  edges.keep(x, marks, edgeAt(x), begun);
-  t.equal(edges.begin(x + 1000, marks).from, undefined, 'not kept');
-  for (let i = 0; i < 5; i++) edges.keep(x + i * MIN, marks, edgeAt(x + i * MIN), edges.begin(x + i * MIN, marks));
-  t.equal(edges.begin(x + 30_000, marks).from, undefined, 'the oldest of five was let go');
-  t.equal(edges.begin(x + MIN + 30_000, marks).from?.x, x + MIN, 'the nearest below is carried');
+  edges.keep(x, marks, edgeAt(x), after);
+  edges.end(after);
+  t.ok(edges.begin(x + 1000, marks).from, 'a row after the edge, written during its read: kept');
+  const other = new CarriedEdges(live, MIN);
+  const before = other.begin(x, marks);
+  live.wrote(x - 1);
+  other.keep(x, marks, edgeAt(x), before);
+  other.end(before);
+  t.equal(other.begin(x + 1000, marks).from, undefined, 'a row before it, written during its read: not kept');
+  const many = new CarriedEdges(new LowestWritten(), MIN);
+  for (let i = 0; i < 5; i++) many.keep(x + i * MIN, marks, edgeAt(x + i * MIN), many.begin(x + i * MIN, marks));
+  t.equal(many.begin(x + 30_000, marks).from, undefined, 'the oldest of five was let go');
+  t.equal(many.begin(x + MIN + 30_000, marks).from?.x, x + MIN, 'the nearest below is carried');
+});
+
+t.test('LowestWritten: the earliest time told since it was last asked', async (t) => {
+  const w = new LowestWritten();
+  t.equal(w.takeLowestWritten(), Infinity);
+  w.wrote(50);
+  w.wrote(20);
+  w.wrote(70);
+  t.equal(w.takeLowestWritten(), 20);
+  t.equal(w.takeLowestWritten(), Infinity, 'asked again: nothing since');
 });

@@ -7,16 +7,16 @@ import type { StoredElsewhere } from '../../../hub/store/peers.js';
 import { captureLogs } from '../../helpers/logs.js';
 import { waitFor } from '../../helpers/process.js';
 
-const reports = (n: number): StoredElsewhere[] => Array.from({ length: n }, (_, i) => ({ agentId: `agent-${i}-${'x'.repeat(i % 40)}`, hostId: `host-${i}`, seq: i + 1 }));
+const reports = (n: number): StoredElsewhere[] => Array.from({ length: n }, (_, i) => ({ agentId: `agent-${i}-${'x'.repeat(i % 40)}`, hostId: `host-${i}`, seq: i + 1, ts: 1_800_000_000_000 + i }));
 
 t.test('notices: every report once, in order, each payload under 8,000 bytes', async (t) => {
   const all = reports(2000);
   const notices = reportNotices('replica-1', all);
   t.ok(notices.length > 1, `${notices.length} notices`);
   t.ok(notices.every((n) => Buffer.byteLength(n) < 8000), `largest ${Math.max(...notices.map((n) => Buffer.byteLength(n)))} bytes`);
-  const parsed = notices.map((n) => JSON.parse(n) as { from: string; reports: [string, string, number][] });
+  const parsed = notices.map((n) => JSON.parse(n) as { from: string; reports: [string, string, number, number][] });
   t.ok(parsed.every((p) => p.from === 'replica-1'));
-  t.same(parsed.flatMap((p) => p.reports), all.map((r) => [r.agentId, r.hostId, r.seq]));
+  t.same(parsed.flatMap((p) => p.reports), all.map((r) => [r.agentId, r.hostId, r.seq, r.ts]));
   t.same(reportNotices('r', []), [], 'nothing stored, nothing sent');
 });
 

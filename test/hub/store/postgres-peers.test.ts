@@ -37,7 +37,9 @@ t.test('replicas hear each other', { timeout: 120_000 }, async (t) => {
   await a.upsertAgent(helloFor('a1', 'web-1'), Date.now());
   await a.storeReports([1, 2, 3].map((seq) => ({ agentId: 'a1', message: reportFor('web-1', seq), receivedAt: Date.now() })));
   await waitFor('B hears the reports', () => ofB.reports.length > 0, 10_000);
-  t.same(ofB.reports.flatMap(([r]) => r), [1, 2, 3].map((seq): StoredElsewhere => ({ agentId: 'a1', hostId: 'web-1', seq })), 'each report: agent, host, sequence');
+  const heardByB = ofB.reports.flatMap(([r]) => r);
+  t.same(heardByB.map(({ ts: _ts, ...r }) => r), [1, 2, 3].map((seq): Omit<StoredElsewhere, 'ts'> => ({ agentId: 'a1', hostId: 'web-1', seq })), 'each report: agent, host, sequence');
+  t.ok(heardByB.every((r, i) => r.ts > 0 && (i === 0 || r.ts > heardByB[i - 1]!.ts)), 'and where it was placed in time');
   t.same(ofA.reports, [], 'A does not hear its own');
 
   // Hundreds of reports in one batch: as many notices as their size needs, all heard.

@@ -9,6 +9,7 @@ import { parsePostgresUrl } from '../../../hub/store/store-url.js';
 import type { TierOptions } from '../../../hub/store/tiers.js';
 import type { IncomingReport, Store } from '../../../hub/store/types.js';
 import { startPostgres } from '../../helpers/postgres.js';
+import { waitFor } from '../../helpers/process.js';
 import { helloFor, reportFor } from '../../helpers/ws-client.js';
 
 const MIN = 60_000;
@@ -79,5 +80,21 @@ t.test('replicas on one database', async (t) => {
     t.same(await minute(), [], 'read from the rollups of that minute, which do not hold it yet');
     await b.maintain(start + 26 * MIN);
     t.same((await minute()).map((p) => p.side), [0, 1], "B's pass rolled the minute again: A reads it");
+  });
+
+  t.test("a window A reads again and again (its edges kept) counts a late report B stored before those edges", async (t) => {
+    const [a, b] = await replicas();
+    const start = Date.now() - 60 * MIN;
+    await a.upsertAgent(helloFor('a1', 'web-1'), start);
+    await b.upsertAgent(helloFor('late', 'web-2'), start);
+    t.same(await a.storeReports(range(1, 50).map((s) => report(start, s))), Array(50).fill('stored'));
+    const reportsIn = async (agentId: string) => (await a.variantPoints(start + 30 * MIN, Date.now() + 1)).find((p) => p.agentId === agentId && p.side === 0)?.reports ?? 0;
+    t.equal(await reportsIn('a1'), 21, 'minutes 30..50');
+    t.equal(await reportsIn('a1'), 21, 'read again: carried from the kept edges');
+    // B stores what an agent back from an outage made at minutes 20..40: rows before A's kept start and inside it.
+    const late = range(20, 40).map((m) => ({ agentId: 'late', message: reportFor('web-2', m - 19, start + m * MIN), receivedAt: Date.now() }));
+    t.same(await b.storeReports(late), Array(21).fill('stored'));
+    await waitFor("A counts B's late reports", async () => (await reportsIn('late')) === 11, 10_000);
+    t.equal(await reportsIn('a1'), 21, 'and the others as before');
   });
 });
