@@ -47,7 +47,7 @@ export async function runEngineLoad(o: EngineLoadOptions): Promise<EngineLoadRes
     const sizeBefore = await size();
     const share = Math.ceil(o.agents / hubs.length);
     const loads = hubs.map((hub, i) =>
-      startLoadAgents({ url: `ws://127.0.0.1:${hub.port}/ws/agent`, token: BENCH_TOKEN, agents: Math.min(share, o.agents - i * share), intervalMs: o.intervalMs, durationMs: o.durationMs }),
+      startLoadAgents({ url: `ws://127.0.0.1:${hub.port}/ws/agent`, token: BENCH_TOKEN, agents: Math.min(share, o.agents - i * share), first: i * share, intervalMs: o.intervalMs, durationMs: o.durationMs }),
     );
     let running = loads.length;
     for (const load of loads) void load.result.then(() => (running -= 1), () => (running -= 1));

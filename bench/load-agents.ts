@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // Load process for the hub benches: N simulated agents on real WebSocket connections, reports accelerated.
-// Usage: load-agents URL TOKEN AGENTS INTERVAL_MS DURATION_MS [--protocol 1|2] [--samples] [--sources N]
+// Usage: load-agents URL TOKEN AGENTS INTERVAL_MS DURATION_MS [--protocol 1|2] [--samples] [--sources N] [--first N]
 // --protocol 2: each agent takes experiments as a real agent answers them (docs/protocol.md): an assign gets status
 // applying then applied (same id and revision), later reports carry the experiment's tag, a withdraw gets reverted.
 // --samples: the result carries every acknowledged report's send time and latency.
 // --sources N: connection i leaves from 127.0.0.(1 + i mod N), so that tens of thousands of connections to one hub
 // port do not exhaust one source address's ephemeral ports (a loopback hub URL only).
+// --first N: the agents are sim-N, sim-N+1, … (several load processes, e.g. one per hub replica, never share an agent).
 // Prints one JSON line of results (LoadAgentsResult) on stdout when done, or when stopped early with SIGTERM.
 import WebSocket from 'ws';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -18,7 +19,7 @@ import { simulatedReport } from './simulated-report.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { protocol: { type: 'string', default: '1' }, samples: { type: 'boolean', default: false }, sources: { type: 'string', default: '1' } },
+  options: { protocol: { type: 'string', default: '1' }, samples: { type: 'boolean', default: false }, sources: { type: 'string', default: '1' }, first: { type: 'string', default: '0' } },
 });
 const [url, token, agentsArg, intervalArg, durationArg] = positionals;
 const agents = Number(agentsArg);
@@ -26,8 +27,9 @@ const intervalMs = Number(intervalArg);
 const durationMs = Number(durationArg);
 const version = Number(values.protocol);
 const sources = Number(values.sources);
-if (!url || !token || !(agents > 0) || !(intervalMs > 0) || !(durationMs > 0) || (version !== 1 && version !== 2) || !Number.isInteger(sources) || sources < 1 || sources > 254) {
-  process.stderr.write('usage: load-agents URL TOKEN AGENTS INTERVAL_MS DURATION_MS [--protocol 1|2] [--samples] [--sources 1-254]\n');
+const first = Number(values.first);
+if (!url || !token || !(agents > 0) || !(intervalMs > 0) || !(durationMs > 0) || (version !== 1 && version !== 2) || !Number.isInteger(sources) || sources < 1 || sources > 254 || !Number.isInteger(first) || first < 0) {
+  process.stderr.write('usage: load-agents URL TOKEN AGENTS INTERVAL_MS DURATION_MS [--protocol 1|2] [--samples] [--sources 1-254] [--first N>=0]\n');
   process.exit(2);
 }
 if (sources > 1 && !/^127\./.test(new URL(url).hostname)) {
@@ -139,9 +141,10 @@ async function connect(i: number): Promise<Sim | null> {
     return null;
   }
   // Targeting reads the hello: its kind and labels are those the reports say (simulated-report.ts).
+  const n = first + i;
   const hello: Hello = {
-    type: 'hello', v: version, agentId: `sim-${i}`, hostId: hostId(i), hostKind: i % 3 === 0 ? 'k8s-node' : 'vm',
-    labels: { env: i % 4 === 0 ? 'staging' : 'prod', team: `team-${i % 7}` }, agentVersion: 'bench', streamId: `stream-${i}`,
+    type: 'hello', v: version, agentId: `sim-${n}`, hostId: hostId(n), hostKind: n % 3 === 0 ? 'k8s-node' : 'vm',
+    labels: { env: n % 4 === 0 ? 'staging' : 'prod', team: `team-${n % 7}` }, agentVersion: 'bench', streamId: `stream-${n}`,
     variants: [{ name: 'baseline', configHash: '0123456789abcdef' }, { name: 'optimized-a', configHash: 'fedcba9876543210' }],
     ...(version === 2 ? { experiments: { accepts: true, reason: null, current: null } } : {}),
   };
@@ -151,7 +154,7 @@ async function connect(i: number): Promise<Sim | null> {
 
 /** A report as the agent makes it: under an assignment, named after its variants and tagged with the experiment. */
 function reportOf(sim: Sim, i: number): AgentReport {
-  const report = simulatedReport(i, hostId(i), sim.seq);
+  const report = simulatedReport(first + i, hostId(first + i), sim.seq);
   const running = sim.running;
   if (!running) return report;
   const [a, b] = running.variants as [Running['variants'][0], Running['variants'][0]];

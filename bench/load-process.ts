@@ -43,6 +43,8 @@ export interface LoadOptions {
   samples?: boolean;
   /** Spread the connections over this many loopback source addresses, 127.0.0.1 to 127.0.0.N (default: one per 5,000 agents). */
   sources?: number;
+  /** The first agent's number (sim-N): load processes beside each other take disjoint ranges. */
+  first?: number;
 }
 
 /** One source address per 5,000 connections: far below a source address's ~28,000 ephemeral ports to one hub port. */
@@ -58,7 +60,7 @@ export function startLoadAgents(o: LoadOptions): { child: ChildProcess; result: 
   const self = fileURLToPath(import.meta.url);
   const ts = self.endsWith('.ts');
   const script = self.replace(/load-process\.(ts|js)$/, `load-agents.${ts ? 'ts' : 'js'}`);
-  const args = [o.url, o.token, String(o.agents), String(o.intervalMs), String(o.durationMs), '--protocol', String(o.protocol ?? 1), ...(o.samples ? ['--samples'] : []), '--sources', String(o.sources ?? sourcesFor(o.agents))];
+  const args = [o.url, o.token, String(o.agents), String(o.intervalMs), String(o.durationMs), '--protocol', String(o.protocol ?? 1), ...(o.samples ? ['--samples'] : []), '--sources', String(o.sources ?? sourcesFor(o.agents)), '--first', String(o.first ?? 0)];
   const child = spawn(process.execPath, [...(ts ? process.execArgv : []), script, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
     ...(ts ? { env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1' } } : {}),

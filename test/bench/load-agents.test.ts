@@ -101,3 +101,15 @@ t.test('--sources refuses a hub that is not on loopback, and a count out of rang
     await t.rejects(started.result, /load-agents exited with code 2 and no results/, `${url} with --sources ${sources}`);
   }
 });
+
+t.test('load processes beside each other (--first) never share an agent: one hub sees all of them, each reporting its own host', { timeout: 120_000 }, async (t) => {
+  const hub = await startTestHub(t, t.testdir(), { routes: hubRoutes });
+  const hosts = new Map<string, string>();
+  hub.on('report', (agentId, message) => hosts.set(agentId, message.report.host.id));
+  const runs = [0, 3].map((first) => load(t, hub.agentUrl, { agents: 3, intervalMs: 200, durationMs: 1500, first }));
+  const results = await Promise.all(runs.map((r) => r.result));
+  t.same(results.map((r) => r.agents), [3, 3]);
+  t.same([...hosts.keys()].sort(), ['sim-0', 'sim-1', 'sim-2', 'sim-3', 'sim-4', 'sim-5'], 'six agents, not three twice');
+  t.equal(new Set(hosts.values()).size, 6, 'each with a host of its own');
+  t.equal(hub.queue.duplicates, 0, 'no report was taken for another agent\'s');
+});
