@@ -13,6 +13,8 @@ export interface StoredElsewhere {
 export interface StorePeerEvents {
   /** Reports another process stored (committed). */
   reports: [reports: readonly StoredElsewhere[]];
+  /** Agents that said hello to another process (their host, kind or labels may have changed). */
+  agents: [agentIds: readonly string[]];
   /** Experiments another process created or changed (started, widened, ended). */
   experiments: [ids: readonly string[]];
   /** Another process ended a credential (a token revoked, a session ended). */

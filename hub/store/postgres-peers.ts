@@ -10,7 +10,7 @@ import type { StorePeerEvents, StorePeers } from './peers.js';
 import type { Queryable } from './postgres-statements.js';
 import { scrubPassword, type PostgresLocation } from './store-url.js';
 
-export const CHANNELS = { reports: 'phoenix_reports', experiments: 'phoenix_experiments', access: 'phoenix_access' } as const;
+export const CHANNELS = { reports: 'phoenix_reports', agents: 'phoenix_agents', experiments: 'phoenix_experiments', access: 'phoenix_access' } as const;
 /** The advisory lock the leading replica holds on its listening connection: "phx" and 4. */
 export const LEADER_LOCK = 0x7068_7804;
 /** A notification's payload stays under PostgreSQL's limit (8,000 bytes) with room to spare. */
@@ -166,9 +166,11 @@ export class PostgresPeers implements StorePeers {
           : [],
       );
       if (reports.length > 0) this.#events.emit('reports', reports);
-    } else if (channel === CHANNELS.experiments && Array.isArray(notice.ids)) {
+    } else if ((channel === CHANNELS.experiments || channel === CHANNELS.agents) && Array.isArray(notice.ids)) {
       const ids = (notice.ids as unknown[]).filter((id): id is string => typeof id === 'string');
-      if (ids.length > 0) this.#events.emit('experiments', ids);
+      if (ids.length === 0) return;
+      if (channel === CHANNELS.agents) this.#events.emit('agents', ids);
+      else this.#events.emit('experiments', ids);
     } else if (channel === CHANNELS.access) {
       this.#events.emit('access');
     }

@@ -34,6 +34,8 @@ export const PG = {
   ),
   /** The batch's agents, locked in one order (so two replicas storing for the same agents wait, never deadlock). */
   lockAgents: compile('phx_lock_agents', 'SELECT agent_id, stream_id, last_seq FROM agents WHERE agent_id = ANY($1) ORDER BY agent_id FOR UPDATE'),
+  /** These agents' rows (the ones that said hello since a replica last read them). */
+  agentsIn: compile('phx_agents_in', 'SELECT * FROM agents WHERE agent_id = ANY($1)'),
   insertSamples: compile('phx_insert_samples', `INSERT INTO samples ${fromJson('samples')}`),
   insertChanges: compile('phx_insert_changes', `INSERT INTO critical_changes ${fromJson('critical_changes')}`),
   upsertLatest: compile(

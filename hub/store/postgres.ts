@@ -11,6 +11,7 @@ import { postgresExperiments } from './postgres-experiments.js';
 import { postgresIngest } from './postgres-ingest.js';
 import { postgresMaintenance } from './postgres-maintenance.js';
 import { LowestWritten } from './carried-edges.js';
+import { AgentRecords } from './postgres-agent-records.js';
 import { ReportAnnouncer } from './postgres-announcer.js';
 import { announceAccess, announceExperiments, PostgresPeers } from './postgres-peers.js';
 import { postgresTierReader, readMarks } from './postgres-reads.js';
@@ -58,7 +59,8 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     throw new StoreOpenError(`cannot listen to the hub store ${location.display} (${scrubPassword((error as Error).message, location)})`);
   }
 
-  const agentMap = async () => new Map((await rows<AgentRow>(read, PG.allAgents)).map((r) => [r.agent_id, toAgent(r)]));
+  // The agents' records for window reads, read again only for the agents that said hello (here or elsewhere).
+  const records = new AgentRecords(read);
   const announcer = new ReportAnnouncer(write, replica, logger.child({ component: 'store-peers' }));
   // Where rows were written, by this replica and the others: the window edges kept between reads before them go.
   const written = new LowestWritten();
@@ -66,7 +68,11 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     peers.on('reports', (reports) => {
       for (const r of reports) written.wrote(r.ts);
     }),
-    peers.on('resync', () => written.wrote(0)),
+    peers.on('agents', (ids) => records.changed(ids)),
+    peers.on('resync', () => {
+      written.wrote(0);
+      records.changedAll();
+    }),
   ];
   const ingest = postgresIngest(write, tiers, (reports) => {
     for (const r of reports) written.wrote(r.ts);
@@ -78,14 +84,19 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     marks: () => readMarks(read),
     live: null,
     reported: async () => (await rows<{ n: number }>(read, PG.reportedSides))[0]!.n,
-    agents: agentMap,
+    agents: () => records.get(),
     written,
     settleMs: SETTLE_MS,
   });
 
   let closed: Promise<void> | null = null;
   return {
-    upsertAgent: ingest.upsertAgent,
+    async upsertAgent(hello, now) {
+      const outcome = await ingest.upsertAgent(hello, now);
+      records.changed([hello.agentId]);
+      announcer.hello(hello.agentId);
+      return outcome;
+    },
     storeReports: ingest.storeReports,
     agents: async () => (await rows<AgentRow>(read, PG.allAgents)).map(toAgent),
     async latest(agentId) {

@@ -16,7 +16,7 @@ import { session, token } from './access-store-contract.js';
 
 /** Everything a store's peers told it, by event. */
 function heard(store: Store) {
-  const got: { [K in keyof StorePeerEvents]: StorePeerEvents[K][] } = { reports: [], experiments: [], access: [], resync: [] };
+  const got: { [K in keyof StorePeerEvents]: StorePeerEvents[K][] } = { reports: [], agents: [], experiments: [], access: [], resync: [] };
   for (const event of Object.keys(got) as (keyof StorePeerEvents)[]) {
     store.peers.on(event, ((...args: unknown[]) => void (got[event] as unknown[][]).push(args)) as never);
   }
@@ -41,6 +41,8 @@ t.test('replicas hear each other', { timeout: 120_000 }, async (t) => {
   t.same(heardByB.map(({ ts: _ts, ...r }) => r), [1, 2, 3].map((seq): Omit<StoredElsewhere, 'ts'> => ({ agentId: 'a1', hostId: 'web-1', seq })), 'each report: agent, host, sequence');
   t.ok(heardByB.every((r, i) => r.ts > 0 && (i === 0 || r.ts > heardByB[i - 1]!.ts)), 'and where it was placed in time');
   t.same(ofA.reports, [], 'A does not hear its own');
+  await waitFor("B hears A's hello", () => ofB.agents.flat(2).includes('a1'), 10_000);
+  t.same(ofA.agents, [], 'nor its own hellos');
 
   // Hundreds of reports in one batch: as many notices as their size needs, all heard.
   const many = Array.from({ length: 400 }, (_, i) => `agent-with-a-longer-id-${String(i).padStart(4, '0')}`);
@@ -48,6 +50,8 @@ t.test('replicas hear each other', { timeout: 120_000 }, async (t) => {
   await b.storeReports(many.map((id) => ({ agentId: id, message: reportFor(`host-${id}`, 1), receivedAt: Date.now() })));
   await waitFor('A hears all 400', () => ofA.reports.flat(2).length === 400, 10_000);
   t.ok(ofA.reports.length > 1, `in ${ofA.reports.length} notices (each under PostgreSQL's 8,000 bytes)`);
+  await waitFor('A hears all 400 hellos', () => new Set(ofA.agents.flat(2)).size === 400, 10_000);
+  t.ok(ofA.agents.length > 1, `in ${ofA.agents.length} notices`);
 
   const experiment = {
     id: 'e1', name: 'e1', description: null, spec: '{}', state: 'draft' as const, revision: 1, baseline: { pipeline: 'baseline', sha256: 'a'.repeat(64) },

@@ -97,4 +97,20 @@ t.test('replicas on one database', async (t) => {
     await waitFor("A counts B's late reports", async () => (await reportsIn('late')) === 11, 10_000);
     t.equal(await reportsIn('a1'), 21, 'and the others as before');
   });
+
+  t.test("an agent's new labels, from a hello to B, reach the window reads A keeps its agents' records for", async (t) => {
+    const [a, b] = await replicas();
+    const start = Date.now() - 10 * MIN;
+    await a.upsertAgent(helloFor('a1', 'web-1', { team: 'red' }), start);
+    t.same(await a.storeReports(range(1, 5).map((s) => report(start, s))), Array(5).fill('stored'));
+    const labelsOnA = async () => (await a.variantPoints(start, Date.now() + 1)).find((p) => p.agentId === 'a1')?.labels;
+    t.same(await labelsOnA(), { team: 'red' });
+    t.same(await labelsOnA(), { team: 'red' }, 'read again (the records kept)');
+    // The agent restarts with a new label and reconnects through B.
+    await b.upsertAgent({ ...helloFor('a1', 'web-1', { team: 'blue' }), streamId: 'stream-a1-2' }, Date.now());
+    await waitFor("A's window reads show the label B stored", async () => (await labelsOnA())?.team === 'blue', 10_000);
+    // A hello to A itself is in its next read at once.
+    await a.upsertAgent({ ...helloFor('a1', 'web-1', { team: 'green' }), streamId: 'stream-a1-3' }, Date.now());
+    t.same(await labelsOnA(), { team: 'green' }, "A's own hello: the next read");
+  });
 });
