@@ -22,7 +22,10 @@ export interface EngineLoadOptions {
   agents: number;
   intervalMs: number;
   durationMs: number;
+  /** 0: not read while the load runs. */
   apiEveryMs: number;
+  /** Load processes per hub (default 1): one process holds at most this machine's open-file limit of sockets. */
+  loadsPerHub?: number;
 }
 
 /** The hub bench's figures (agents: those asked for), and the store's growth. */
@@ -45,9 +48,10 @@ export async function runEngineLoad(o: EngineLoadOptions): Promise<EngineLoadRes
     await db?.connect();
     const size = async () => (db ? Number((await db.query<{ n: string }>('SELECT pg_database_size(current_database()) AS n')).rows[0]!.n) : fileBytes(path.join(dir, 'data-0')));
     const sizeBefore = await size();
-    const share = Math.ceil(o.agents / hubs.length);
-    const loads = hubs.map((hub, i) =>
-      startLoadAgents({ url: `ws://127.0.0.1:${hub.port}/ws/agent`, token: BENCH_TOKEN, agents: Math.min(share, o.agents - i * share), first: i * share, intervalMs: o.intervalMs, durationMs: o.durationMs }),
+    const perHub = o.loadsPerHub ?? 1;
+    const share = Math.ceil(o.agents / (hubs.length * perHub));
+    const loads = Array.from({ length: hubs.length * perHub }, (_, i) =>
+      startLoadAgents({ url: `ws://127.0.0.1:${hubs[Math.floor(i / perHub)]!.port}/ws/agent`, token: BENCH_TOKEN, agents: Math.min(share, o.agents - i * share), first: i * share, intervalMs: o.intervalMs, durationMs: o.durationMs }),
     );
     let running = loads.length;
     for (const load of loads) void load.result.then(() => (running -= 1), () => (running -= 1));

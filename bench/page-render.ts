@@ -8,13 +8,14 @@ export interface PageRenderResult {
   rows: number;
 }
 
-export async function measurePageRender(base: string, hosts: number, loads = 5): Promise<PageRenderResult> {
+/** `token`: an API token the browser sends with every request (the page needs a signed-in reader). */
+export async function measurePageRender(base: string, hosts: number, token: string, loads = 5): Promise<PageRenderResult> {
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
   try {
     const loadsMs: number[] = [];
     let rows = 0;
     for (let i = 0; i <= loads; i++) {
-      const context = await browser.newContext({ viewport: { width: 1300, height: 1000 } });
+      const context = await browser.newContext({ viewport: { width: 1300, height: 1000 }, extraHTTPHeaders: { authorization: `Bearer ${token}` } });
       const page = await context.newPage();
       const started = performance.now();
       await page.goto(base, { waitUntil: 'commit' });

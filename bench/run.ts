@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench`: runs the benchmarks three times each and writes BENCHMARKS.md with medians.
 // `npm run bench -- --only parser,hub` runs some groups and keeps the other groups' sections as they were
-// (each section says when it was measured). Groups: parser, agent, hub, store, experiments, engines.
+// (each section says when it was measured). Groups: parser, agent, hub, store, experiments, engines, ceiling.
 import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,8 +12,11 @@ import { renderAgentOverhead, runAgentOverheadSet } from './agent-overhead.js';
 import { renderPipelineEffect, runPipelineEffect, type PipelineEffectResult } from './pipeline-effect.js';
 import { hubLoadSection, runHubLoad, type HubLoadOptions, type HubLoadResult } from './hub-load.js';
 import { measureStore, prepareStore, storeSection, type StoreScaleRun } from './store-scale.js';
+import { copyStoreToPostgres } from './store-copy.js';
+import { createPostgresServer } from './postgres-server.js';
 import { fanoutSection, runFanout, type FanoutOptions, type FanoutPair } from './experiment-fanout.js';
 import { enginesSection, runEngineLoad, type EngineLoadOptions } from './hub-engines.js';
+import { ceilingSection, runCeiling } from './hub-ceiling.js';
 
 const RUNS = 3;
 const say = (line: string) => process.stderr.write(`${line}\n`);
@@ -67,15 +70,22 @@ async function storeGroup(): Promise<string> {
     if (tenth !== shown) say(`  ${(shown = tenth) * 10}%`);
   });
   const runs: StoreScaleRun[] = [];
+  const pgRuns: StoreScaleRun[] = [];
+  const server = await createPostgresServer();
   try {
-    for (let i = 1; i <= RUNS; i++) {
-      say(`hub store: run ${i}/${RUNS} (a fresh hub process; each query 40 times; the page 6 times)`);
-      runs.push(await measureStore(store.dir, store.dataDir, hosts));
+    say('hub store: the same rows copied into PostgreSQL');
+    const copy = await copyStoreToPostgres(path.join(store.dataDir, 'hub.db'), server.url);
+    for (const [engine, into, url] of [['SQLite', runs, undefined], ['PostgreSQL', pgRuns, server.url]] as const) {
+      for (let i = 1; i <= RUNS; i++) {
+        say(`hub store: ${engine} run ${i}/${RUNS} (a fresh hub process; each query 40 times; the page 6 times)`);
+        into.push(await measureStore(store.dir, store.dataDir, hosts, 40, url));
+      }
     }
+    return storeSection(store.fill, runs, { copySeconds: copy.seconds, databaseBytes: copy.databaseBytes, runs: pgRuns });
   } finally {
+    await server.remove();
     await store.remove();
   }
-  return storeSection(store.fill, runs);
 }
 
 /** p99 over a 10 s window is a noisy figure: more pairs than the other groups' runs. */
@@ -123,6 +133,16 @@ async function enginesGroup(): Promise<string> {
   return `${enginesSection(sqlite, postgres, machine)}${ENGINES_NOTE}`;
 }
 
+/** The one-process goal (issue 16): 30,000 agents at 15 s. */
+const CEILING_GOAL = 30_000;
+
+async function ceilingGroup(): Promise<string> {
+  say('hub ceiling: the machine\'s speed, then growing fleets at 15 s on one hub process (SQLite), each on a fresh hub');
+  const machine = await machineSpeed();
+  const result = await runCeiling([5000, 10_000, 15_000, 20_000, 25_000, CEILING_GOAL], 60_000, (line) => say(`  ${line}`));
+  return ceilingSection(result, machine, CEILING_GOAL);
+}
+
 /** What the figures said when they were last measured (written by hand, with the date: figures move, reasons less). */
 const ENGINES_NOTE = `
 What these figures say, as measured on 2026-12-07 (to be taken up next; issue 16 is not resolved):
@@ -147,6 +167,7 @@ const GROUPS: Record<string, () => Promise<string>> = {
   store: storeGroup,
   experiments: experimentsGroup,
   engines: enginesGroup,
+  ceiling: ceilingGroup,
 };
 
 /** Each group's text sits between markers, so a partial run can replace just its own. */

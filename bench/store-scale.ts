@@ -6,7 +6,7 @@ import path from 'node:path';
 import pidusage from 'pidusage';
 import { fillStore } from './store-fill.js';
 import { measurePageRender } from './page-render.js';
-import { percentile, startHubProcess, timeGet } from './hub-process.js';
+import { BENCH_ADMIN_TOKEN, percentile, startHubProcess, timeGet } from './hub-process.js';
 import { median, mib, ms, verdict } from './stats.js';
 
 export interface StoreScaleFill {
@@ -51,9 +51,9 @@ export async function prepareStore(hosts: number, hours: number, progress?: (sha
   };
 }
 
-/** One run: a fresh hub process over the store, each query `samples` times (after one warm-up). */
-export async function measureStore(dir: string, dataDir: string, hosts: number, samples = 40): Promise<StoreScaleRun> {
-  const hub = await startHubProcess(dir, dataDir);
+/** One run: a fresh hub process over the store (`store`: a PostgreSQL URL instead of dataDir's), each query `samples` times (after one warm-up). */
+export async function measureStore(dir: string, dataDir: string, hosts: number, samples = 40, store?: string): Promise<StoreScaleRun> {
+  const hub = await startHubProcess(dir, dataDir, store ? { store } : {});
   try {
     const p95Ms: Record<string, number | null> = {};
     for (const [label, query] of Object.entries(STORE_QUERIES)) {
@@ -64,34 +64,56 @@ export async function measureStore(dir: string, dataDir: string, hosts: number, 
     }
     const { memory } = await pidusage(hub.child.pid!);
     pidusage.clear();
-    const page = await measurePageRender(hub.base, hosts);
+    const page = await measurePageRender(hub.base, hosts, BENCH_ADMIN_TOKEN);
     return { p95Ms, hubRssBytes: memory, pageRenderMs: percentile(page.loadsMs, 50), pageRows: page.rows };
   } finally {
     await hub.stop();
   }
 }
 
-/** The BENCHMARKS.md section: each endpoint's p95, the hub's memory, the page's first render, the goals. */
-export function storeSection(fill: StoreScaleFill, runs: readonly StoreScaleRun[]): string {
-  const rows = Object.keys(STORE_QUERIES)
-    .map((label) => `| ${label} | \`${STORE_QUERIES[label]}\` | ${ms(median(runs.map((r) => r.p95Ms[label] ?? null)))} | ${runs.map((r) => ms(r.p95Ms[label] ?? null)).join(', ')} |`)
-    .join('\n');
+/** The same day copied into PostgreSQL (bench/store-copy.ts) and served by a hub on it. */
+export interface StoreScalePostgres {
+  copySeconds: number;
+  databaseBytes: number;
+  runs: StoreScaleRun[];
+}
+
+/** The BENCHMARKS.md section: each endpoint's p95 on SQLite and on PostgreSQL, the hub's memory, the page's first render, the goals. */
+export function storeSection(fill: StoreScaleFill, runs: readonly StoreScaleRun[], postgres: StoreScalePostgres): string {
+  const pgRuns = postgres.runs;
+  const ratio = (a: number | null, b: number | null) => (a === null || b === null || b === 0 ? '-' : `${(a / b).toFixed(2)}×`);
+  const row = (label: string, request: string, pick: (r: StoreScaleRun) => number | null, show: (x: number | null) => string) => {
+    const [a, b] = [median(runs.map(pick)), median(pgRuns.map(pick))];
+    return `| ${label} | ${request} | ${show(a)} | ${show(b)} | ${ratio(b, a)} | ${runs.map((r) => show(pick(r))).join(', ')}; ${pgRuns.map((r) => show(pick(r))).join(', ')} |`;
+  };
+  const rows = Object.keys(STORE_QUERIES).map((label) => row(label, `\`${STORE_QUERIES[label]}\``, (r) => r.p95Ms[label] ?? null, ms));
   const comparison24 = median(runs.map((r) => r.p95Ms['comparison 24h'] ?? null));
+  const comparison24pg = median(pgRuns.map((r) => r.p95Ms['comparison 24h'] ?? null));
   const pageRender = median(runs.map((r) => r.pageRenderMs));
+  const pageRenderPg = median(pgRuns.map((r) => r.pageRenderMs));
+  const within = Object.keys(STORE_QUERIES).every((label) => {
+    const [a, b] = [median(runs.map((r) => r.p95Ms[label] ?? null)), median(pgRuns.map((r) => r.p95Ms[label] ?? null))];
+    return a !== null && b !== null && b <= 2 * a;
+  });
   const hosts = fill.hosts.toLocaleString('en');
-  return `## Hub store: ${fill.hours} hours of ${hosts} hosts
+  return `## Hub store: ${fill.hours} hours of ${hosts} hosts, on SQLite and on PostgreSQL
 
-${fill.reports.toLocaleString('en')} reports (${hosts} hosts every 15 s for ${fill.hours} h) written through the store's own
+${fill.reports.toLocaleString('en')} reports (${hosts} hosts every 15 s for ${fill.hours} h) written through the SQLite store's own
 ingest with maintenance every 5 simulated minutes, as a hub would have written them: ${fill.fillSeconds.toFixed(0)} s to
-fill, ${mib(fill.diskBytes)} on disk (raw rows kept 6 h, 5-minute rollups beyond). Then a fresh \`phoenix-hub\`
-process serves it and each endpoint is requested 40 times in a row (after one warm-up); p95 per run.
+fill, ${mib(fill.diskBytes)} on disk (raw rows kept 6 h, 5-minute rollups beyond). The same rows then copied into a
+PostgreSQL database (Debian's server on loopback; bench/store-copy.ts, ${postgres.copySeconds.toFixed(0)} s; then VACUUM ANALYZE):
+${mib(postgres.databaseBytes)} (pg_database_size). Then a fresh \`phoenix-hub\` process serves each store and each endpoint is
+requested 40 times in a row (after one warm-up); p95 per run, ${runs.length} runs per engine.
 
-| endpoint | request | p95 (median of runs) | runs |
-|---|---|---|---|
-${rows}
-| hub RSS after the queries | | ${mib(median(runs.map((r) => r.hubRssBytes)))} | ${runs.map((r) => mib(r.hubRssBytes)).join(', ')} |
-| the page's first render in Chromium | navigation → summary, verdict and all ${hosts} host rows on screen (median of 5 loads, fresh context each) | ${ms(pageRender)} | ${runs.map((r) => ms(r.pageRenderMs)).join(', ')} |
+| endpoint | request | SQLite p95 (median of runs) | PostgreSQL p95 (median of runs) | PostgreSQL / SQLite | runs (SQLite; PostgreSQL) |
+|---|---|---|---|---|---|
+${rows.join('\n')}
+${row('hub RSS after the queries', '', (r) => r.hubRssBytes, mib)}
+${row("the page's first render in Chromium", `navigation → summary, verdict and all ${hosts} host rows on screen (median of 5 loads, fresh context each)`, (r) => r.pageRenderMs, ms)}
+| the store, a day of ${hosts} hosts | | ${mib(fill.diskBytes)} | ${mib(postgres.databaseBytes)} | ${ratio(postgres.databaseBytes, fill.diskBytes)} | |
 
-Goals (issue 6): comparison p95 under 50 ms at 1,000 hosts × 24 h — ${verdict(comparison24 !== null && comparison24 < 50)} (${ms(comparison24)}); the page's first render under 2 s — ${verdict(pageRender !== null && pageRender < 2000)} (${ms(pageRender)}).
+Goals: comparison p95 under 50 ms at 1,000 hosts × 24 h (issues 6 and 16) — SQLite ${verdict(comparison24 !== null && comparison24 < 50)} (${ms(comparison24)}), PostgreSQL ${verdict(comparison24pg !== null && comparison24pg < 50)} (${ms(comparison24pg)});
+the page's first render under 2 s — SQLite ${verdict(pageRender !== null && pageRender < 2000)} (${ms(pageRender)}), PostgreSQL ${verdict(pageRenderPg !== null && pageRenderPg < 2000)} (${ms(pageRenderPg)});
+PostgreSQL within 2× of SQLite on every endpoint — ${verdict(within)}.
 `;
 }
