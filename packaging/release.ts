@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { RELEASE_COLLECTOR } from '../agent/collector/locate.js';
+import { RELEASE_WINDOW_WORKER } from '../hub/store/postgres-window-thread.js';
 import type { Logger } from '../common/logger.js';
 import { packageRoot, phoenixVersion } from '../common/paths.js';
 
@@ -84,6 +85,8 @@ export async function buildRelease(options: ReleaseOptions): Promise<Release> {
       options.logger.info({ program: program.name }, 'bundling and building the single executable');
       await singleExecutable(root, work, program, path.join(dir, program.name));
     }
+    // The hub's PostgreSQL window thread (the comparison read off its event loop): a script beside the executable.
+    await bundle(path.join(root, 'hub', 'store', 'postgres-window-worker.ts'), path.join(dir, RELEASE_WINDOW_WORKER));
     copyFileSync(options.collectorBinary, path.join(dir, RELEASE_COLLECTOR));
     chmodSync(path.join(dir, RELEASE_COLLECTOR), 0o755);
     copyFileSync(require.resolve('better-sqlite3/build/Release/better_sqlite3.node'), path.join(dir, 'better_sqlite3.node'));

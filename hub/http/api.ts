@@ -1,7 +1,6 @@
 // The hub's JSON API: /api/v1/fleet, /api/v1/comparison, /api/v1/fleet/history, /api/v1/hosts/:id.
 // Each handler returns its response type from ./types.ts, so a changed shape fails the build here and in the page.
 import type { Hub } from '../server.js';
-import { compareFleet } from '../compare.js';
 import { breakdownFleet, latestVariantsOf, type FleetBreakdownResponse } from '../fleet-breakdown.js';
 import { BadRequestError, NotFoundError } from '../errors.js';
 import { groupByParam, onlyParams, windowParam } from './query.js';
@@ -70,7 +69,7 @@ export async function comparison(hub: Hub, url: URL, now = Date.now()): Promise<
     from: iso(from),
     to: iso(now),
     groupBy: url.searchParams.get('groupBy') ?? 'none',
-    groups: compareFleet(await hub.store.variantPoints(from, now + 1), groupBy),
+    groups: await hub.store.comparison(from, now + 1, groupBy),
   };
 }
 

@@ -4,30 +4,23 @@
 // the parts: statements, ingest, reads and maintenance live beside it.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../common/logger.js';
+import type { ComparisonGroup, GroupBy } from '../compare.js';
 import { StoreOpenError } from '../errors.js';
 import { openPostgres, postgresPool } from './postgres-open.js';
 import { postgresAccess } from './postgres-access.js';
 import { postgresExperiments } from './postgres-experiments.js';
 import { postgresIngest } from './postgres-ingest.js';
 import { postgresMaintenance } from './postgres-maintenance.js';
-import { LowestWritten } from './carried-edges.js';
-import { AgentRecords } from './postgres-agent-records.js';
 import { ReportAnnouncer } from './postgres-announcer.js';
 import { announceAccess, announceExperiments, PostgresPeers } from './postgres-peers.js';
-import { postgresTierReader, readMarks } from './postgres-reads.js';
+import { postgresWindow, type WindowHearing } from './postgres-window.js';
+import { WindowThread } from './postgres-window-thread.js';
 import { rows } from './postgres-statements.js';
 import { PG } from './postgres-store-sql.js';
 import { toAgent, toLatest, type AgentRow, type LatestRow } from './store-sql.js';
 import { scrubPassword, type PostgresLocation } from './store-url.js';
 import { resolveTiers, type TierOptions } from './tiers.js';
 import type { Store } from './types.js';
-import { windowReads } from './window.js';
-
-/**
- * How long a report may take from the time it is placed at to its batch's commit, on any replica (batches take
- * milliseconds; a second covers a loaded server): window edges are kept only before it.
- */
-const SETTLE_MS = 1000;
 
 export interface PostgresStoreOptions extends TierOptions {
   location: PostgresLocation;
@@ -59,41 +52,46 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     throw new StoreOpenError(`cannot listen to the hub store ${location.display} (${scrubPassword((error as Error).message, location)})`);
   }
 
-  // The agents' records for window reads, read again only for the agents that said hello (here or elsewhere).
-  const records = new AgentRecords(read);
   const announcer = new ReportAnnouncer(write, replica, logger.child({ component: 'store-peers' }));
-  // Where rows were written, by this replica and the others: the window edges kept between reads before them go.
-  const written = new LowestWritten();
-  const heardWrites = [
+  // The window reads here (the experiments' verdicts; the comparison when there is no thread) and in the window thread
+  // (the comparison) keep edges and agents' records between reads: both hear where rows were written and who said hello.
+  const window = postgresWindow(read, tiers);
+  let thread = await WindowThread.start(location, options, logger, connectTimeoutMs).catch(async (error: unknown) => {
+    await Promise.all([peers.close(), write.end(), read.end()]);
+    throw error;
+  });
+  const hearing = (): WindowHearing[] => (thread ? [window, thread] : [window]);
+  const heard = [
     peers.on('reports', (reports) => {
-      for (const r of reports) written.wrote(r.ts);
+      for (const h of hearing()) for (const r of reports) h.wrote(r.ts);
     }),
-    peers.on('agents', (ids) => records.changed(ids)),
-    peers.on('resync', () => {
-      written.wrote(0);
-      records.changedAll();
-    }),
+    peers.on('agents', (ids) => hearing().forEach((h) => h.changed(ids))),
+    peers.on('resync', () => hearing().forEach((h) => h.changedAll())),
   ];
   const ingest = postgresIngest(write, tiers, (reports) => {
-    for (const r of reports) written.wrote(r.ts);
+    for (const h of hearing()) for (const r of reports) h.wrote(r.ts);
     announcer.add(reports);
   });
-  const reads = windowReads({
-    reader: postgresTierReader(read),
-    tiers,
-    marks: () => readMarks(read),
-    live: null,
-    reported: async () => (await rows<{ n: number }>(read, PG.reportedSides))[0]!.n,
-    agents: () => records.get(),
-    written,
-    settleMs: SETTLE_MS,
-  });
+  const reads = window.reads;
+  async function comparison(from: number, to: number, groupBy: GroupBy): Promise<ComparisonGroup[]> {
+    const on = thread;
+    if (!on) return reads.comparison(from, to, groupBy);
+    try {
+      return await on.comparison(from, to, groupBy);
+    } catch (error) {
+      if (!(error instanceof StoreOpenError)) throw error;
+      // The thread is gone (its errors are revived as StoreOpenError only when it failed or exited).
+      logger.error({ err: error }, 'store: the window thread failed; comparisons are read on the event loop from now on');
+      thread = null;
+      return reads.comparison(from, to, groupBy);
+    }
+  }
 
   let closed: Promise<void> | null = null;
   return {
     async upsertAgent(hello, now) {
       const outcome = await ingest.upsertAgent(hello, now);
-      records.changed([hello.agentId]);
+      for (const h of hearing()) h.changed([hello.agentId]);
       announcer.hello(hello.agentId);
       return outcome;
     },
@@ -105,13 +103,14 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     },
     latestAll: async () => (await rows<LatestRow>(read, PG.allLatest)).map(toLatest),
     variantPoints: reads.variantPoints,
+    comparison,
     history: reads.history,
     fleetHistory: reads.fleetHistory,
     maintain: postgresMaintenance(write, tiers),
     access: postgresAccess(write, (on) => announceAccess(on, replica)),
     experiments: postgresExperiments(write, (on, ids) => announceExperiments(on, replica, ids)),
     peers,
-    close: () => (closed ??= Promise.all(heardWrites.map((stop) => stop())).then(() => announcer.close()).then(() => Promise.all([peers.close(), write.end(), read.end()])).then(() => undefined)),
+    close: () => (closed ??= Promise.all(heard.map((stop) => stop())).then(() => Promise.all([announcer.close(), thread?.close()])).then(() => Promise.all([peers.close(), write.end(), read.end()])).then(() => undefined)),
   };
 }
 

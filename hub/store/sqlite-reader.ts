@@ -38,6 +38,7 @@ export function openSqliteReader(file: string, options: TierOptions) {
   });
   return {
     variantPoints: reads.variantPoints,
+    comparison: reads.comparison,
     history: reads.history,
     fleetHistory: reads.fleetHistory,
     agents: queries.agents,

@@ -2,18 +2,14 @@
 // totals and each group commit; reader threads answer the window reads (the comparison over the whole fleet, the
 // charts), the agents and their latest reports, each on a read-only connection (WAL lets them read while the writer
 // writes). The event loop only sends each call and its answer across; what a call does is the SQLite store's own.
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { isSea } from 'node:sea';
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { packageRoot } from '../../common/paths.js';
 import type { AccessStore } from '../access/access-store.js';
 import type { ExperimentStore } from '../experiments/experiment-store.js';
 import { NO_PEERS } from './peers.js';
 import type { StoreThreadData } from './sqlite-worker.js';
-import { resolveTiers, type TierOptions } from './tiers.js';
+import { resolveTiers, tierOptionsOf, type TierOptions } from './tiers.js';
 import { ThreadClient } from './thread-rpc.js';
+import { threadEnv, threadScript } from './thread-script.js';
 import type { Store } from './types.js';
 
 /** The single executable's store thread, bundled beside it (packaging/release.ts). */
@@ -25,32 +21,10 @@ export interface ThreadedSqliteOptions extends TierOptions {
   readers?: number;
 }
 
-let script: URL | null = null;
-
-/**
- * The thread's script: beside the executable in a release, else beside this file compiled. From the TypeScript
- * sources (the tests, under tap's loader) the compiled one when the build is newer than every source of the store (a
- * thread that compiles its own sources takes seconds to start), else the source itself.
- */
-function workerScript(): URL {
-  if (script) return script;
-  if (isSea()) return (script = pathToFileURL(path.join(path.dirname(process.execPath), RELEASE_STORE_WORKER)));
-  const self = fileURLToPath(import.meta.url);
-  if (!self.endsWith('.ts')) return (script = new URL('./sqlite-worker.js', import.meta.url));
-  const here = path.dirname(self);
-  const built = path.join(packageRoot(), 'dist', 'hub', 'store', 'sqlite-worker.js');
-  const newest = (dir: string) => Math.max(...readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => statSync(path.join(dir, f)).mtimeMs));
-  const sources = [here, ...['..', '../access', '../experiments', '../../common'].map((d) => path.join(here, d))];
-  const fresh = existsSync(built) && statSync(built).mtimeMs >= Math.max(...sources.map(newest));
-  return (script = fresh ? pathToFileURL(built) : new URL('./sqlite-worker.ts', import.meta.url));
-}
-
-const TIER_KEYS = ['rawRetentionMs', 'rollupRetentionMs', 'coarseRetentionMs', 'bucketMs', 'coarseBucketMs', 'rollupDelayMs'] as const;
+const workerScript = () => threadScript('sqlite-worker', RELEASE_STORE_WORKER);
 
 function startThread(data: StoreThreadData): ThreadClient {
-  // From TypeScript sources (tests), the thread only transpiles what its parent has type-checked already.
-  const env = workerScript().pathname.endsWith('.ts') ? { ...process.env, TS_NODE_TRANSPILE_ONLY: '1' } : process.env;
-  return new ThreadClient(new Worker(workerScript(), { workerData: data, name: `phoenix-store-${data.role}`, env }), data.file);
+  return new ThreadClient(new Worker(workerScript(), { workerData: data, name: `phoenix-store-${data.role}`, env: threadEnv(workerScript()) }), data.file);
 }
 
 /**
@@ -60,7 +34,7 @@ function startThread(data: StoreThreadData): ThreadClient {
  */
 export async function openThreadedSqliteStore(options: ThreadedSqliteOptions): Promise<Store> {
   resolveTiers(options);
-  const tiers = Object.fromEntries(TIER_KEYS.filter((k) => options[k] !== undefined).map((k) => [k, options[k]])) as TierOptions;
+  const tiers = tierOptionsOf(options);
   const writer = startThread({ role: 'writer', file: options.file, tiers });
   const readers: ThreadClient[] = [];
   let operations: string[];
@@ -86,6 +60,7 @@ export async function openThreadedSqliteStore(options: ThreadedSqliteOptions): P
     latest: read('latest'),
     latestAll: read('latestAll'),
     variantPoints: read('variantPoints'),
+    comparison: read('comparison'),
     history: read('history'),
     fleetHistory: read('fleetHistory'),
     access: part<AccessStore>('access.'),

@@ -52,6 +52,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SyncStore {
     latest: queries.latest,
     latestAll: queries.latestAll,
     variantPoints: reads.variantPoints,
+    comparison: reads.comparison,
     history: reads.history,
     fleetHistory: reads.fleetHistory,
     maintain,

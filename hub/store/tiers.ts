@@ -1,6 +1,13 @@
 // The store's retention tiers (raw rows, fine and coarse rollups) and the plan of each maintenance pass; engine-neutral.
 import { CallingRuleError } from '../../common/errors.js';
 
+/** TierOptions' keys (a thread is sent only these). */
+export const TIER_KEYS = ['rawRetentionMs', 'rollupRetentionMs', 'coarseRetentionMs', 'bucketMs', 'coarseBucketMs', 'rollupDelayMs'] as const;
+
+/** Just the tier options of `options` (which may carry more: a logger, a location). */
+export const tierOptionsOf = (options: TierOptions): TierOptions =>
+  Object.fromEntries(TIER_KEYS.filter((k) => options[k] !== undefined).map((k) => [k, options[k]])) as TierOptions;
+
 export interface TierOptions {
   /** Raw rows older than this are deleted (after being rolled up). Default 6 h. */
   rawRetentionMs?: number;

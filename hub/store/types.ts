@@ -1,6 +1,7 @@
 // The hub's storage contract: what ingest and the comparison need, so a server database can be added later.
 import type { AccessStore, SyncAccessStore } from '../access/access-store.js';
 import type { ExperimentStore, SyncExperimentStore } from '../experiments/experiment-store.js';
+import type { ComparisonGroup, GroupBy } from '../compare.js';
 import type { Hello, ReportMessage } from '../../protocol/messages.js';
 import type { AgentReport } from '../../protocol/report.js';
 import type { LossFigures } from './loss-sums.js';
@@ -105,6 +106,8 @@ export interface Store {
   latestAll(): Promise<LatestReport[]>;
   /** Per host and side, figures over [from, to). */
   variantPoints(from: number, to: number): Promise<VariantPoint[]>;
+  /** compareFleet over variantPoints(from, to), done where the store reads them. */
+  comparison(from: number, to: number, groupBy: GroupBy): Promise<ComparisonGroup[]>;
   history(hostId: string, from: number, to: number): Promise<HistoryPoint[]>;
   /** Per variant name and time step over the whole fleet: mean series, CPU and RSS per host. */
   fleetHistory(from: number, to: number): Promise<FleetHistoryPoint[]>;
@@ -137,6 +140,8 @@ export interface SyncStore {
   latestAll(): LatestReport[];
   /** The window reads answer promises here too: they are planned by window.ts, which both engines share. */
   variantPoints(from: number, to: number): Promise<VariantPoint[]>;
+  /** compareFleet over variantPoints(from, to), done where the store reads them. */
+  comparison(from: number, to: number, groupBy: GroupBy): Promise<ComparisonGroup[]>;
   history(hostId: string, from: number, to: number): Promise<HistoryPoint[]>;
   fleetHistory(from: number, to: number): Promise<FleetHistoryPoint[]>;
   maintain(now: number): MaintenanceOutcome;

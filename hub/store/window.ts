@@ -1,6 +1,7 @@
 // Reads over a time window, planned across the tiers (raw rows, fine and coarse rollups, anchors); engine-neutral:
 // an engine supplies the TierReader, this decides which tier answers which part and assembles the figures.
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { compareFleet, type ComparisonGroup, type GroupBy } from '../compare.js';
 import { CarriedEdges, type WrittenWatch } from './carried-edges.js';
 import { lossFigures } from './loss-sums.js';
 import { keyOf, type CriticalState, type LivePositions, type Position } from './positions.js';
@@ -66,6 +67,8 @@ export function criticalSummary(states: readonly CriticalState[]): { retentionMi
 
 export interface WindowReads {
   variantPoints(from: number, to: number): Promise<VariantPoint[]>;
+  /** The comparison over those points (where the points are read: a store reading on a thread sends back the groups). */
+  comparison(from: number, to: number, groupBy: GroupBy): Promise<ComparisonGroup[]>;
   history(hostId: string, from: number, to: number): Promise<HistoryPoint[]>;
   fleetHistory(from: number, to: number): Promise<FleetHistoryPoint[]>;
 }
@@ -194,6 +197,7 @@ export function windowReads(source: WindowSource): WindowReads {
 
   return {
     variantPoints,
+    comparison: async (from, to, groupBy) => compareFleet(await variantPoints(from, to), groupBy),
     async history(hostId, from, to) {
       const step = historyStep(from, to);
       const parts = spans(await source.marks(), tiers, from, to);

@@ -1,6 +1,7 @@
 // The Store contract, the same assertions for every engine (issue 16: SQLite and PostgreSQL): durable, deduplicated
 // by (agent, sequence), aggregated into running totals, rolled up and pruned, late reports rolled up again.
 // An engine's test file calls storeContract() with how to open its store.
+import { compareFleet } from '../../../hub/compare.js';
 import type { Test } from 'tap';
 import type { TierOptions } from '../../../hub/store/tiers.js';
 import type { Store } from '../../../hub/store/types.js';
@@ -159,6 +160,9 @@ export function storeContract(t: Test, engine: StoreEngine): void {
     const b = points.find((p) => p.side === 1)!;
     t.match(b, { hostId: 'web-1', variant: 'optimized-a', pairedWith: 'baseline', reports: 2, series: 35, retentionMin: 0.5, missing: ['postgres'] });
     t.same(b.labels, { env: 'prod' });
+    for (const groupBy of [{ kind: 'none' }, { kind: 'label', name: 'env' }] as const) {
+      t.same(await store.comparison(now - 60_000, now + 1, groupBy), compareFleet(points, groupBy), `the comparison (${groupBy.kind}) is compareFleet over those points`);
+    }
     t.equal((await store.history('web-1', now - 60_000, now + 1)).length >= 2, true);
   });
 
