@@ -36,6 +36,8 @@ export function postgresIngest(pool: pg.Pool, tiers: Tiers, announce: (reports: 
   return {
     async upsertAgent(hello, now) {
       const [row] = await rows<AgentRow & { previous_stream: string | null }>(pool, PG.hello, helloParams(hello, now));
+      // A new agent has stored nothing anywhere yet: there is nothing of it to load before its first report here.
+      if (row!.previous_stream === null) known.set(row!.agent_id, standing(row!));
       return { agent: toAgent(row!), sequenceRestarted: row!.previous_stream !== null && row!.previous_stream !== hello.streamId };
     },
 
