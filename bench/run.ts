@@ -145,19 +145,25 @@ async function ceilingGroup(): Promise<string> {
 
 /** What the figures said when they were last measured (written by hand, with the date: figures move, reasons less). */
 const ENGINES_NOTE = `
-What these figures say, as measured on 2026-12-07 (to be taken up next; issue 16 is not resolved):
-- **PostgreSQL's acks** (p99 ~0.9–1.1 s in three runs that day) are its ingest's round trips: a batch is about ten
-  statements in one transaction, each a round trip to the server, and each replica has one batch with the store at a
-  time; the reports that arrive meanwhile wait. Its comparison reads every window end from the tiers (no live
-  positions across replicas) and parses every agent's labels at each read.
-- **SQLite on its threads** (hub/store/sqlite-threads.ts: the writer and a reader off the event loop) measured slower
-  than on the loop, so the hub does not use them yet: ack p99 150.7 ms (the loop's own: 151.5 ms), the comparison's
-  p95 492.7 ms against 143.1 ms, RSS 747 MiB against 646 MiB. Of the comparison's time in a reader, ~100 ms is the
-  structured clone of 20,000 points back to the loop and ~200 ms reading both window ends from the tiers instead of
-  the writer's live positions (measured apart: 250–330 ms against 50–135 ms on the store that holds them). The plan
-  is the reader answering with the response's JSON text, and the window's end read from the writer's positions.
-- SQLite's acks (p99 151.5 ms here, 78 ms on 2026-12-01's machine) follow the comparison's time: one comparison holds
-  the loop, the acks behind it wait.
+What these figures say, as measured on 2026-12-07 (issue 16 is not resolved):
+- Every PostgreSQL figure before that day is void: the bench had sent the same 5,000 agent ids to both replicas (half
+  the reports duplicates, and each replica reloading the running totals the other had just advanced).
+- **PostgreSQL's acks**: per replica and per 5 s (40 s runs the same day, the load tool's per-report samples), p99
+  was 45–85 ms in steady state on both replicas, the one serving the comparison now as the other (its comparison is read
+  and built in a thread of its own: before that, 185–220 ms). The run's p99 is higher than that because of its first
+  seconds (each replica's first report of each agent, and the other replica's hellos, ~110–240 ms) and of single
+  spikes (a maintenance pass holds every replica's ingest while it rolls a finished bucket: ~0.4 s every 5 minutes
+  at 10,000 agents). Two hubs, the server and two load processes share this machine's 2 cores.
+- **SQLite's acks** with the API read measured 42.8, 49.8, 71.5 and 73.5 ms p99 in four runs that day (the parser's
+  1M series in 1.20, 1.25, 1.31 and 1.49 s beside them): around the goal, as the machine goes; the comparison holds
+  its event loop in slices (it yields every 2,000 hosts).
+- **The comparison** here reads the whole fleet (10,000 hosts, 1 h) while 2,000 reports a second come in; the goal's
+  own measure, 1,000 hosts × 24 h, is the store section's, on both engines.
+- **Store growth per report** on PostgreSQL counts the dead row versions of each agent's rows updated per report
+  (its high-water mark, its latest report) until autovacuum makes their space reusable: the store section's day of
+  1,000 hosts, copied and vacuumed, is the size to plan by (3.0× SQLite's: a PostgreSQL row carries a 24-byte header
+  and fixed 8-byte numbers where SQLite stores small integers in a byte or none, and its tables are a heap with two
+  indexes where SQLite's raw rows live in their primary key's tree).
 `;
 
 const GROUPS: Record<string, () => Promise<string>> = {
