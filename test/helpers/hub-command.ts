@@ -6,8 +6,11 @@ import { readFileSync } from 'node:fs';
 import type { Test } from 'tap';
 import { waitFor } from './process.js';
 
-/** `adminTokenFile`: where the hub writes its first admin token, when the test can read it (not inside an image). */
-export async function checkHubServes(t: Test, argv: string[], port: number, adminTokenFile?: () => string): Promise<void> {
+/**
+ * `adminTokenFile`: where the hub writes its first admin token, when the test can read it (not inside an image);
+ * `more`: further checks with that token, before the hub is stopped. Resolves with what the hub logged.
+ */
+export async function checkHubServes(t: Test, argv: string[], port: number, adminTokenFile?: () => string, more?: (base: string, adminToken: string) => Promise<void>): Promise<string> {
   const [cmd, ...args] = argv;
   const hub = spawn(cmd!, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -24,10 +27,13 @@ export async function checkHubServes(t: Test, argv: string[], port: number, admi
   // The API is closed without a credential; the store opened (the hub made its first admin token in it).
   t.equal((await fetch(`${base}/api/v1/fleet`)).status, 401, 'the API needs a credential');
   if (adminTokenFile) {
-    const fleet = (await (await fetch(`${base}/api/v1/fleet`, { headers: { authorization: `Bearer ${readFileSync(adminTokenFile(), 'utf8').trim()}` } })).json()) as { totals: { hosts: number } };
+    const admin = readFileSync(adminTokenFile(), 'utf8').trim();
+    const fleet = (await (await fetch(`${base}/api/v1/fleet`, { headers: { authorization: `Bearer ${admin}` } })).json()) as { totals: { hosts: number } };
     t.equal(fleet.totals.hosts, 0, 'the store opened, read with the admin token it wrote');
+    await more?.(base, admin);
   }
   hub.kill('SIGTERM');
   const [code] = await exited;
   t.equal(code, 0, `stopped cleanly on SIGTERM ${stderr}`);
+  return stderr;
 }
