@@ -1,9 +1,9 @@
 // Tells the other replicas which reports this one stored and which agents said hello to it, after the batches commit, a
-// few times a second. Not inside
-// each batch's transaction: a transaction that notifies takes one lock for the whole database at its commit and holds
-// it until its commit is flushed, so every replica's batches queued behind each other's fsyncs (at 10,000 agents x 5 s
-// over 2 replicas the acks fell further behind each second). Here the notices go in a transaction of their own that
-// does not wait for its flush (a notice is a hint: a lost one costs a live page one report, which the next one mends).
+// few times a second. Not inside each batch's transaction: a transaction that notifies takes one lock for the whole
+// database at its commit and holds it until its commit is flushed, so every replica's batches queued behind each
+// other's fsyncs (at 10,000 agents x 5 s over 2 replicas the acks fell further behind each second). Here the notices go
+// in a transaction of their own that does not wait for its flush (a notice is a hint: a lost one costs a live page
+// one report, which the next one mends; a lost hello, another replica's labels for a minute).
 import type pg from 'pg';
 import type { Logger } from '../../common/logger.js';
 import { CHANNELS, MAX_PAYLOAD } from './postgres-peers.js';

@@ -1,6 +1,7 @@
-// Hub replicas on one PostgreSQL database telling each other what they did (issue 16): each change is announced with
-// pg_notify inside the transaction that makes it (so it is heard only once committed, and never when rolled back),
-// ids only; each replica listens on a connection of its own, which also holds the advisory lock of the replica that
+// Hub replicas on one PostgreSQL database telling each other what they did (issue 16): experiment and credential
+// changes are announced with pg_notify inside the transaction that makes them (so they are heard only once committed,
+// and never when rolled back), stored reports and hellos just after their commits (postgres-announcer.ts); ids only.
+// Each replica listens on a connection of its own, which also holds the advisory lock of the replica that
 // leads the jobs run once (it is released when that connection or process is gone). A lost connection is made again,
 // with backoff, and the replica told to read again what it keeps ('resync').
 import pg from 'pg';
