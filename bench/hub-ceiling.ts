@@ -1,7 +1,7 @@
 // The one-process ceiling (issue 16): the most agents one hub process (the embedded SQLite store) carries at the
 // default 15 s interval with ack p99 under 100 ms. Steps of a growing fleet, each on a fresh hub; the largest step
 // is what this machine's open-file limit leaves room for (every connection is a file descriptor of the hub's).
-import { readFile } from 'node:fs/promises';
+import { openFileLimits } from '../common/open-files.js';
 import { runEngineLoad, type EngineLoadResult } from './hub-engines.js';
 import { mib, ms, percent } from './stats.js';
 
@@ -20,14 +20,6 @@ export interface CeilingResult {
   steps: CeilingStep[];
 }
 
-/** This process's open-file limits (Linux: /proc/self/limits); child processes inherit them. */
-export async function openFileLimits(): Promise<{ soft: number; hard: number } | null> {
-  const text = await readFile('/proc/self/limits', 'utf8').catch(() => '');
-  const m = /^Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/m.exec(text);
-  const value = (s: string) => (s === 'unlimited' ? Infinity : Number(s));
-  return m ? { soft: value(m[1]!), hard: value(m[2]!) } : null;
-}
-
 /** The fleet sizes to step through: `sizes` up to what the open-file limit leaves room for, and that room itself. */
 export function ceilingSizes(sizes: readonly number[], softLimit: number | null): number[] {
   const room = softLimit === null ? Infinity : Math.floor((softLimit - HUB_OWN_FILES) / 500) * 500;
@@ -37,7 +29,8 @@ export function ceilingSizes(sizes: readonly number[], softLimit: number | null)
 
 /** Each size on a fresh hub, two load processes (each holds its own sockets, under the same limit), no API reads. */
 export async function runCeiling(sizes: readonly number[], durationMs: number, progress?: (line: string) => void): Promise<CeilingResult> {
-  const openFiles = await openFileLimits();
+  // Child processes (the hub, the load processes) inherit this process's limits.
+  const openFiles = openFileLimits();
   const steps: CeilingStep[] = [];
   for (const agents of ceilingSizes(sizes, openFiles?.soft ?? null)) {
     progress?.(`${agents.toLocaleString('en')} agents every 15 s for ${durationMs / 1000} s`);

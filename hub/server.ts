@@ -33,6 +33,10 @@ import { PipelineCatalog } from './experiments/catalog.js';
 import { ExperimentEngine } from './experiments/engine.js';
 import { startHubTimers } from './hub-timers.js';
 import { upgradeHandler } from './upgrade.js';
+import { openFileLimits } from '../common/open-files.js';
+
+/** Below this open-file limit the hub says at start that it caps the agents it holds. */
+const FEW_FILES = 4096;
 
 export interface HubOptions {
   host?: string;
@@ -331,6 +335,10 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     },
   };
   ready = true;
-  logger.info({ url: hub.url, agentUrl: hub.agentUrl, dataDir: options.dataDir }, 'hub listening');
+  const files = openFileLimits();
+  logger.info({ url: hub.url, agentUrl: hub.agentUrl, dataDir: options.dataDir, openFileLimit: files?.soft ?? null }, 'hub listening');
+  if (files && files.soft < FEW_FILES) {
+    logger.warn({ openFileLimit: files.soft }, 'this process may open few files: each agent connection is one, so the hub holds fewer agents than that at once; raise its hard limit (LimitNOFILE= in its unit, the container\'s nofile ulimit)');
+  }
   return hub;
 }
