@@ -5,7 +5,7 @@ import type pg from 'pg';
 import { countSteps, maintenanceSteps } from './maintenance-steps.js';
 import { ROLLUP_LOCK } from './postgres-ingest.js';
 import { readMarks } from './postgres-reads.js';
-import { changes, rows as rowsOf, transaction } from './postgres-statements.js';
+import { changes, rows, transaction } from './postgres-statements.js';
 import { PG } from './postgres-store-sql.js';
 import { planMaintenance, type Tiers } from './tiers.js';
 import type { MaintenanceOutcome } from './types.js';
@@ -17,19 +17,14 @@ export const MAINTENANCE_LOCK = 0x7068_7803;
 export function postgresMaintenance(pool: pg.Pool, tiers: Tiers): (now: number) => Promise<MaintenanceOutcome> {
   return (now) =>
     transaction(pool, async (client) => {
-      const { rows } = await client.query<{ got: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS got', [MAINTENANCE_LOCK]);
-      if (!rows[0]?.got) return { rolledUp: 0, deletedRaw: 0, deletedRollups: 0 };
+      const { rows: held } = await client.query<{ got: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS got', [MAINTENANCE_LOCK]);
+      if (!held[0]?.got) return { rolledUp: 0, deletedRaw: 0, deletedRollups: 0 };
       await client.query('SELECT pg_advisory_xact_lock($1)', [ROLLUP_LOCK]);
       const steps = maintenanceSteps(planMaintenance(await readMarks(client), tiers, now), tiers);
       const changed: number[] = [];
-      for (const { statement, params } of steps) {
-        // Anchoring finds each agent-side's last coarse rollup, a seek per side (~250 ms at 10,000 agents, with every
-        // replica's ingest waiting on this pass): only when some coarse rollups are about to be pruned.
-        if (statement === 'setAnchors' && !(await rowsOf<{ any: boolean }>(client, PG.anyRollupsBelow, [(params as { res: number }).res, (params as { before: number }).before]))[0]?.any) {
-          changed.push(0);
-          continue;
-        }
-        changed.push(await changes(client, PG[statement], params));
+      for (const { statement, params, onlyIf } of steps) {
+        const wanted = !onlyIf || Number((await rows<{ n: number }>(client, PG[onlyIf.statement], onlyIf.params))[0]?.n ?? 0) > 0;
+        changed.push(wanted ? await changes(client, PG[statement], params) : 0);
       }
       return countSteps(steps, changed);
     });

@@ -34,8 +34,6 @@ export const PG = {
   ),
   /** The batch's agents, locked in one order (so two replicas storing for the same agents wait, never deadlock). */
   lockAgents: compile('phx_lock_agents', 'SELECT agent_id, stream_id, last_seq FROM agents WHERE agent_id = ANY($1) ORDER BY agent_id FOR UPDATE'),
-  /** Whether any rollup of resolution $1 starts before $2 (maintenance anchors agent-sides only when some are pruned). */
-  anyRollupsBelow: compile('phx_any_rollups_below', 'SELECT EXISTS (SELECT 1 FROM rollups WHERE res = $1 AND bucket < $2) AS any'),
   /** These agents' rows (the ones that said hello since a replica last read them). */
   agentsIn: compile('phx_agents_in', 'SELECT * FROM agents WHERE agent_id = ANY($1)'),
   insertSamples: compile('phx_insert_samples', `INSERT INTO samples ${fromJson('samples')}`),

@@ -11,7 +11,8 @@ export function sqliteMaintenance(db: Database, stmt: Statements, tiers: Tiers, 
   const pass = db.transaction((now: number) => {
     const plan = planMaintenance(marks, tiers, now);
     const steps = maintenanceSteps(plan, tiers);
-    const changed = steps.map(({ statement, params }) => {
+    const changed = steps.map(({ statement, params, onlyIf }) => {
+      if (onlyIf && !((stmt[onlyIf.statement] as unknown as { get(p: unknown): { n: number } | undefined }).get(onlyIf.params)?.n ?? 0)) return 0;
       const prepared = stmt[statement] as unknown as { run(...args: unknown[]): { changes: number } };
       return (Array.isArray(params) ? prepared.run(...params) : prepared.run(params)).changes;
     });

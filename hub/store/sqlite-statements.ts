@@ -25,6 +25,7 @@ export function prepareStatements(db: Database) {
     samplesBetween: db.prepare<{ from: number; x: number }, PositionValues>(q.samplesBetween).raw(),
     rollupsAt: db.prepare<{ res: number; before: number }, PositionValues>(q.rollupsAt).raw(),
     anchors: db.prepare<[], PositionValues>(q.anchors).raw(),
+    anyRollupsBelow: db.prepare<{ res: number; before: number }, { n: number }>(q.anyRollupsBelow),
     setAnchors: db.prepare<{ res: number; before: number }>(q.setAnchors),
     criticalIn: db.prepare<{ agentId: string; side: number; from: number; to: number }, { retention: number | null; missing: string }>(q.criticalIn),
     getMeta: db.prepare<[string], { value: number }>(q.getMeta),

@@ -134,6 +134,8 @@ export function storeSql(d: Dialect) {
     samplesBetween: `SELECT agent_id, side, ts, variant, paired_with, ${C} FROM samples WHERE ts >= @from AND ts < @x ORDER BY ts`,
     rollupsAt: `${LAST_ROLLUP} SELECT x.agent_id, x.side, x.last_ts AS ts, x.variant, x.paired_with, ${list(TOTALS_COLUMNS, 'x.')} ${LAST_ROLLUP_ROW(d)}`,
     anchors: `SELECT agent_id, side, ts, variant, paired_with, ${C} FROM anchors`,
+    // Whether any rollup of resolution @res starts before @before (1 or 0).
+    anyRollupsBelow: `SELECT count(*) AS n FROM (SELECT 1 FROM rollups WHERE res = @res AND bucket < @before LIMIT 1) q`,
     // Before coarse rollups are pruned, the last one of each agent-side becomes its anchor.
     setAnchors: `${LAST_ROLLUP}
        INSERT INTO anchors (agent_id, side, ${list(ANCHOR_VALUES)}) SELECT x.agent_id, x.side, x.last_ts, x.variant, x.paired_with, ${list(TOTALS_COLUMNS, 'x.')}
