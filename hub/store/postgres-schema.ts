@@ -3,6 +3,7 @@
 import type { ClientBase } from 'pg';
 import { CallingRuleError } from '../../common/errors.js';
 import { StoreOpenError } from '../errors.js';
+import { packedDdl, relayoutSql } from './postgres-layout.js';
 import { SCHEMA_VERSION, STORE_DDL } from './sqlite-schema.js';
 
 /** The advisory lock the replicas take while one of them migrates (pg_advisory_xact_lock's key: "phx" and 1). */
@@ -25,14 +26,19 @@ export function postgresDdl(ddl: string): string {
   return translated;
 }
 
+/** Every table of this schema on PostgreSQL: SQLite's DDL translated, the big tables laid out for PostgreSQL. */
+export const postgresStoreDdl = (): string => packedDdl(postgresDdl(STORE_DDL));
+
 /**
- * Per schema version, what brings a database of the version before it there. PostgreSQL support begins at schema 5,
- * which creates every table; a later schema adds its statements here (and its columns to ADDED_COLUMNS for SQLite).
+ * Per schema version, what brings a database of the version before it there. PostgreSQL support begins at schema 5;
+ * an empty database gets postgresStoreDdl() whole. 6: the big tables rebuilt in the packed layout (postgres-layout.ts).
+ * A later schema adds its statements here (and its columns to ADDED_COLUMNS for SQLite).
  */
 export const POSTGRES_MIGRATIONS: Readonly<Record<number, () => string>> = {
-  5: () => postgresDdl(STORE_DDL),
+  6: () => relayoutSql(postgresDdl(STORE_DDL)),
 };
-const FIRST = Math.min(...Object.keys(POSTGRES_MIGRATIONS).map(Number));
+/** The oldest schema a PostgreSQL database can hold (the first with PostgreSQL support). */
+const OLDEST = 5;
 
 /**
  * Creates the tables on an empty database, brings an older Phoenix schema up to SCHEMA_VERSION, or checks that it is
@@ -49,7 +55,12 @@ export async function applyPostgresSchema(client: ClientBase, where: string, now
     if (from !== null && from > SCHEMA_VERSION) {
       throw new StoreOpenError(`${where}: store schema ${from} is newer than this hub (${SCHEMA_VERSION}); run a newer hub`);
     }
-    for (let version = (from ?? FIRST - 1) + 1; version <= SCHEMA_VERSION; version++) {
+    if (from !== null && from < OLDEST) throw new StoreOpenError(`${where}: store schema ${from} predates PostgreSQL support (${OLDEST}); it was not written by a Phoenix hub`);
+    if (from === null) {
+      await client.query(postgresStoreDdl());
+      await client.query('INSERT INTO phoenix_schema (version, applied_at) VALUES ($1, $2)', [SCHEMA_VERSION, now]);
+    }
+    for (let version = (from ?? SCHEMA_VERSION) + 1; version <= SCHEMA_VERSION; version++) {
       const migration = POSTGRES_MIGRATIONS[version];
       if (migration) await client.query(migration());
       await client.query('INSERT INTO phoenix_schema (version, applied_at) VALUES ($1, $2)', [version, now]);

@@ -6,11 +6,12 @@ import { LOSS_TOTALS_COLUMNS, TOTALS_DDL } from './totals.js';
 import { ACCESS_DDL } from './sqlite-access-schema.js';
 import { EXPERIMENTS_DDL, LOSS_FIGURES_COLUMNS } from './sqlite-experiments-schema.js';
 
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 /**
  * The oldest schema this hub upgrades in place: 2 → 3 adds the access tables (credentials, sessions, audit), 3 → 4 the
  * experiment tables (pipeline catalog, experiments, their hosts, events and figures), 4 → 5 the loss figures' sums
- * (issue 15) to the running totals and the experiments' figures. Tables are added whole by the DDL; columns by ADDED_COLUMNS.
+ * (issue 15) to the running totals and the experiments' figures; 5 → 6 changes nothing here (PostgreSQL's layout of the
+ * big tables: postgres-layout.ts). Tables are added whole by the DDL; columns by ADDED_COLUMNS.
  */
 export const OLDEST_UPGRADABLE = 2;
 
