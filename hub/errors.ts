@@ -8,6 +8,16 @@ export class StoreOpenError extends PhoenixError {
   }
 }
 
+/**
+ * A batch of reports the store must not keep as written: maintenance pruned past its earliest report while the batch
+ * was being stored (PostgreSQL, a batch slower than its limit). Nothing of it is stored or acknowledged; the agents send
+ * the reports again.
+ */
+export class StoreRetryError extends PhoenixError {
+  constructor(message: string) {
+    super('PHX_STORE_RETRY', message, 1);
+  }
+}
 
 /** Each refusal the API answers with: its HTTP status and its code (docs/errors.md). */
 const HTTP_ERRORS = {

@@ -83,6 +83,17 @@ export class IngestBatch {
     return { ts, sides };
   }
 
+  /**
+   * The batch against marks read again later in its transaction, under the lock maintenance takes (a batch that went
+   * without it at first): false when its earliest row now falls below the raw floor (the batch must not be stored: a
+   * pass pruned that far meanwhile); a row below the fine mark makes its bucket stale, as in place().
+   */
+  recheck(fresh: Readonly<Marks>): boolean {
+    if (this.#lowestTs < fresh.rawFloor) return false;
+    if (this.#lowestTs < fresh.rolledFine) this.#dirtyFine = Math.min(this.#dirtyFine, floorTo(this.#lowestTs, this.#fine));
+    return true;
+  }
+
   /** The transaction committed: positions, critical states and the dirty mark advance. */
   commit(): void {
     for (const p of this.#staged.values()) this.#live.remember(p);

@@ -4,6 +4,7 @@
 // where the database's stand loads them again before placing that agent's reports.
 import type pg from 'pg';
 import type { Hello } from '../../protocol/messages.js';
+import { StoreRetryError } from '../errors.js';
 import { IngestBatch } from './ingest-batch.js';
 import { LivePositions } from './positions.js';
 import { addPostgresFigures } from './postgres-experiments.js';
@@ -18,6 +19,29 @@ import type { HelloOutcome, IncomingReport, StoreOutcome } from './types.js';
 
 /** The advisory lock between ingest (shared) and maintenance (exclusive): "phx" and 2. */
 export const ROLLUP_LOCK = 0x7068_7802;
+
+/**
+ * Why most batches need not wait for maintenance. A pass at time `now` rolls raw rows only below `now - rollupDelayMs`
+ * (tiers.ts), and a row a batch writes can be missed by a pass only if it lies in a bucket the pass rolls while the
+ * batch is uncommitted. A batch whose every report is placed at or after `started - (rollupDelayMs - LIVE_SLACK_MS)`
+ * (its reports' times can only be raised when placed) and that commits within LIVE_WITHIN_MS of `started` is clear of
+ * every pass that runs meanwhile, if the replicas' clocks agree within LIVE_SLACK_MS - LIVE_WITHIN_MS (25 s; NTP keeps
+ * them within milliseconds). Such a batch skips the lock; a slower one takes it before committing and checks the marks
+ * again (IngestBatch.recheck); late reports (an agent's outbox emptying) take it first, as every batch did before.
+ */
+export const LIVE_SLACK_MS = 30_000;
+export const LIVE_WITHIN_MS = 5_000;
+
+/** Whether a batch begun at `started` holds only reports recent enough to be stored without the lock (see above). */
+export function isLiveBatch(items: readonly IncomingReport[], started: number, rollupDelayMs: number): boolean {
+  if (rollupDelayMs <= LIVE_SLACK_MS) return false;
+  const earliest = started - (rollupDelayMs - LIVE_SLACK_MS);
+  for (const { message, receivedAt } of items) {
+    const claimed = Date.parse(message.window.to);
+    if (Math.min(Number.isFinite(claimed) ? claimed : receivedAt, receivedAt) < earliest) return false;
+  }
+  return true;
+}
 
 export interface PostgresIngest {
   upsertAgent(hello: Hello, now: number): Promise<HelloOutcome>;
@@ -43,9 +67,12 @@ export function postgresIngest(pool: pg.Pool, tiers: Tiers, announce: (reports: 
 
     async storeReports(items) {
       if (items.length === 0) return [];
+      const started = Date.now();
+      const recent = isLiveBatch(items, started, tiers.rollupDelayMs);
       const { outcomes, batch, stored, announced } = await transaction(pool, async (client) => {
-        // Maintenance waits for the batches being stored, and they for it: a late report is never missed by a rollup.
-        await client.query('SELECT pg_advisory_xact_lock_shared($1)', [ROLLUP_LOCK]);
+        // Maintenance waits for the batches being stored that hold late reports, and they for it: a late report is
+        // never missed by a rollup. A batch of recent reports goes without (see LIVE_SLACK_MS).
+        if (!recent) await client.query('SELECT pg_advisory_xact_lock_shared($1)', [ROLLUP_LOCK]);
         const marks = await readMarks(client);
         const agentIds = [...new Set(items.map((i) => i.agentId))].sort();
         const locked = new Map((await rows<{ agent_id: string; stream_id: string; last_seq: number }>(client, PG.lockAgents, [agentIds])).map((r) => [r.agent_id, r]));
@@ -87,6 +114,12 @@ export function postgresIngest(pool: pg.Pool, tiers: Tiers, announce: (reports: 
           await changes(client, PG.upsertLatest, [JSON.stringify([...latest.values()])]);
           await changes(client, PG.advanceAgents, [JSON.stringify([...agents.values()])]);
           for (const { agentId, ts, item } of tagged) await addPostgresFigures(client, agentId, ts, item.message.report);
+          if (recent && (batch.dirtyChanged || Date.now() - started > LIVE_WITHIN_MS)) {
+            await client.query('SELECT pg_advisory_xact_lock_shared($1)', [ROLLUP_LOCK]);
+            if (!batch.recheck(await readMarks(client))) {
+              throw new StoreRetryError(`a batch of ${items.length} reports took ${Date.now() - started} ms and a maintenance pass pruned past its earliest meanwhile; not stored, the agents send them again`);
+            }
+          }
           if (batch.dirtyChanged) await changes(client, PG.markDirty, [MARK_KEYS.dirtyFine[0], batch.dirtyFine]);
         }
         return { outcomes, batch, stored: agents, announced };

@@ -76,3 +76,14 @@ t.test('a batch never committed changes nothing', async (t) => {
   t.equal(live.critical(keyOf('a', 0)), undefined);
   t.equal(marks.dirtyFine, Number.POSITIVE_INFINITY);
 });
+
+t.test('recheck: marks read again later refuse a batch the raw floor passed, and make a bucket the fine mark passed stale', async (t) => {
+  const batch = new IngestBatch(new LivePositions(), marksAt(), FINE);
+  batch.place('a', reportFor('h', 1, T0 + 7 * MIN), T0 + 7 * MIN);
+  batch.place('b', reportFor('h', 1, T0 + 9 * MIN), T0 + 9 * MIN);
+  t.equal(batch.recheck(marksAt({ rolledFine: T0 + 5 * MIN, rawFloor: T0 })), true, 'marks below the rows: stored as placed');
+  t.equal(batch.dirtyChanged, false, 'no bucket stale');
+  t.equal(batch.recheck(marksAt({ rolledFine: T0 + 10 * MIN, rawFloor: T0 })), true, 'a pass rolled past them meanwhile: still stored');
+  t.equal(batch.dirtyFine, T0 + 5 * MIN, 'from the earliest row’s fine bucket, rolled again');
+  t.equal(batch.recheck(marksAt({ rolledFine: T0 + 10 * MIN, rawFloor: T0 + 8 * MIN })), false, 'the raw floor passed its earliest row: refused');
+});
