@@ -34,6 +34,16 @@ export interface EngineLoadResult extends EngineLoadOptions, Omit<HubLoadResult,
   connected: number;
   /** The store's growth (file or database) per stored report. */
   bytesPerReport: number | null;
+  /** Ack p99 of the reports sent after the first interval (worst load process): without the connection storm's round. */
+  ackP99SteadyMs: number | null;
+}
+
+/** The p99 ack latency of the reports a load process sent from one interval after its first on. */
+export function steadyP99(samples: readonly (readonly [number, number])[] | undefined, intervalMs: number): number | null {
+  if (!samples || samples.length === 0) return null;
+  let first = Infinity;
+  for (const [at] of samples) first = Math.min(first, at);
+  return percentile(samples.filter(([at]) => at >= first + intervalMs).map(([, latency]) => latency), 99);
 }
 
 const fileBytes = (dir: string) => readdirSync(dir).filter((f) => f.startsWith('hub.db')).reduce((sum, f) => sum + statSync(path.join(dir, f)).size, 0);
@@ -51,7 +61,7 @@ export async function runEngineLoad(o: EngineLoadOptions): Promise<EngineLoadRes
     const perHub = o.loadsPerHub ?? 1;
     const share = Math.ceil(o.agents / (hubs.length * perHub));
     const loads = Array.from({ length: hubs.length * perHub }, (_, i) =>
-      startLoadAgents({ url: `ws://127.0.0.1:${hubs[Math.floor(i / perHub)]!.port}/ws/agent`, token: BENCH_TOKEN, agents: Math.min(share, o.agents - i * share), first: i * share, intervalMs: o.intervalMs, durationMs: o.durationMs }),
+      startLoadAgents({ url: `ws://127.0.0.1:${hubs[Math.floor(i / perHub)]!.port}/ws/agent`, token: BENCH_TOKEN, agents: Math.min(share, o.agents - i * share), first: i * share, intervalMs: o.intervalMs, durationMs: o.durationMs, samples: true }),
     );
     let running = loads.length;
     for (const load of loads) void load.result.then(() => (running -= 1), () => (running -= 1));
@@ -88,6 +98,7 @@ export async function runEngineLoad(o: EngineLoadOptions): Promise<EngineLoadRes
       reportsPerSecond: Math.round(reports / Math.max(...results.map((r) => r.seconds))),
       ackP50Ms: worst((r) => r.ackP50),
       ackP99Ms: worst((r) => r.ackP99),
+      ackP99SteadyMs: worst((r) => steadyP99(r.samples, o.intervalMs)),
       comparisonP95Ms: percentile(comparisons, 95),
       comparisonP95IdleMs: percentile(idle, 95),
       hubRssPeakBytes: Math.max(...[...rss.values()].flat()),
@@ -131,6 +142,7 @@ ${[
   row('reports acknowledged per second', (r) => r.reportsPerSecond, (x) => String(x)),
   row('ack latency p50 (worst load process)', (r) => r.ackP50Ms, ms),
   row('ack latency p99 (worst load process)', (r) => r.ackP99Ms, ms),
+  row('ack latency p99 after the first interval (the connection storm and each agent\'s first report left out)', (r) => r.ackP99SteadyMs, ms),
   row('comparison API p95, while ingesting', (r) => r.comparisonP95Ms, ms),
   row('comparison API p95, after the load', (r) => r.comparisonP95IdleMs, ms),
   row('hub RSS, peak (largest process)', (r) => r.hubRssPeakBytes, mib),
@@ -139,7 +151,8 @@ ${[
 ].join('\n')}
 | store growth per hour, ${sqlite.agents.toLocaleString('en')} agents at 15 s (raw rows: kept 6 h, then only their rollups) | ${gbPerHour(sqlite)} | ${gbPerHour(postgres)} | |
 
-Goals: ack p99 under 50 ms with the API being read — SQLite ${verdict(under(sqlite, (r) => r.ackP99Ms, 50))}, PostgreSQL ${verdict(under(postgres, (r) => r.ackP99Ms, 50))};
+Goals: ack p99 under 50 ms with the API being read — the whole run: SQLite ${verdict(under(sqlite, (r) => r.ackP99Ms, 50))}, PostgreSQL ${verdict(under(postgres, (r) => r.ackP99Ms, 50))};
+after the first interval: SQLite ${verdict(under(sqlite, (r) => r.ackP99SteadyMs, 50))}, PostgreSQL ${verdict(under(postgres, (r) => r.ackP99SteadyMs, 50))};
 PostgreSQL within 2× of SQLite on acks, API, memory — ${verdict(within((r) => r.ackP99Ms) && within((r) => r.comparisonP95Ms) && within((r) => r.hubRssPeakBytes))}.
 `;
 }
