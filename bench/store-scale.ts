@@ -98,7 +98,7 @@ export function storeSection(fill: StoreScaleFill, runs: readonly StoreScaleRun[
   const hosts = fill.hosts.toLocaleString('en');
   return `## Hub store: ${fill.hours} hours of ${hosts} hosts, on SQLite and on PostgreSQL
 
-${fill.reports.toLocaleString('en')} reports (${hosts} hosts every 15 s for ${fill.hours} h) written through the SQLite store's own
+${fill.reports.toLocaleString('en')} reports (${hosts} hosts every 15 s for ${fill.hours} h, each with the loss figures and host truth a current agent sends) written through the SQLite store's own
 ingest with maintenance every 5 simulated minutes, as a hub would have written them: ${fill.fillSeconds.toFixed(0)} s to
 fill, ${mib(fill.diskBytes)} on disk (raw rows kept 6 h, 5-minute rollups beyond). The same rows then copied into a
 PostgreSQL database (Debian's server on loopback; bench/store-copy.ts, ${postgres.copySeconds.toFixed(0)} s; then VACUUM ANALYZE):
