@@ -17,8 +17,7 @@ import { FleetView } from './fleet-view.js';
 import { LiveFeed } from './live.js';
 import type { TokenSet } from './auth.js';
 import { IngestQueue } from './ingest-queue.js';
-import { asyncStore } from './store/async-store.js';
-import { openSqliteStore } from './store/sqlite.js';
+import { openSqliteHubStore } from './store/sqlite-window-thread.js';
 import type { Store } from './store/types.js';
 import { StoreOpenError } from './errors.js';
 import { openPostgresStore } from './store/postgres.js';
@@ -132,8 +131,9 @@ async function openStore(options: HubOptions, logger: Logger): Promise<Store> {
     return store;
   }
   const file = path.join(options.dataDir, 'hub.db');
-  // On the event loop still: its threads (sqlite-threads.ts) measured slower here so far (BENCHMARKS.md, "Store engines").
-  const store = asyncStore(openSqliteStore({ file }));
+  // On the event loop, but for the comparison (a window thread): the writer and reader threads (sqlite-threads.ts)
+  // measured slower here so far (BENCHMARKS.md, "Store engines").
+  const store = await openSqliteHubStore({ file }, logger);
   logger.info({ store: file }, 'store: SQLite');
   return store;
 }

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { build } from 'esbuild';
 import { RELEASE_COLLECTOR } from '../agent/collector/locate.js';
 import { RELEASE_WINDOW_WORKER } from '../hub/store/postgres-window-thread.js';
+import { RELEASE_SQLITE_WINDOW_WORKER } from '../hub/store/sqlite-window-thread.js';
 import type { Logger } from '../common/logger.js';
 import { packageRoot, phoenixVersion } from '../common/paths.js';
 
@@ -85,8 +86,9 @@ export async function buildRelease(options: ReleaseOptions): Promise<Release> {
       options.logger.info({ program: program.name }, 'bundling and building the single executable');
       await singleExecutable(root, work, program, path.join(dir, program.name));
     }
-    // The hub's PostgreSQL window thread (the comparison read off its event loop): a script beside the executable.
+    // The hub's window threads (the comparison read off its event loop), on PostgreSQL and on SQLite: scripts beside it.
     await bundle(path.join(root, 'hub', 'store', 'postgres-window-worker.ts'), path.join(dir, RELEASE_WINDOW_WORKER));
+    await bundle(path.join(root, 'hub', 'store', 'sqlite-window-worker.ts'), path.join(dir, RELEASE_SQLITE_WINDOW_WORKER));
     copyFileSync(options.collectorBinary, path.join(dir, RELEASE_COLLECTOR));
     chmodSync(path.join(dir, RELEASE_COLLECTOR), 0o755);
     copyFileSync(require.resolve('better-sqlite3/build/Release/better_sqlite3.node'), path.join(dir, 'better_sqlite3.node'));

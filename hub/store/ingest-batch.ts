@@ -40,6 +40,11 @@ export class IngestBatch {
     return this.#dirtyFine;
   }
 
+  /** The earliest time a report of the batch was placed at (Infinity: none placed). */
+  get lowestTs(): number {
+    return this.#lowestTs;
+  }
+
   /** Whether the batch moved the dirty mark (the engine then stores it with the rows). */
   get dirtyChanged(): boolean {
     return this.#dirtyFine !== this.#marks.dirtyFine;

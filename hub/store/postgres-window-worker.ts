@@ -9,6 +9,7 @@ import { postgresWindow } from './postgres-window.js';
 import { parsePostgresUrl } from './store-url.js';
 import { resolveTiers, type TierOptions } from './tiers.js';
 import { serveThread } from './thread-rpc.js';
+import { applyHeard, type Heard } from './window-hearing.js';
 import type { LevelWithSilent } from 'pino';
 
 export interface WindowThreadData {
@@ -20,13 +21,6 @@ export interface WindowThreadData {
   logLevel: LevelWithSilent;
 }
 
-/** What the loop heard since its previous call: the earliest row time written (Infinity: none), hellos, a resync. */
-export interface Heard {
-  lowest: number;
-  agents: string[];
-  all: boolean;
-}
-
 const data = workerData as WindowThreadData;
 serveThread(() => {
   const location = parsePostgresUrl(data.url, 'the hub store');
@@ -35,9 +29,7 @@ serveThread(() => {
   const window = postgresWindow(pool, resolveTiers(data.tiers));
   return {
     comparison(from: number, to: number, groupBy: GroupBy, heard: Heard) {
-      if (heard.all) window.changedAll();
-      if (heard.lowest !== Infinity) window.wrote(heard.lowest);
-      if (heard.agents.length > 0) window.changed(heard.agents);
+      applyHeard(window, heard);
       return window.reads.comparison(from, to, groupBy);
     },
     close: () => pool.end(),

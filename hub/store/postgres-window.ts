@@ -8,23 +8,8 @@ import { postgresTierReader, readMarks } from './postgres-reads.js';
 import { rows } from './postgres-statements.js';
 import { PG } from './postgres-store-sql.js';
 import type { Tiers } from './tiers.js';
+import { SETTLE_MS, type WindowHearing } from './window-hearing.js';
 import { windowReads, type WindowReads } from './window.js';
-
-/**
- * How long a report may take from the time it is placed at to its batch's commit, on any replica (batches take
- * milliseconds; a second covers a loaded server): window edges are kept only before it.
- */
-export const SETTLE_MS = 1000;
-
-/** What window reads kept between calls are told of: rows written, hellos, and notices that may have been missed. */
-export interface WindowHearing {
-  /** Rows were written from `ts` on (0: anything may have been). */
-  wrote(ts: number): void;
-  /** These agents said hello (their host, kind or labels may have changed). */
-  changed(agentIds: readonly string[]): void;
-  /** Notices may have been missed: everything kept is read again. */
-  changedAll(): void;
-}
 
 export interface PostgresWindow extends WindowHearing {
   reads: WindowReads;

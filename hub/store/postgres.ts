@@ -4,7 +4,6 @@
 // the parts: statements, ingest, reads and maintenance live beside it.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../common/logger.js';
-import type { ComparisonGroup, GroupBy } from '../compare.js';
 import { StoreOpenError } from '../errors.js';
 import { openPostgres, postgresPool } from './postgres-open.js';
 import { postgresAccess } from './postgres-access.js';
@@ -13,14 +12,16 @@ import { postgresIngest } from './postgres-ingest.js';
 import { postgresMaintenance } from './postgres-maintenance.js';
 import { ReportAnnouncer } from './postgres-announcer.js';
 import { announceAccess, announceExperiments, PostgresPeers } from './postgres-peers.js';
-import { postgresWindow, type WindowHearing } from './postgres-window.js';
-import { WindowThread } from './postgres-window-thread.js';
+import { postgresWindow } from './postgres-window.js';
+import { startPostgresWindowThread } from './postgres-window-thread.js';
 import { rows } from './postgres-statements.js';
 import { PG } from './postgres-store-sql.js';
 import { toAgent, toLatest, type AgentRow, type LatestRow } from './store-sql.js';
 import { scrubPassword, type PostgresLocation } from './store-url.js';
 import { resolveTiers, type TierOptions } from './tiers.js';
 import type { Store } from './types.js';
+import type { WindowHearing } from './window-hearing.js';
+import { viaThread } from './window-thread.js';
 
 export interface PostgresStoreOptions extends TierOptions {
   location: PostgresLocation;
@@ -56,11 +57,16 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   // The window reads here (the experiments' verdicts; the comparison when there is no thread) and in the window thread
   // (the comparison) keep edges and agents' records between reads: both hear where rows were written and who said hello.
   const window = postgresWindow(read, tiers);
-  let thread = await WindowThread.start(location, options, logger, connectTimeoutMs).catch(async (error: unknown) => {
+  const thread = await startPostgresWindowThread(location, options, logger, connectTimeoutMs).catch(async (error: unknown) => {
     await Promise.all([peers.close(), write.end(), read.end()]);
     throw error;
   });
-  const hearing = (): WindowHearing[] => (thread ? [window, thread] : [window]);
+  const reads = window.reads;
+  const via = viaThread(thread, reads.comparison, logger);
+  const hearing = (): WindowHearing[] => {
+    const on = via.hearing();
+    return on ? [window, on] : [window];
+  };
   const heard = [
     peers.on('reports', (reports) => {
       for (const h of hearing()) for (const r of reports) h.wrote(r.ts);
@@ -72,21 +78,6 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     for (const h of hearing()) for (const r of reports) h.wrote(r.ts);
     announcer.add(reports);
   });
-  const reads = window.reads;
-  async function comparison(from: number, to: number, groupBy: GroupBy): Promise<ComparisonGroup[]> {
-    const on = thread;
-    if (!on) return reads.comparison(from, to, groupBy);
-    try {
-      return await on.comparison(from, to, groupBy);
-    } catch (error) {
-      if (!(error instanceof StoreOpenError)) throw error;
-      // The thread is gone (its errors are revived as StoreOpenError only when it failed or exited).
-      logger.error({ err: error }, 'store: the window thread failed; comparisons are read on the event loop from now on');
-      thread = null;
-      return reads.comparison(from, to, groupBy);
-    }
-  }
-
   let closed: Promise<void> | null = null;
   return {
     async upsertAgent(hello, now) {
@@ -103,14 +94,14 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     },
     latestAll: async () => (await rows<LatestRow>(read, PG.allLatest)).map(toLatest),
     variantPoints: reads.variantPoints,
-    comparison,
+    comparison: via.comparison,
     history: reads.history,
     fleetHistory: reads.fleetHistory,
     maintain: postgresMaintenance(write, tiers),
     access: postgresAccess(write, (on) => announceAccess(on, replica)),
     experiments: postgresExperiments(write, (on, ids) => announceExperiments(on, replica, ids)),
     peers,
-    close: () => (closed ??= Promise.all(heard.map((stop) => stop())).then(() => Promise.all([announcer.close(), thread?.close()])).then(() => Promise.all([peers.close(), write.end(), read.end()])).then(() => undefined)),
+    close: () => (closed ??= Promise.all(heard.map((stop) => stop())).then(() => Promise.all([announcer.close(), via.close()])).then(() => Promise.all([peers.close(), write.end(), read.end()])).then(() => undefined)),
   };
 }
 

@@ -9,6 +9,7 @@ import { helloParams, toAgent } from './store-sql.js';
 import { MARK_KEYS, type Marks } from './tiers.js';
 import { toRow } from './totals.js';
 import type { HelloOutcome, IncomingReport, StoreOutcome } from './types.js';
+import type { WindowHearing } from './window-hearing.js';
 
 export interface SqliteIngest {
   upsertAgent(hello: Hello, now: number): HelloOutcome;
@@ -16,8 +17,9 @@ export interface SqliteIngest {
 }
 
 /**
- * `live` and `marks.dirtyFine` advance only after a batch commits; `onAgentsChanged` hears of every hello; `figures`
- * adds each stored report an experiment tagged to that experiment's figures, in the same transaction.
+ * `live` and `marks.dirtyFine` advance only after a batch commits; `hear` hears of every hello, and where each
+ * committed batch wrote from; `figures` adds each stored report an experiment tagged to that experiment's figures, in
+ * the same transaction.
  */
 export function sqliteIngest(
   db: Database,
@@ -25,7 +27,7 @@ export function sqliteIngest(
   live: LivePositions,
   marks: Marks,
   fineBucketMs: number,
-  onAgentsChanged: () => void,
+  hear: Pick<WindowHearing, 'wrote' | 'changed'>,
   figures: FiguresWriter,
 ): SqliteIngest {
   const storeMany = db.transaction((items: readonly IncomingReport[], batch: IngestBatch) => {
@@ -53,7 +55,7 @@ export function sqliteIngest(
   return {
     upsertAgent(hello, now) {
       const before = stmt.getAgent.get(hello.agentId);
-      onAgentsChanged();
+      hear.changed([hello.agentId]);
       stmt.upsertAgent.run(helloParams(hello, now));
       return { agent: toAgent(stmt.getAgent.get(hello.agentId)!), sequenceRestarted: before !== undefined && before.stream_id !== hello.streamId };
     },
@@ -62,6 +64,7 @@ export function sqliteIngest(
       const batch = new IngestBatch(live, marks, fineBucketMs);
       const outcomes = storeMany(items, batch);
       batch.commit();
+      if (batch.lowestTs !== Infinity) hear.wrote(batch.lowestTs);
       return outcomes;
     },
   };

@@ -13,11 +13,14 @@ import { prepareStatements } from './sqlite-statements.js';
 import { toAgent } from './store-sql.js';
 import { resolveTiers, type TierOptions } from './tiers.js';
 import type { AgentRecord, SyncStore } from './types.js';
+import type { WindowHearing } from './window-hearing.js';
 import { windowReads } from './window.js';
 
 export interface SqliteStoreOptions extends TierOptions {
   /** The database file; its directory is created. */
   file: string;
+  /** Told where each committed batch wrote from and which agents said hello (a window thread reading the file). */
+  hearing?: Pick<WindowHearing, 'wrote' | 'changed'>;
 }
 
 /**
@@ -38,7 +41,14 @@ export function openSqliteStore(options: SqliteStoreOptions): SyncStore {
   let agentCache: Map<string, AgentRecord> | null = null;
   const agentMap = () => (agentCache ??= new Map(stmt.allAgents.all().map((r) => [r.agent_id, toAgent(r)])));
 
-  const ingest = sqliteIngest(db, stmt, live, marks, tiers.fine, () => (agentCache = null), sqliteFiguresWriter(db));
+  const hear = {
+    wrote: (ts: number) => options.hearing?.wrote(ts),
+    changed(ids: readonly string[]) {
+      agentCache = null;
+      options.hearing?.changed(ids);
+    },
+  };
+  const ingest = sqliteIngest(db, stmt, live, marks, tiers.fine, hear, sqliteFiguresWriter(db));
   const reads = windowReads({ reader, tiers, marks: () => marks, live, agents: agentMap });
   const access = sqliteAccess(db);
   const experiments = sqliteExperiments(db);

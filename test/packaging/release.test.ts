@@ -49,12 +49,18 @@ t.test('the agent executable: --version, validate, and a full measurement round'
   t.ok(report.variants.every((v) => v.series > 0), `series: ${report.variants.map((v) => v.series).join(', ')} (the shipped collector ran)`);
 });
 
-t.test('the hub executable: --version, serves the page and its store with the shipped SQLite binding', { timeout: 120_000 }, async (t) => {
+t.test('the hub executable: --version, serves the page and its store with the shipped SQLite binding, the comparison in its window thread', { timeout: 120_000 }, async (t) => {
   t.equal(run([release.hub, '--version']).stdout.trim(), release.version);
   const tokens = path.join(work, 'tokens');
   writeFileSync(tokens, 'release-token-0123456789\n');
   const port = await autoPort();
-  await checkHubServes(t, withoutNode([release.hub, '--port', String(port), '--data-dir', path.join(work, 'hub'), '--token-file', tokens, '--log-level', 'warn']), port, () => path.join(work, 'hub', 'admin-token'));
+  const argv = withoutNode([release.hub, '--port', String(port), '--data-dir', path.join(work, 'hub'), '--token-file', tokens, '--log-level', 'info']);
+  const logged = await checkHubServes(t, argv, port, () => path.join(work, 'hub', 'admin-token'), async (base, admin) => {
+    const res = await fetch(`${base}/api/v1/comparison?window=1h`, { headers: { authorization: `Bearer ${admin}` } });
+    t.equal(res.status, 200, 'the comparison answers');
+  });
+  t.match(logged, /comparisons are read in a window thread/, 'the thread started (the SQLite binding loaded there too)');
+  t.notMatch(logged, /no window thread|window thread failed/, 'read in the thread, not on the loop');
 });
 
 t.test("the hub executable on PostgreSQL: the comparison is read in the window thread bundled beside it", { timeout: 120_000 }, async (t) => {
@@ -69,5 +75,6 @@ t.test("the hub executable on PostgreSQL: the comparison is read in the window t
     t.equal(res.status, 200, 'the comparison answers');
     t.same(((await res.json()) as { groups: unknown[] }).groups, [], 'over no hosts yet');
   });
+  t.match(logged, /comparisons are read in a window thread/, 'the thread started');
   t.notMatch(logged, /no window thread|window thread failed/, 'read in the thread, not on the loop');
 });

@@ -9,6 +9,7 @@ import { asyncStore } from '../../../hub/store/async-store.js';
 import { openPostgresStore } from '../../../hub/store/postgres.js';
 import { openSqliteStore } from '../../../hub/store/sqlite.js';
 import { openThreadedSqliteStore } from '../../../hub/store/sqlite-threads.js';
+import { openSqliteHubStore } from '../../../hub/store/sqlite-window-thread.js';
 import { parsePostgresUrl } from '../../../hub/store/store-url.js';
 import type { TierOptions } from '../../../hub/store/tiers.js';
 import type { Store } from '../../../hub/store/types.js';
@@ -65,3 +66,11 @@ export const postgresEngine = (server: PostgresServer) =>
     () => server.createDatabase(),
     (url, tiers) => openPostgresStore({ location: parsePostgresUrl(url, 'test'), logger: silentLogger(), ...tiers }),
   );
+
+/** SQLite as the hub runs it: the store on the event loop, the comparison in its window thread. */
+export const sqliteWindowEngine = engine(
+  'sqlite-window',
+  { code: 'SQLITE_CONSTRAINT_PRIMARYKEY' },
+  sqliteEngine.newData,
+  (file, tiers) => openSqliteHubStore({ file, ...tiers }, silentLogger()),
+);
