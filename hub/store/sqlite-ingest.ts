@@ -7,7 +7,7 @@ import type { LivePositions } from './positions.js';
 import type { Statements } from './sqlite-statements.js';
 import { helloParams, toAgent } from './store-sql.js';
 import { MARK_KEYS, type Marks } from './tiers.js';
-import { toRow } from './totals.js';
+import { toValues } from './totals.js';
 import type { HelloOutcome, IncomingReport, StoreOutcome } from './types.js';
 import type { WindowHearing } from './window-hearing.js';
 
@@ -40,7 +40,7 @@ export function sqliteIngest(
       }
       const { ts, sides } = batch.place(agentId, message, receivedAt);
       for (const { position: p, values, changed } of sides) {
-        stmt.sample.run({ ts, agentId, side: p.side, seq: message.seq, variant: p.variant, pairedWith: p.pairedWith, ...values, ...toRow(p.totals) });
+        stmt.sample.run(ts, agentId, p.side, message.seq, p.variant, p.pairedWith, values.series, values.retention, values.cpu, values.rss, values.cost, ...toValues(p.totals));
         if (changed) stmt.change.run(agentId, p.side, ts, changed.retention, changed.missing);
       }
       figures.add(agentId, ts, message.report);

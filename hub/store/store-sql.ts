@@ -121,8 +121,9 @@ export function storeSql(d: Dialect) {
     // Every agent with a stored report has both sides in the tiers.
     reportedSides: `SELECT 2 * count(*) AS n FROM latest`,
     allLatest: `SELECT * FROM latest`,
+    // Positional (one row per report and side: names would be looked up for each of its ~45 values).
     sample: `INSERT INTO samples (ts, agent_id, side, seq, variant, paired_with, series, retention, cpu, rss, cost, ${C})
-       VALUES (@ts, @agentId, @side, @seq, @variant, @pairedWith, @series, @retention, @cpu, @rss, @cost, ${list(TOTALS_COLUMNS, '@')})`,
+       VALUES (${Array.from({ length: 11 + TOTALS_COLUMNS.length }, () => '?').join(', ')})`,
     change: `INSERT INTO critical_changes (agent_id, side, ts, retention, missing) VALUES (?, ?, ?, ?, ?)`,
     lastChanges: `SELECT c.agent_id, c.side, c.retention, c.missing FROM critical_changes c
        WHERE c.ts = (SELECT max(ts) FROM critical_changes m WHERE m.agent_id = c.agent_id AND m.side = c.side)`,

@@ -108,6 +108,13 @@ export function toRow(t: Readonly<Totals>): TotalsRow {
   return Object.fromEntries(TOTALS_COLUMNS.map((c, i) => [c, t[FIELDS[i]!]])) as TotalsRow;
 }
 
+/** The totals' values in TOTALS_COLUMNS' order (a positional statement's parameters). */
+export function toValues(t: Readonly<Totals>): number[] {
+  const out = new Array<number>(FIELDS.length);
+  for (let i = 0; i < FIELDS.length; i++) out[i] = t[FIELDS[i]!] as number;
+  return out;
+}
+
 export function fromRow(row: Readonly<TotalsRow>): Totals {
   return fromValues(TOTALS_COLUMNS.map((c) => row[c]));
 }
