@@ -103,7 +103,9 @@ export function postgresIngest(pool: pg.Pool, tiers: Tiers, announce: (reports: 
             if (changed) critical.push({ agent_id: agentId, side: p.side, ts, retention: changed.retention, missing: changed.missing });
           }
           if (message.report.experiment) tagged.push({ agentId, ts, item });
-          latest.set(agentId, { agent_id: agentId, seq: message.seq, received_at: receivedAt, report: JSON.stringify(message.report) });
+          // The report as an object, not its text: json_populate_recordset gives a text column the JSON value's own
+          // text, so the report is written out once (as text in the array it would be encoded twice, escaped).
+          latest.set(agentId, { agent_id: agentId, seq: message.seq, received_at: receivedAt, report: message.report });
           agents.set(agentId, { agent_id: agentId, last_seq: message.seq, last_seen: receivedAt });
           announced.push({ agentId, hostId: message.report.host.id, seq: message.seq, ts });
           outcomes.push('stored');

@@ -105,7 +105,10 @@ export function difference(end: Readonly<Totals>, start: Readonly<Totals>): Tota
 }
 
 export function toRow(t: Readonly<Totals>): TotalsRow {
-  return Object.fromEntries(TOTALS_COLUMNS.map((c, i) => [c, t[FIELDS[i]!]])) as TotalsRow;
+  // A loop, not Object.fromEntries over a map: it runs per row written (PostgreSQL's batches), thousands a second.
+  const out = {} as TotalsRow;
+  for (let i = 0; i < FIELDS.length; i++) out[TOTALS_COLUMNS[i]!] = t[FIELDS[i]!] as number;
+  return out;
 }
 
 /** The totals' values in TOTALS_COLUMNS' order (a positional statement's parameters). */
