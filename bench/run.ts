@@ -148,22 +148,25 @@ const ENGINES_NOTE = `
 What these figures say, as measured on 2026-12-07 (issue 16 is not resolved):
 - Every PostgreSQL figure before that day is void: the bench had sent the same 5,000 agent ids to both replicas (half
   the reports duplicates, and each replica reloading the running totals the other had just advanced).
-- **PostgreSQL's acks**: per replica and per 5 s (40 s runs the same day, the load tool's per-report samples), p99
-  was 45–85 ms in steady state on both replicas, the one serving the comparison now as the other (its comparison is read
-  and built in a thread of its own: before that, 185–220 ms). The run's p99 is higher than that because of its first
-  seconds (each replica's first report of each agent, and the other replica's hellos, ~110–240 ms) and of single
-  spikes (a maintenance pass holds every replica's ingest while it rolls a finished bucket: ~0.4 s every 5 minutes
-  at 10,000 agents). Two hubs, the server and two load processes share this machine's 2 cores.
-- **SQLite's acks** with the API read measured 42.8, 49.8, 71.5 and 73.5 ms p99 in four runs that day (the parser's
-  1M series in 1.20, 1.25, 1.31 and 1.49 s beside them): around the goal, as the machine goes; the comparison holds
-  its event loop in slices (it yields every 2,000 hosts).
+- **The reports** are what a current agent sends since the third run that day: with the host's truth and both
+  variants' loss figures (3.3 KB of JSON a report, +65%, validated and stored). The figures before it (SQLite's ack p99
+  42.8–73.5 ms in four runs, PostgreSQL's 115.8 ms) were measured with reports that had none; the same reports now
+  cost the loop about a third more (validation, the running totals of 19 more sums, the latest report's text).
+- **SQLite's acks**: its comparison is read and built in a window thread since that day (on the loop, compareFleet
+  over 10,000 hosts held it ~70 ms every second: ack p99 206–256 ms with these reports, 76–87 ms after). What holds
+  the loop now is the work per report itself (profiled: storing 23%, parsing and validating 13%, of a loop 44% idle).
+- **PostgreSQL's acks**: two hubs, the database server and two load processes share this machine's 2 cores (the two
+  replicas alone ~95% of a core). A batch of recent reports no longer waits for a maintenance pass (the rollup lock);
+  the run's p99 still includes its first seconds (each agent's first report on a replica, the other's hellos), the
+  figure after the first interval leaves them out.
 - **The comparison** here reads the whole fleet (10,000 hosts, 1 h) while 2,000 reports a second come in; the goal's
   own measure, 1,000 hosts × 24 h, is the store section's, on both engines.
 - **Store growth per report** on PostgreSQL counts the dead row versions of each agent's rows updated per report
   (its high-water mark, its latest report) until autovacuum makes their space reusable: the store section's day of
-  1,000 hosts, copied and vacuumed, is the size to plan by (3.0× SQLite's: a PostgreSQL row carries a 24-byte header
-  and fixed 8-byte numbers where SQLite stores small integers in a byte or none, and its tables are a heap with two
-  indexes where SQLite's raw rows live in their primary key's tree).
+  1,000 hosts, copied and vacuumed, is the size to plan by (1.9× SQLite's since schema 6 laid PostgreSQL's big tables
+  out for it; a PostgreSQL row still carries a 24-byte header and fixed-width numbers where SQLite stores small
+  integers in a byte or none, and its tables are a heap with two indexes where SQLite's raw rows live in their primary
+  key's tree).
 `;
 
 const GROUPS: Record<string, () => Promise<string>> = {

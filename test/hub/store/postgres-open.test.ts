@@ -81,11 +81,7 @@ t.test('on a real server', { timeout: 180_000 }, async (t) => {
   });
 
   await t.test('a database of schema 5 is rebuilt at schema 6: every row of the big tables kept, column by column', async (t) => {
-    const admin = new pg.Client({ connectionString: server.url });
-    await admin.connect();
-    await admin.query('CREATE DATABASE five');
-    await admin.end();
-    const five = parsePostgresUrl(server.url.replace(/\/phoenix$/, '/five'), 'test');
+    const five = parsePostgresUrl(await server.createDatabase(), 'test');
     const old = new pg.Client({ connectionString: five.url });
     await old.connect();
     t.teardown(() => old.end());
