@@ -14,6 +14,12 @@ export interface PlacedSide {
   changed: CriticalState | null;
 }
 
+/** Where a report falls before the clamps that can only raise it: the agent's clock, but never after it arrived. */
+export function claimedTime(message: ReportMessage, receivedAt: number): number {
+  const claimed = Date.parse(message.window.to);
+  return Math.min(Number.isFinite(claimed) ? claimed : receivedAt, receivedAt);
+}
+
 /**
  * Calling rules: `place()` each new report (duplicates are the engine's to skip) inside the engine's transaction,
  * in delivery order; `commit()` once that transaction has committed. A batch not committed changes nothing.
@@ -59,8 +65,7 @@ export class IngestBatch {
    * agent's previous report (ts strictly increases per agent), never before the raw rows still kept.
    */
   #placeInTime(agentId: string, message: ReportMessage, receivedAt: number): number {
-    const claimed = Date.parse(message.window.to);
-    let ts = Math.min(Number.isFinite(claimed) ? claimed : receivedAt, receivedAt);
+    let ts = claimedTime(message, receivedAt);
     for (const side of [0, 1]) ts = Math.max(ts, (this.#position(keyOf(agentId, side))?.ts ?? -1) + 1);
     return Math.max(ts, this.#marks.rawFloor);
   }

@@ -5,7 +5,7 @@
 import type pg from 'pg';
 import type { Hello } from '../../protocol/messages.js';
 import { StoreRetryError } from '../errors.js';
-import { IngestBatch } from './ingest-batch.js';
+import { claimedTime, IngestBatch } from './ingest-batch.js';
 import { LivePositions } from './positions.js';
 import { addPostgresFigures } from './postgres-experiments.js';
 import { reloadPositions, readMarks } from './postgres-reads.js';
@@ -36,11 +36,7 @@ export const LIVE_WITHIN_MS = 5_000;
 export function isLiveBatch(items: readonly IncomingReport[], started: number, rollupDelayMs: number): boolean {
   if (rollupDelayMs <= LIVE_SLACK_MS) return false;
   const earliest = started - (rollupDelayMs - LIVE_SLACK_MS);
-  for (const { message, receivedAt } of items) {
-    const claimed = Date.parse(message.window.to);
-    if (Math.min(Number.isFinite(claimed) ? claimed : receivedAt, receivedAt) < earliest) return false;
-  }
-  return true;
+  return items.every(({ message, receivedAt }) => claimedTime(message, receivedAt) >= earliest);
 }
 
 export interface PostgresIngest {
