@@ -45,23 +45,26 @@ function splitTopLevel(body: string): string[] {
 }
 
 const CREATE = /^CREATE TABLE IF NOT EXISTS (\w+) \(([\s\S]*)\)$/;
+const CONSTRAINT = /^(PRIMARY KEY|UNIQUE|CHECK|FOREIGN KEY)\b/;
+
+/** A CREATE TABLE statement's table, column definitions and table constraints, in order; `caller` names a refusal. */
+function partsOf(statement: string, caller: string): { table: string; columns: string[]; constraints: string[] } {
+  const match = CREATE.exec(statement.trim());
+  if (!match) throw new CallingRuleError('PHX_STORE_DIALECT', `${caller}: not a CREATE TABLE statement: ${statement.slice(0, 60)}`);
+  const parts = splitTopLevel(match[2]!);
+  return { table: match[1]!, columns: parts.filter((p) => !CONSTRAINT.test(p)), constraints: parts.filter((p) => CONSTRAINT.test(p)) };
+}
 
 /** One CREATE TABLE statement (PostgreSQL's dialect, no trailing semicolon) laid out as above. */
 export function packTable(statement: string): string {
-  const match = CREATE.exec(statement.trim());
-  if (!match) throw new CallingRuleError('PHX_STORE_DIALECT', `packTable: not a CREATE TABLE statement: ${statement.slice(0, 60)}`);
-  const parts = splitTopLevel(match[2]!);
-  const constraints = parts.filter((p) => /^(PRIMARY KEY|UNIQUE|CHECK|FOREIGN KEY)\b/.test(p));
-  const columns = parts
-    .filter((p) => !constraints.includes(p))
-    .map((p) => {
-      const [name] = p.split(/\s+/, 1) as [string];
-      const narrow = NARROW[name];
-      return narrow && / BIGINT\b/.test(p) ? p.replace(' BIGINT', ` ${narrow}`) : p;
-    });
+  const { table, columns, constraints } = partsOf(statement, 'packTable');
+  const narrowed = columns.map((p) => {
+    const narrow = NARROW[p.split(/\s+/, 1)[0]!];
+    return narrow && / BIGINT\b/.test(p) ? p.replace(' BIGINT', ` ${narrow}`) : p;
+  });
   // A stable sort: columns of one width keep the DDL's order.
-  const ordered = columns.map((c, i) => ({ c, i, w: widthOf(c) })).sort((a, b) => b.w - a.w || a.i - b.i).map((x) => x.c);
-  return `CREATE TABLE IF NOT EXISTS ${match[1]} (\n  ${[...ordered, ...constraints].join(',\n  ')}\n)`;
+  const ordered = narrowed.map((c, i) => ({ c, i, w: widthOf(c) })).sort((a, b) => b.w - a.w || a.i - b.i).map((x) => x.c);
+  return `CREATE TABLE IF NOT EXISTS ${table} (\n  ${[...ordered, ...constraints].join(',\n  ')}\n)`;
 }
 
 /** A translated DDL's statements, comments dropped (they may hold semicolons), without their semicolons. */
@@ -74,7 +77,8 @@ export function statementsOf(ddl: string): string[] {
 }
 
 const tableOf = (statement: string): string | undefined => /^CREATE TABLE IF NOT EXISTS (\w+) /.exec(statement)?.[1];
-const indexedTable = (statement: string): string | undefined => /^CREATE (?:UNIQUE )?INDEX IF NOT EXISTS \w+ ON (\w+)\s*\(/.exec(statement)?.[1];
+const INDEX = /^CREATE (?:UNIQUE )?INDEX IF NOT EXISTS (\w+) ON (\w+)\s*\(/;
+const indexedTable = (statement: string): string | undefined => INDEX.exec(statement)?.[2];
 const isPacked = (table: string | undefined): boolean => (PACKED_TABLES as readonly (string | undefined)[]).includes(table);
 
 /** A translated DDL with the packed tables laid out as above (the others as they are). */
@@ -86,11 +90,7 @@ export function packedDdl(ddl: string): string {
 
 /** The column names of a CREATE TABLE statement, in its order. */
 export function columnsOf(statement: string): string[] {
-  const match = CREATE.exec(statement.trim());
-  if (!match) throw new CallingRuleError('PHX_STORE_DIALECT', `columnsOf: not a CREATE TABLE statement: ${statement.slice(0, 60)}`);
-  return splitTopLevel(match[2]!)
-    .filter((p) => !/^(PRIMARY KEY|UNIQUE|CHECK|FOREIGN KEY)\b/.test(p))
-    .map((p) => p.split(/\s+/, 1)[0]!);
+  return partsOf(statement, 'columnsOf').columns.map((p) => p.split(/\s+/, 1)[0]!);
 }
 
 /**
@@ -109,7 +109,7 @@ export function relayoutSql(ddl: string): string {
     const packed = packTable(create);
     const columns = columnsOf(packed).join(', ');
     steps.push(
-      ...indexes.map((s) => `DROP INDEX IF EXISTS ${/^CREATE (?:UNIQUE )?INDEX IF NOT EXISTS (\w+)/.exec(s)![1]}`),
+      ...indexes.map((s) => `DROP INDEX IF EXISTS ${INDEX.exec(s)![1]}`),
       `ALTER TABLE ${table} RENAME TO ${old}`,
       `ALTER TABLE ${old} RENAME CONSTRAINT ${table}_pkey TO ${old}_pkey`,
       packed,

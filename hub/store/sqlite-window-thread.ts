@@ -19,11 +19,12 @@ export const RELEASE_SQLITE_WINDOW_WORKER = 'phoenix-hub-sqlite-window-worker.cj
  * (logged), or once the thread failed, the comparison is read on the loop. Rejects when the thread cannot start.
  */
 export async function openSqliteHubStore(options: Omit<SqliteStoreOptions, 'hearing'>, logger: Logger): Promise<Store> {
-  let thread: WindowThread | null = null;
-  // What the loop's store does before the thread is there is in the file the thread opens.
-  const relay: Pick<WindowHearing, 'wrote' | 'changed'> = { wrote: (ts) => thread?.wrote(ts), changed: (ids) => thread?.changed(ids) };
+  let via: ReturnType<typeof viaThread> | null = null;
+  // What the loop's store does before the thread is there is in the file the thread opens; a thread that failed hears nothing.
+  const relay: Pick<WindowHearing, 'wrote' | 'changed'> = { wrote: (ts) => via?.hearing()?.wrote(ts), changed: (ids) => via?.hearing()?.changed(ids) };
   const sync = openSqliteStore({ ...options, hearing: relay });
   const data: SqliteWindowData = { file: options.file, tiers: tierOptionsOf(options) };
+  let thread: WindowThread | null;
   try {
     thread = await WindowThread.start({ script: threadScript('sqlite-window-worker', RELEASE_SQLITE_WINDOW_WORKER), data, name: 'phoenix-store-window', display: options.file }, logger);
   } catch (error) {
@@ -31,11 +32,12 @@ export async function openSqliteHubStore(options: Omit<SqliteStoreOptions, 'hear
     throw error;
   }
   const store = asyncStore(sync);
-  const via = viaThread(thread, store.comparison, logger);
+  const threaded = viaThread(thread, store.comparison, logger);
+  via = threaded;
   let closed: Promise<void> | null = null;
   return {
     ...store,
-    comparison: via.comparison,
-    close: () => (closed ??= via.close().then(() => store.close())),
+    comparison: threaded.comparison,
+    close: () => (closed ??= threaded.close().then(() => store.close())),
   };
 }
