@@ -395,7 +395,7 @@ t.test('a token removed from the file ends the connections using it at the next 
   t.pass('the agent with the kept token carries on');
 });
 
-t.test('agents are pinged once a heartbeat, in slices a second apart (not all in one turn of the event loop)', async (t) => {
+t.test('silent agents are pinged once a heartbeat, in slices a second apart (not all in one turn of the event loop)', async (t) => {
   const hub = await hubFor(t, { heartbeatMs: 3000 });
   const pings = new Map<number, number[]>();
   const started = Date.now();
@@ -407,7 +407,8 @@ t.test('agents are pinged once a heartbeat, in slices a second apart (not all in
     pings.set(i, []);
     socket.ws.on('ping', () => pings.get(i)!.push(Date.now() - started));
   }
-  await delay(7_500);
+  // Their hellos count as heard from at the first check: the pings start at the second.
+  await delay(10_500);
   for (const [i, times] of pings) {
     t.ok(times.length >= 2, `agent ${i} pinged at ${times.join(', ')} ms`);
     const gaps = times.slice(1).map((x, k) => x - times[k]!);
@@ -416,6 +417,33 @@ t.test('agents are pinged once a heartbeat, in slices a second apart (not all in
   const seconds = new Set([...pings.values()].map((times) => Math.floor((times[0]! - (Math.min(...[...pings.values()].map((x) => x[0]!)))) / 1000 + 0.5)));
   t.equal(seconds.size, 3, 'the six agents\' first pings fall in three slices a second apart');
   t.equal(hub.connections.size, 6, 'every agent answered and is still connected');
+});
+
+t.test('an agent that reports is not pinged; a silent one that does not answer pings is dropped', async (t) => {
+  const hub = await hubFor(t, { heartbeatMs: 300 });
+  const reporting = await openSocket(hub.agentUrl, TOKEN);
+  const mute = await openSocket(hub.agentUrl, TOKEN, { autoPong: false });
+  t.teardown(() => reporting.ws.terminate());
+  t.teardown(() => mute.ws.terminate());
+  let pingsToReporting = 0;
+  let pingsToMute = 0;
+  reporting.ws.on('ping', () => (pingsToReporting += 1));
+  mute.ws.on('ping', () => (pingsToMute += 1));
+  reporting.ws.send(JSON.stringify(helloFor('reporting', 'h-reporting')));
+  mute.ws.send(JSON.stringify(helloFor('mute', 'h-mute')));
+  const started = Date.now();
+  // The reporting agent sends a report every 100 ms, three times a heartbeat.
+  for (let seq = 1; Date.now() - started < 2_000; seq++) {
+    reporting.ws.send(JSON.stringify(reportFor('h-reporting', seq)));
+    await reporting.waitForMessage((m) => m.type === 'ack' && m.seq === seq);
+    await delay(100);
+  }
+  const closed = await Promise.race([mute.closed, delay(3_000).then(() => null)]);
+  t.ok(closed !== null, 'the agent that never answered a ping was dropped');
+  t.ok(pingsToMute >= 1, `it was pinged first (${pingsToMute} pings)`);
+  t.equal(pingsToReporting, 0, 'the reporting agent was never pinged: its reports say it is alive');
+  t.ok(hub.connections.has('reporting'), 'and it is still connected');
+  t.notOk(hub.connections.has('mute'), 'the mute one is not');
 });
 
 t.test('a page that stops answering pings is let go', async (t) => {
