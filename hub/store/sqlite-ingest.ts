@@ -2,6 +2,7 @@
 import type { Database } from 'better-sqlite3';
 import type { Hello } from '../../protocol/messages.js';
 import { IngestBatch } from './ingest-batch.js';
+import type { LatestStaging, LatestText, LatestWrites } from './latest-writes.js';
 import type { FiguresWriter } from './sqlite-experiments.js';
 import type { LivePositions } from './positions.js';
 import type { Statements } from './sqlite-statements.js';
@@ -14,10 +15,12 @@ import type { WindowHearing } from './window-hearing.js';
 export interface SqliteIngest {
   upsertAgent(hello: Hello, now: number): HelloOutcome;
   storeReports(items: readonly IncomingReport[]): StoreOutcome[];
+  /** Writes these latest reports (kept ones maintenance or close hands over), in one transaction. */
+  writeLatest(latests: readonly LatestText[]): void;
 }
 
 /**
- * `live` and `marks.dirtyFine` advance only after a batch commits; `hear` hears of every hello, and where each
+ * `live`, `marks.dirtyFine` and `latest` advance only after a batch commits; `hear` hears of every hello, and where each
  * committed batch wrote from; `figures` adds each stored report an experiment tagged to that experiment's figures, in
  * the same transaction.
  */
@@ -29,8 +32,13 @@ export function sqliteIngest(
   fineBucketMs: number,
   hear: Pick<WindowHearing, 'wrote' | 'changed'>,
   figures: FiguresWriter,
+  latest: LatestWrites,
 ): SqliteIngest {
-  const storeMany = db.transaction((items: readonly IncomingReport[], batch: IngestBatch) => {
+  const writeOne = (l: LatestText) => stmt.latest.run(l.agentId, l.seq, l.receivedAt, l.text);
+  const writeMany = db.transaction((latests: readonly LatestText[]) => {
+    for (const l of latests) writeOne(l);
+  });
+  const storeMany = db.transaction((items: readonly IncomingReport[], batch: IngestBatch, staging: LatestStaging) => {
     const outcomes: StoreOutcome[] = [];
     for (const { agentId, message, receivedAt } of items) {
       // Delivery is in order per agent: anything at or below the high-water mark was stored already.
@@ -44,7 +52,8 @@ export function sqliteIngest(
         if (changed) stmt.change.run(agentId, p.side, ts, changed.retention, changed.missing);
       }
       figures.add(agentId, ts, message.report);
-      stmt.latest.run(agentId, message.seq, receivedAt, JSON.stringify(message.report));
+      const newest = { agentId, seq: message.seq, receivedAt, text: JSON.stringify(message.report) };
+      if (staging.due(newest)) writeOne(newest);
       stmt.advance.run(message.seq, receivedAt, agentId);
       outcomes.push('stored');
     }
@@ -62,10 +71,17 @@ export function sqliteIngest(
     storeReports(items) {
       if (items.length === 0) return [];
       const batch = new IngestBatch(live, marks, fineBucketMs);
-      const outcomes = storeMany(items, batch);
+      const staging = latest.stage();
+      const outcomes = storeMany(items, batch, staging);
       batch.commit();
+      latest.commit(staging);
       if (batch.lowestTs !== Infinity) hear.wrote(batch.lowestTs);
       return outcomes;
+    },
+    writeLatest(latests) {
+      if (latests.length === 0) return;
+      writeMany(latests);
+      latest.written(latests);
     },
   };
 }

@@ -1,6 +1,6 @@
 // The SQLite store off the hub's event loop (issue 16): a writer thread owns the write connection, the running
 // totals and each group commit; reader threads answer the window reads (the comparison over the whole fleet, the
-// charts), the agents and their latest reports, each on a read-only connection (WAL lets them read while the writer
+// charts) and the agents, each on a read-only connection (WAL lets them read while the writer
 // writes). The event loop only sends each call and its answer across; what a call does is the SQLite store's own.
 import { Worker } from 'node:worker_threads';
 import type { AccessStore } from '../access/access-store.js';
@@ -57,8 +57,9 @@ export async function openThreadedSqliteStore(options: ThreadedSqliteOptions): P
     storeReports: write('storeReports'),
     maintain: write('maintain'),
     agents: read('agents'),
-    latest: read('latest'),
-    latestAll: read('latestAll'),
+    // The writer keeps the latest reports newer than the file's rows (latest-writes.ts).
+    latest: write('latest'),
+    latestAll: write('latestAll'),
     variantPoints: read('variantPoints'),
     comparison: read('comparison'),
     history: read('history'),

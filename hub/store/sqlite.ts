@@ -7,6 +7,7 @@ import { sqliteAccess } from './sqlite-access.js';
 import { sqliteExperiments, sqliteFiguresWriter } from './sqlite-experiments.js';
 import { openDatabase } from './sqlite-open.js';
 import { sqliteIngest } from './sqlite-ingest.js';
+import { LatestWrites } from './latest-writes.js';
 import { sqliteMaintenance } from './sqlite-maintenance.js';
 import { loadLivePositions, sqliteQueries, sqliteTierReader } from './sqlite-reads.js';
 import { prepareStatements } from './sqlite-statements.js';
@@ -21,6 +22,8 @@ export interface SqliteStoreOptions extends TierOptions {
   file: string;
   /** Told where each committed batch wrote from and which agents said hello (a window thread reading the file). */
   hearing?: Pick<WindowHearing, 'wrote' | 'changed'>;
+  /** How stale the file's latest report of a reporting agent may get (latest-writes.ts; default a minute). */
+  latestEveryMs?: number;
 }
 
 /**
@@ -48,7 +51,8 @@ export function openSqliteStore(options: SqliteStoreOptions): SyncStore {
       options.hearing?.changed(ids);
     },
   };
-  const ingest = sqliteIngest(db, stmt, live, marks, tiers.fine, hear, sqliteFiguresWriter(db));
+  const latest = new LatestWrites(options.latestEveryMs);
+  const ingest = sqliteIngest(db, stmt, live, marks, tiers.fine, hear, sqliteFiguresWriter(db), latest);
   const reads = windowReads({ reader, tiers, marks: () => marks, live, agents: agentMap });
   const access = sqliteAccess(db);
   const experiments = sqliteExperiments(db);
@@ -59,19 +63,26 @@ export function openSqliteStore(options: SqliteStoreOptions): SyncStore {
     upsertAgent: ingest.upsertAgent,
     storeReports: ingest.storeReports,
     agents: queries.agents,
-    latest: queries.latest,
-    latestAll: queries.latestAll,
+    latest: (agentId) => latest.newest(agentId) ?? queries.latest(agentId),
+    latestAll: () => latest.overlay(queries.latestAll()),
     variantPoints: reads.variantPoints,
     comparison: reads.comparison,
     history: reads.history,
     fleetHistory: reads.fleetHistory,
-    maintain,
+    maintain(now) {
+      ingest.writeLatest(latest.quiet(now));
+      return maintain(now);
+    },
     access,
     experiments,
     close() {
       if (closed) return;
       closed = true;
-      db.close();
+      try {
+        ingest.writeLatest(latest.drain());
+      } finally {
+        db.close();
+      }
     },
   };
 }
