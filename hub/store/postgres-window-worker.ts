@@ -8,7 +8,7 @@ import { postgresPool } from './postgres-open.js';
 import { postgresWindow } from './postgres-window.js';
 import { parsePostgresUrl } from './store-url.js';
 import { resolveTiers, type TierOptions } from './tiers.js';
-import { serveThread } from './thread-rpc.js';
+import { serveThread, yieldToTheLoop } from './thread-rpc.js';
 import { applyHeard, type Heard } from './window-hearing.js';
 import type { LevelWithSilent } from 'pino';
 
@@ -22,6 +22,7 @@ export interface WindowThreadData {
 }
 
 const data = workerData as WindowThreadData;
+yieldToTheLoop();
 serveThread(() => {
   const location = parsePostgresUrl(data.url, 'the hub store');
   const logger = createLogger({ level: data.logLevel, format: 'json', name: 'phoenix-hub' }).child({ component: 'store-window-thread' });

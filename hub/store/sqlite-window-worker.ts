@@ -5,7 +5,7 @@ import { workerData } from 'node:worker_threads';
 import type { GroupBy } from '../compare.js';
 import { openSqliteReader } from './sqlite-reader.js';
 import type { TierOptions } from './tiers.js';
-import { serveThread } from './thread-rpc.js';
+import { serveThread, yieldToTheLoop } from './thread-rpc.js';
 import { applyHeard, type Heard } from './window-hearing.js';
 
 export interface SqliteWindowData {
@@ -14,6 +14,7 @@ export interface SqliteWindowData {
 }
 
 const data = workerData as SqliteWindowData;
+yieldToTheLoop();
 serveThread(() => {
   const reader = openSqliteReader(data.file, data.tiers, true);
   return {

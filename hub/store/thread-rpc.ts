@@ -1,6 +1,7 @@
 // Calls from the hub's event loop to a store thread (SQLite's writer and readers, issue 16) and their answers: each
 // call an operation name and its arguments (structured-cloned), each answer its value or its error, revived on this
 // side with its class (a store that cannot open stays a StoreOpenError, exit 2), its code and its message.
+import { setPriority } from 'node:os';
 import { parentPort, type Worker } from 'node:worker_threads';
 import { CallingRuleError } from '../../common/errors.js';
 import type { ErrorCode } from '../../common/error-codes.js';
@@ -38,6 +39,19 @@ function revive(s: SerializedError): Error {
   error.name = s.name;
   if (s.code) error.code = s.code;
   return error;
+}
+
+/**
+ * Lowers the calling thread's scheduling priority (nice 10; Linux keeps a nice value per thread): a window thread's
+ * reads can wait a few milliseconds for a core, the loop that acknowledges 10,000 agents should not. Where the system
+ * refuses (it never does for lowering), the thread runs at the process's priority.
+ */
+export function yieldToTheLoop(): void {
+  try {
+    setPriority(0, 10);
+  } catch {
+    // Still correct, only not deferring to the loop.
+  }
 }
 
 /**

@@ -48,3 +48,17 @@ t.test("the thread's comparisons are the loop's, through kept edges, a late repo
   await same("a hello's new labels in the groups", start + 40_000, Date.now() + 1);
   t.notOk(logs.lines.some((l) => /window thread failed/.test(String(l.msg))), 'the thread answered every call');
 });
+
+t.test('the window thread runs at a lower priority than the loop (nice 10: its reads wait for a core, acks do not)', async (t) => {
+  const { readdir, readFile } = await import('node:fs/promises');
+  /** Each thread of this process: its nice value (field 19 of /proc/self/task/TID/stat, after the command's parentheses). */
+  const niceness = async () =>
+    Promise.all((await readdir('/proc/self/task')).map(async (tid) => Number((await readFile(`/proc/self/task/${tid}/stat`, 'utf8')).split(') ')[1]!.split(' ')[16])));
+  t.notOk((await niceness()).includes(10), 'no thread at nice 10 before');
+  const store = await openSqliteHubStore({ file: await sqliteEngine.newData(t) }, captureLogs('info').logger);
+  t.teardown(() => store.close());
+  await store.comparison(0, Date.now(), { kind: 'none' });
+  const after = await niceness();
+  t.equal(after.filter((n) => n === 10).length, 1, `one thread at nice 10 once the window thread runs (${after.join(', ')})`);
+  t.equal(after[0], 0, 'the loop (the process\'s first thread) at 0');
+});
