@@ -153,8 +153,13 @@ What these figures say, as measured on 2026-12-07 (issue 16 is not resolved):
   42.8–73.5 ms in four runs, PostgreSQL's 115.8 ms) were measured with reports that had none; the same reports now
   cost the loop about a third more (validation, the running totals of 19 more sums, the latest report's text).
 - **SQLite's acks**: its comparison is read and built in a window thread since that day (on the loop, compareFleet
-  over 10,000 hosts held it ~70 ms every second: ack p99 206–256 ms with these reports, 76–87 ms after). What holds
-  the loop now is the work per report itself (profiled: storing 23%, parsing and validating 13%, of a loop 44% idle).
+  over 10,000 hosts held it ~70 ms every second: ack p99 206–256 ms with these reports, 76–87 ms after). Later that
+  day the loop stopped pinging agents it hears from (10,000 pings were ~40 ms of it each second), SQLite's file got
+  each agent's latest report once a minute instead of with every report, and the window threads run at nice 10: the
+  loop busy 41–44% of the steady minute -> 28% (profiled), ack p50 8.1 -> 6.5–7.6 ms, p99 57.8 and 88.6 ms in the two
+  runs of this bench after them (the parser at 1.48 and 1.57 s). What is left of the p99 comes every ~10 s with the
+  loop's full garbage collections and the window thread's (its comparisons of the whole fleet allocate ~35 MB a
+  second), which the 2 cores share with the load.
 - **PostgreSQL's acks**: two hubs, the database server and two load processes share this machine's 2 cores (the two
   replicas alone ~95% of a core). A batch of recent reports no longer waits for a maintenance pass (the rollup lock);
   the run's p99 still includes its first seconds (each agent's first report on a replica, the other's hellos), the
