@@ -22,22 +22,18 @@ export const fromText = (l: LatestText): LatestReport => ({ agentId: l.agentId, 
 /** How stale the file's latest report of an agent may get while it keeps reporting. */
 export const LATEST_WRITE_EVERY_MS = 60_000;
 
-/** Per agent, the batch's latest report written and the one newer than it (written: the newest when nothing is kept). */
-interface Staged {
-  written: Map<string, LatestText>;
-  kept: Map<string, LatestText>;
-}
-
 /** A batch's latest reports, kept until its transaction commits (dropped when it does not). */
 export interface LatestStaging {
   /** Whether this report's row is written in the batch's transaction (the file's is old, or unknown to this process). */
   due(latest: LatestText): boolean;
+  /** The batch's transaction committed: what it wrote and what it kept take effect. */
+  commit(): void;
 }
 
 /**
- * Calling rules: `stage()` for a batch, its `due()` for every stored report in order, then `commit()` with the same
- * staging once the transaction committed (a failed transaction's staging is dropped). `newest`/`overlay` answer reads
- * with what is kept; `quiet(now)` and `drain()` hand over what must be written now, to be told back with `written()`.
+ * Calling rules: `stage()` for a batch, its `due()` for every stored report in order, then its `commit()` once the
+ * transaction committed (a failed transaction's staging is dropped). `newest`/`overlay` answer reads with what is
+ * kept; `quiet(now)` and `drain()` hand over what must be written now, to be told back with `written()`.
  */
 export class LatestWrites {
   readonly #everyMs: number;
@@ -45,34 +41,29 @@ export class LatestWrites {
   readonly #written = new Map<string, number>();
   /** Per agent: a report newer than the file's row. */
   readonly #kept = new Map<string, LatestText>();
-  readonly #staged = new WeakMap<LatestStaging, Staged>();
 
   constructor(everyMs = LATEST_WRITE_EVERY_MS) {
     this.#everyMs = everyMs;
   }
 
   stage(): LatestStaging {
-    const batch: Staged = { written: new Map(), kept: new Map() };
-    const staging: LatestStaging = {
+    // Per agent, the batch's report written, and the one newer than it.
+    const written = new Map<string, LatestText>();
+    const kept = new Map<string, LatestText>();
+    return {
       due: (latest) => {
-        const writtenAt = batch.written.get(latest.agentId)?.receivedAt ?? this.#written.get(latest.agentId);
+        const writtenAt = written.get(latest.agentId)?.receivedAt ?? this.#written.get(latest.agentId);
         const due = writtenAt === undefined || latest.receivedAt - writtenAt >= this.#everyMs;
         // An agent's reports come in order: a later one replaces what the batch had of it.
-        batch.kept.delete(latest.agentId);
-        (due ? batch.written : batch.kept).set(latest.agentId, latest);
+        kept.delete(latest.agentId);
+        (due ? written : kept).set(latest.agentId, latest);
         return due;
       },
+      commit: () => {
+        this.written([...written.values()]);
+        for (const latest of kept.values()) this.#kept.set(latest.agentId, latest);
+      },
     };
-    this.#staged.set(staging, batch);
-    return staging;
-  }
-
-  commit(staging: LatestStaging): void {
-    const batch = this.#staged.get(staging);
-    if (!batch) return;
-    this.#staged.delete(staging);
-    this.written([...batch.written.values()]);
-    for (const latest of batch.kept.values()) this.#kept.set(latest.agentId, latest);
   }
 
   /** These were written to the file (each the newest of its agent at the time). */

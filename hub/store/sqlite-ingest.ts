@@ -74,7 +74,7 @@ export function sqliteIngest(
       const staging = latest.stage();
       const outcomes = storeMany(items, batch, staging);
       batch.commit();
-      latest.commit(staging);
+      staging.commit();
       if (batch.lowestTs !== Infinity) hear.wrote(batch.lowestTs);
       return outcomes;
     },

@@ -35,13 +35,13 @@ t.test('a batch: the first report of an agent is written, later ones within the 
   const s1 = w.stage();
   t.equal(s1.due(latestOf('a', 1, 0)), true, 'an agent this process has not written: written');
   t.equal(s1.due(latestOf('a', 2, 5_000)), false, 'five seconds later in the same batch: kept');
-  w.commit(s1);
+  s1.commit();
   t.equal(w.newest('a')?.seq, 2);
   t.equal(w.newest('a')?.report.host.id, 'h', 'answered as the report it was');
   const s2 = w.stage();
   t.equal(s2.due(latestOf('a', 3, 59_999)), false);
   t.equal(s2.due(latestOf('a', 4, 60_000)), true, 'a minute after the written one: written');
-  w.commit(s2);
+  s2.commit();
   t.equal(w.newest('a'), undefined, 'nothing newer than the file is kept');
   const s3 = w.stage();
   s3.due(latestOf('a', 5, 65_000));
@@ -50,7 +50,7 @@ t.test('a batch: the first report of an agent is written, later ones within the 
   t.same(overlaid.map((l) => l.seq), [4, 9]);
   const s4 = w.stage();
   s4.due(latestOf('a', 6, 70_000));
-  w.commit(s4);
+  s4.commit();
   t.same(w.overlay([rowOf('a', 4, 60_000), rowOf('b', 9, 1)]).map((l) => l.seq), [6, 9], 'the read gets the kept report');
   t.same(w.quiet(129_999), [], 'not quiet for a minute yet');
   t.same(w.quiet(130_000).map((l) => l.seq), [6], 'quiet for a minute: handed over');
@@ -63,10 +63,10 @@ t.test('an agent that starts a new sequence (lower seq, later time): the newer r
   const s1 = w.stage();
   s1.due(latestOf('a', 100, 0));
   s1.due(latestOf('a', 101, 5_000));
-  w.commit(s1);
+  s1.commit();
   const s2 = w.stage();
   t.equal(s2.due(latestOf('a', 1, 61_000)), true);
-  w.commit(s2);
+  s2.commit();
   t.equal(w.newest('a'), undefined, 'seq 1 of the new stream is the latest, not the kept seq 101');
 });
 
