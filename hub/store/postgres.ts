@@ -62,7 +62,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     throw error;
   });
   const reads = window.reads;
-  const via = viaThread(thread, reads.comparison, logger);
+  const via = viaThread(thread, () => startPostgresWindowThread(location, options, logger, connectTimeoutMs), reads.comparison, logger);
   const hearing = (): WindowHearing[] => {
     const on = via.hearing();
     return on ? [window, on] : [window];

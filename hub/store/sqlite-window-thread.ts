@@ -16,7 +16,7 @@ export const RELEASE_SQLITE_WINDOW_WORKER = 'phoenix-hub-sqlite-window-worker.cj
 
 /**
  * Opens the store in `options.file` (errors as openSqliteStore's), then its window thread; without the thread's script
- * (logged), or once the thread failed, the comparison is read on the loop. Rejects when the thread cannot start.
+ * (logged), or while a thread that failed is started again, the comparison is read on the loop. Rejects when the thread cannot start.
  */
 export async function openSqliteHubStore(options: Omit<SqliteStoreOptions, 'hearing'>, logger: Logger): Promise<Store> {
   let via: ReturnType<typeof viaThread> | null = null;
@@ -24,15 +24,16 @@ export async function openSqliteHubStore(options: Omit<SqliteStoreOptions, 'hear
   const relay: Pick<WindowHearing, 'wrote' | 'changed'> = { wrote: (ts) => via?.hearing()?.wrote(ts), changed: (ids) => via?.hearing()?.changed(ids) };
   const sync = openSqliteStore({ ...options, hearing: relay });
   const data: SqliteWindowData = { file: options.file, tiers: tierOptionsOf(options) };
+  const start = () => WindowThread.start({ script: threadScript('sqlite-window-worker', RELEASE_SQLITE_WINDOW_WORKER), data, name: 'phoenix-store-window', display: options.file }, logger);
   let thread: WindowThread | null;
   try {
-    thread = await WindowThread.start({ script: threadScript('sqlite-window-worker', RELEASE_SQLITE_WINDOW_WORKER), data, name: 'phoenix-store-window', display: options.file }, logger);
+    thread = await start();
   } catch (error) {
     sync.close();
     throw error;
   }
   const store = asyncStore(sync);
-  const threaded = viaThread(thread, store.comparison, logger);
+  const threaded = viaThread(thread, start, store.comparison, logger);
   via = threaded;
   let closed: Promise<void> | null = null;
   return {

@@ -71,12 +71,54 @@ export class WindowThread implements WindowHearing {
 
 type Comparison = (from: number, to: number, groupBy: GroupBy) => Promise<ComparisonGroup[]>;
 
+/** The first wait before a window thread that failed is started again; each failure in a row doubles it, to the last. */
+export const RESTART_BACKOFF_MS = [1_000, 2_000, 5_000, 15_000, 60_000, 300_000] as const;
+/** A restarted thread that answered after living this long counts as well again: the next failure waits the first wait. */
+const WELL_AFTER_MS = 60_000;
+
 /**
- * The comparison through `thread` while it lives, else `onLoop`; `hearing()` is the thread while it lives (the loop's
- * reads hear for themselves). A thread error revived as StoreOpenError (it failed or exited) ends its use for good.
+ * The comparison through the window thread while one lives, else `onLoop`; `hearing()` is the live thread (the loop's
+ * reads hear for themselves). A thread error revived as StoreOpenError (it failed or exited) sends that call and the
+ * ones after to the loop, and a new thread is started by `restart` after RESTART_BACKOFF_MS (a fresh thread keeps
+ * nothing, so its first comparison reads the window whole). Calling rule: `close()` once; it stops the restarts and
+ * closes the live thread.
  */
-export function viaThread(thread: WindowThread | null, onLoop: Comparison, logger: Logger) {
-  let live = thread;
+export function viaThread(first: WindowThread | null, restart: () => Promise<WindowThread | null>, onLoop: Comparison, logger: Logger) {
+  let live = first;
+  let since = Date.now();
+  let failures = 0;
+  let timer: NodeJS.Timeout | null = null;
+  let starting: Promise<void> | null = null;
+  let closed = false;
+  const schedule = () => {
+    const wait = RESTART_BACKOFF_MS[Math.min(failures, RESTART_BACKOFF_MS.length) - 1]!;
+    logger.info({ inMs: wait, failures }, 'store: the window thread is started again after a wait');
+    timer = setTimeout(() => {
+      timer = null;
+      starting = restart().then(
+        (thread) => {
+          if (closed) return void thread?.close();
+          if (!thread) return;
+          live = thread;
+          since = Date.now();
+          logger.info({ failures }, 'store: the window thread was started again; comparisons are read there');
+        },
+        (error: unknown) => {
+          failures += 1;
+          logger.error({ err: error }, 'store: the window thread could not be started again');
+          if (!closed) schedule();
+        },
+      ).finally(() => (starting = null));
+    }, wait);
+  };
+  const failed = (on: WindowThread, error: StoreOpenError) => {
+    if (live !== on) return;
+    live = null;
+    void on.close();
+    failures = Date.now() - since >= WELL_AFTER_MS ? 1 : failures + 1;
+    logger.error({ err: error, failures }, 'store: the window thread failed; comparisons are read on the event loop until it is started again');
+    if (!closed) schedule();
+  };
   return {
     hearing: (): WindowHearing | null => live,
     async comparison(from: number, to: number, groupBy: GroupBy): Promise<ComparisonGroup[]> {
@@ -86,11 +128,16 @@ export function viaThread(thread: WindowThread | null, onLoop: Comparison, logge
         return await on.comparison(from, to, groupBy);
       } catch (error) {
         if (!(error instanceof StoreOpenError)) throw error;
-        logger.error({ err: error }, 'store: the window thread failed; comparisons are read on the event loop from now on');
-        live = null;
+        failed(on, error);
         return onLoop(from, to, groupBy);
       }
     },
-    close: async () => thread?.close(),
+    async close(): Promise<void> {
+      closed = true;
+      if (timer) clearTimeout(timer);
+      await starting;
+      await live?.close();
+      live = null;
+    },
   };
 }
