@@ -14,7 +14,7 @@ import type { ExperimentDetail, ExperimentSummary } from '../http/experiment-typ
 import type { StoredDefinition } from './assignment.js';
 import type { PipelineCatalog } from './catalog.js';
 import type { ExperimentHostRecord, ExperimentRecord, HostState } from './experiment-store.js';
-import type { GuardrailTrip } from './guardrails.js';
+import { candidateLost, type GuardrailTrip } from './guardrails.js';
 import { BufferedExperimentWrites } from './experiment-writes.js';
 import { ReplicaFollowing } from './following.js';
 import { experimentResults } from './results.js';
@@ -208,11 +208,7 @@ export class ExperimentEngine {
     const run = this.#running.get(tag.id);
     const host = run?.hosts.get(agentId);
     if (!run || !host || !run.active(host)) return;
-    // A process the baseline cannot see either is a limit of the measurement on that host, not the candidate's loss.
-    const [baseline, candidate] = message.report.variants;
-    const seen = new Set(baseline.criticalMissing);
-    const lost = candidate.criticalMissing.filter((p) => !seen.has(p));
-    const trip = run.observeReport(host, lost, Date.now());
+    const trip = run.observeReport(host, candidateLost(message.report), Date.now());
     if (trip) this.#abort(run, trip);
   }
 

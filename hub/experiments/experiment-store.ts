@@ -90,10 +90,25 @@ export interface HostFiguresRecord {
   missing: string[];
   /** Consecutive latest reports in which this side missed a critical process (0 after a report without a loss). */
   lossStreak: number;
+  /**
+   * The criticalLoss guardrail's count, on the candidate's side (0 on the baseline's): consecutive latest reports in
+   * which the candidate lost a critical process the baseline showed, whichever hub process stored them.
+   */
+  guardStreak: number;
+  /** What the last of those reports lost (at most 50 names; none after a report without a loss). */
+  guardLost: string[];
   firstAt: number;
   lastAt: number;
   /** The loss figures' sums (issue 15): all 0 for reports from agents before it. */
   loss: LossSums;
+}
+
+/** A host's criticalLoss count as the store keeps it (HostFiguresRecord's guardStreak and guardLost). */
+export interface LossStreakRecord {
+  agentId: string;
+  hostId: string;
+  reports: number;
+  processes: string[];
 }
 
 /** At most this many names are kept in HostFiguresRecord.missing (the first ones missed). */
@@ -155,6 +170,8 @@ export interface SyncExperimentStore {
 
   /** Per host and side, by host id, agent id and side. */
   figures(experimentId: string): HostFiguresRecord[];
+  /** The hosts whose candidate's guardStreak is at least `atLeast` (the criticalLoss guardrail's count), by host id. */
+  lossStreaks(experimentId: string, atLeast: number): LossStreakRecord[];
 
   /** Stores `writes` in one transaction: all of them, or none. */
   applyWrites(writes: ExperimentWriteSet): void;

@@ -2,7 +2,7 @@
 // notices, or found again after a reconnect), and, on the leading process, reads the hosts as they all left them
 // before a tick.
 import type { Logger } from '../../common/logger.js';
-import type { ExperimentStore } from './experiment-store.js';
+import type { ExperimentStore, LossStreakRecord } from './experiment-store.js';
 import type { ExperimentWrites } from './experiment-writes.js';
 import type { GuardrailTrip } from './guardrails.js';
 import type { RunningSet } from './running-set.js';
@@ -50,7 +50,8 @@ export class ReplicaFollowing {
 
   /**
    * Before the leader's tick: each running experiment's hosts as every process left them; a host that failed on
-   * another process counts towards the guardrail here, and `abort` is called with the first trip of each.
+   * another process, and a host's run of lost reports as the store counted it over every process (an agent that moved
+   * between replicas), count towards the guardrails here, and `abort` is called with the first trip of each.
    */
   async refresh(abort: (run: ExperimentRun, trip: GuardrailTrip) => void): Promise<void> {
     await this.#o.settled();
@@ -58,13 +59,8 @@ export class ReplicaFollowing {
       const { hosts, waves } = await ExperimentRun.readHosts(run.record, this.#o.store);
       if (!this.#o.running.holds(run)) continue;
       run.refresh(hosts, waves);
-      for (const host of run.hosts.values()) {
-        const trip = host.state === 'failed' ? run.watch.observeFailure(host.hostId, host.message ?? 'failed') : null;
-        if (trip) {
-          abort(run, trip);
-          break;
-        }
-      }
+      const trip = failedTrip(run) ?? lossTrip(run, await this.#o.store.lossStreaks(run.record.id, run.watch.criticalLossReports));
+      if (trip && this.#o.running.holds(run)) abort(run, trip);
     }
   }
 
@@ -97,4 +93,23 @@ export class ReplicaFollowing {
     const started = run.refresh(hosts, waves);
     if (started.length > 0) running.send(run, started.map((h) => h.agentId));
   }
+}
+
+/** The failedHosts guardrail over the hosts as every process left them. */
+function failedTrip(run: ExperimentRun): GuardrailTrip | null {
+  for (const host of run.hosts.values()) {
+    const trip = host.state === 'failed' ? run.watch.observeFailure(host.hostId, host.message ?? 'failed') : null;
+    if (trip) return trip;
+  }
+  return null;
+}
+
+/** The criticalLoss guardrail over the store's counts (`streaks`), for the hosts that still run the experiment. */
+function lossTrip(run: ExperimentRun, streaks: readonly LossStreakRecord[]): GuardrailTrip | null {
+  for (const streak of streaks) {
+    const host = run.hosts.get(streak.agentId);
+    const trip = host && run.active(host) ? run.watch.observeStored(streak.hostId, streak.reports, streak.processes) : null;
+    if (trip) return trip;
+  }
+  return null;
 }

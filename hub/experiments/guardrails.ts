@@ -1,5 +1,6 @@
 // The guardrails that end an experiment early: the candidate lost a critical process on a host for K reports in a
 // row; the candidate failed to start on F hosts. The state is small and kept with the experiment across restarts.
+import type { AgentReport } from '../../protocol/report.js';
 import type { ExperimentSpec } from './spec.js';
 
 export interface GuardrailTrip {
@@ -15,6 +16,16 @@ export interface GuardrailState {
   streaks: Record<string, { reports: number; processes: string[] }>;
   /** Per host that failed: the message. */
   failed: Record<string, string>;
+}
+
+/**
+ * What the candidate lost in a tagged report, as the criticalLoss guardrail counts it: the critical processes it did
+ * not show that the baseline did (one the baseline cannot see either is a limit of the measurement on that host).
+ */
+export function candidateLost(report: AgentReport): string[] {
+  const [baseline, candidate] = report.variants;
+  const seen = new Set(baseline.criticalMissing);
+  return candidate.criticalMissing.filter((p) => !seen.has(p));
 }
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -49,6 +60,25 @@ export class GuardrailWatch {
     }
     const reports = (this.#streaks.get(hostId)?.reports ?? 0) + 1;
     this.#streaks.set(hostId, { reports, processes: [...lost] });
+    return this.#lossTrip(hostId, reports, lost);
+  }
+
+  /** The reports a lost streak needs to trip the criticalLoss guardrail. */
+  get criticalLossReports(): number {
+    return this.#g.criticalLossReports;
+  }
+
+  /**
+   * `hostId`'s count as the store keeps it, over the reports every hub process stored (a host that moved between
+   * replicas): taken when it is longer than the one seen here; trips the guardrail when it reaches it.
+   */
+  observeStored(hostId: string, reports: number, lost: readonly string[]): GuardrailTrip | null {
+    if (reports <= 0 || lost.length === 0) return null;
+    if (reports > (this.#streaks.get(hostId)?.reports ?? 0)) this.#streaks.set(hostId, { reports, processes: [...lost] });
+    return this.#lossTrip(hostId, reports, lost);
+  }
+
+  #lossTrip(hostId: string, reports: number, lost: readonly string[]): GuardrailTrip | null {
     if (reports < this.#g.criticalLossReports) return null;
     return {
       guardrail: 'criticalLoss',

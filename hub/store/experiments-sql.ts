@@ -2,6 +2,7 @@
 // form of sql-dialect.ts, their rows as records, and the figures a tagged report adds; sqlite-experiments.ts and
 // postgres-experiments.ts run them.
 import type { AgentReport } from '../../protocol/report.js';
+import { candidateLost } from '../experiments/guardrails.js';
 import { LOSS_COLUMNS, lossOf, type LossColumn, type LossSums } from './loss-sums.js';
 import type { Dialect } from './sql-dialect.js';
 import {
@@ -11,6 +12,7 @@ import {
   type ExperimentRecord,
   type ExperimentPatch,
   type HostFiguresRecord,
+  type LossStreakRecord,
   type PipelineRecord,
 } from '../experiments/experiment-store.js';
 
@@ -55,6 +57,8 @@ export interface FiguresRow extends Pick<HostFiguresRecord, 'side' | 'variant' |
   critical_ran_reports: number;
   missing: string;
   loss_streak: number;
+  guard_streak: number;
+  guard_lost: string;
   first_at: number;
   last_at: number;
 }
@@ -74,11 +78,18 @@ export const toHost = (r: HostRow): ExperimentHostRecord => ({
 export const toEvent = (r: EventRow): ExperimentEvent => ({
   id: r.id, experimentId: r.experiment_id, at: r.at, kind: r.kind, hostId: r.host_id, actor: r.actor, detail: r.detail,
 });
+export interface StreakRow {
+  agent_id: string;
+  host_id: string;
+  guard_streak: number;
+  guard_lost: string;
+}
+export const toLossStreak = (r: StreakRow): LossStreakRecord => ({ agentId: r.agent_id, hostId: r.host_id, reports: r.guard_streak, processes: JSON.parse(r.guard_lost) as string[] });
 export const toFigures = (r: FiguresRow): HostFiguresRecord => ({
   experimentId: r.experiment_id, agentId: r.agent_id, hostId: r.host_id, side: r.side, variant: r.variant, reports: r.reports,
   seriesSum: r.series_sum, seriesN: r.series_n, cpuSum: r.cpu_sum, cpuN: r.cpu_n, restartsMax: r.restarts_max, retentionMin: r.retention_min,
   lossyReports: r.lossy_reports, criticalRanReports: r.critical_ran_reports, missing: JSON.parse(r.missing) as string[],
-  lossStreak: r.loss_streak, firstAt: r.first_at, lastAt: r.last_at,
+  lossStreak: r.loss_streak, guardStreak: r.guard_streak, guardLost: JSON.parse(r.guard_lost) as string[], firstAt: r.first_at, lastAt: r.last_at,
   loss: Object.fromEntries(LOSS_COLUMNS.map(([field, column]) => [field, r[column]])) as unknown as LossSums,
 });
 
@@ -127,8 +138,10 @@ export function figuresOf(agentId: string, ts: number, report: AgentReport): Fig
   const tag = report.experiment;
   if (!tag) return [];
   const ran = report.critical.running.length > 0 ? 1 : 0;
+  const lost = candidateLost(report);
   return report.variants.map((v, side) => {
     const lossy = v.criticalMissing.length > 0;
+    const guardLost = side === 1 ? lost : [];
     return {
       experimentId: tag.id,
       side,
@@ -137,6 +150,7 @@ export function figuresOf(agentId: string, ts: number, report: AgentReport): Fig
         experimentId: tag.id, agentId, side, hostId: report.host.id, variant: v.name, ts,
         seriesSum: v.series ?? 0, seriesN: v.series === null ? 0 : 1, cpuSum: v.cpuPercent ?? 0, cpuN: v.cpuPercent === null ? 0 : 1,
         restarts: v.restarts, retention: v.criticalRetention, lossy: lossy ? 1 : 0, ran, missing: null,
+        guardLossy: guardLost.length > 0 ? 1 : 0, guardLost: JSON.stringify(guardLost.slice(0, MAX_FIGURES_MISSING)),
         ...lossOf(v, report.truth),
       },
     };
@@ -171,9 +185,9 @@ export function experimentsSql(d: Dialect) {
     figures: `SELECT * FROM experiment_figures WHERE experiment_id = ? ORDER BY host_id, agent_id, side`,
     // The INSERT's SELECT yields a row only when the experiment exists: a forged or deleted id adds no figures.
     addFigures: `INSERT INTO experiment_figures (experiment_id, agent_id, side, host_id, variant, reports, series_sum, series_n, cpu_sum, cpu_n,
-       restarts_max, retention_min, lossy_reports, critical_ran_reports, missing, loss_streak, first_at, last_at, ${LOSS_COLUMN_LIST})
+       restarts_max, retention_min, lossy_reports, critical_ran_reports, missing, loss_streak, first_at, last_at, ${LOSS_COLUMN_LIST}, guard_streak, guard_lost)
      SELECT @experimentId, @agentId, @side, @hostId, @variant, 1, @seriesSum, @seriesN, @cpuSum, @cpuN,
-       @restarts, @retention, @lossy, @ran, coalesce(@missing, '[]'), @lossy, @ts, @ts, ${LOSS_COLUMNS.map(([field]) => `@${field}`).join(', ')}
+       @restarts, @retention, @lossy, @ran, coalesce(@missing, '[]'), @lossy, @ts, @ts, ${LOSS_COLUMNS.map(([field]) => `@${field}`).join(', ')}, @guardLossy, @guardLost
      FROM experiments WHERE id = @experimentId
      ON CONFLICT (experiment_id, agent_id, side) DO UPDATE SET
        host_id = excluded.host_id, variant = excluded.variant, reports = experiment_figures.reports + 1,
@@ -185,8 +199,12 @@ export function experimentsSql(d: Dialect) {
        critical_ran_reports = experiment_figures.critical_ran_reports + excluded.critical_ran_reports,
        missing = coalesce(@missing, experiment_figures.missing),
        loss_streak = CASE WHEN excluded.lossy_reports > 0 THEN experiment_figures.loss_streak + 1 ELSE 0 END,
+       guard_streak = CASE WHEN excluded.guard_streak > 0 THEN experiment_figures.guard_streak + 1 ELSE 0 END,
+       guard_lost = excluded.guard_lost,
        last_at = excluded.last_at,
        ${LOSS_COLUMNS.map(([, c]) => `${c} = experiment_figures.${c} + excluded.${c}`).join(', ')}`,
+    lossStreaks: `SELECT agent_id, host_id, guard_streak, guard_lost FROM experiment_figures
+       WHERE experiment_id = ? AND side = 1 AND guard_streak >= ? ORDER BY host_id, agent_id`,
     storedMissing: `SELECT missing FROM experiment_figures WHERE experiment_id = ? AND agent_id = ? AND side = ?`,
   };
 }

@@ -12,12 +12,14 @@ import {
   toEvent,
   toExperiment,
   toFigures,
+  toLossStreak,
   toHost,
   toPipeline,
   unionMissing,
   type EventRow,
   type ExperimentRow,
   type FiguresRow,
+  type StreakRow,
   type HostRow,
   type PipelineRow,
 } from './experiments-sql.js';
@@ -68,6 +70,7 @@ export function postgresExperiments(pool: pg.Pool, onChanged: (on: Queryable, id
       (await rows<EventRow>(pool, s.events, { id: experimentId, after: options.afterId ?? 0, kind: options.kind ?? null, limit: options.limit ?? DEFAULT_EVENTS_LIMIT })).map(toEvent),
     latestEvents: async (experimentId, limit) => (await rows<EventRow>(pool, s.latestEvents, { id: experimentId, limit })).map(toEvent),
     figures: async (experimentId) => (await rows<FiguresRow>(pool, s.figures, [experimentId])).map(toFigures),
+    lossStreaks: async (experimentId, atLeast) => (await rows<StreakRow>(pool, s.lossStreaks, [experimentId, atLeast])).map(toLossStreak),
     applyWrites: (writes) =>
       transaction(pool, async (client) => {
         for (const host of writes.hosts) await changes(client, s.putHost, { ...host });

@@ -4,7 +4,7 @@ import type { ClientBase } from 'pg';
 import { CallingRuleError } from '../../common/errors.js';
 import { StoreOpenError } from '../errors.js';
 import { packedDdl, relayoutSql } from './postgres-layout.js';
-import { SCHEMA_VERSION, STORE_DDL } from './sqlite-schema.js';
+import { ADDED_COLUMNS, SCHEMA_VERSION, STORE_DDL } from './sqlite-schema.js';
 
 /** The advisory lock the replicas take while one of them migrates (pg_advisory_xact_lock's key: "phx" and 1). */
 export const SCHEMA_LOCK = 0x7068_7801;
@@ -31,12 +31,18 @@ export const postgresStoreDdl = (): string => packedDdl(postgresDdl(STORE_DDL));
 
 /**
  * Per schema version, what brings a database of the version before it there. PostgreSQL support begins at schema 5;
- * an empty database gets postgresStoreDdl() whole. 6: the big tables rebuilt in the packed layout (postgres-layout.ts).
- * A later schema adds its statements here (and its columns to ADDED_COLUMNS for SQLite).
+ * an empty database gets postgresStoreDdl() whole. 6: the big tables rebuilt in the packed layout (postgres-layout.ts);
+ * 7: SQLite's added columns (the guardrail's streak in the experiments' figures). A later schema adds its statements
+ * here (and its columns to ADDED_COLUMNS for SQLite).
  */
 export const POSTGRES_MIGRATIONS: Readonly<Record<number, () => string>> = {
   6: () => relayoutSql(postgresDdl(STORE_DDL)),
+  7: () => addedColumnsSql(7),
 };
+
+/** The columns schema `version` added (ADDED_COLUMNS), in PostgreSQL's dialect. */
+const addedColumnsSql = (version: number): string =>
+  (ADDED_COLUMNS[version] ?? []).map(([table, column, declaration]) => postgresDdl(`ALTER TABLE ${table} ADD COLUMN ${column} ${declaration};`)).join('\n');
 /** The oldest schema a PostgreSQL database can hold (the first with PostgreSQL support). */
 const OLDEST = 5;
 

@@ -4,6 +4,16 @@ import { LOSS_COLUMNS, lossColumnType } from './loss-sums.js';
 /** experiment_figures' loss sums (issue 15, schema 5): [column, declaration], named as the sums' columns. */
 export const LOSS_FIGURES_COLUMNS = LOSS_COLUMNS.map(([, column, type]) => [column, lossColumnType(type)] as const);
 
+/**
+ * experiment_figures' guardrail streak (schema 7), kept by the database so that it continues on whichever replica an
+ * agent reports to: on the candidate's side, the consecutive latest reports in which it lost a critical process the
+ * baseline showed, and what the last of them lost (a JSON list).
+ */
+export const GUARD_FIGURES_COLUMNS = [
+  ['guard_streak', 'INTEGER NOT NULL DEFAULT 0'],
+  ['guard_lost', "TEXT NOT NULL DEFAULT '[]'"],
+] as const;
+
 export const EXPERIMENTS_DDL = `
 -- id orders the versions of a name (newest first); (name, sha256) is a version.
 CREATE TABLE IF NOT EXISTS pipelines (
@@ -37,6 +47,7 @@ CREATE TABLE IF NOT EXISTS experiment_figures (
   restarts_max INTEGER NOT NULL, retention_min REAL, lossy_reports INTEGER NOT NULL, critical_ran_reports INTEGER NOT NULL,
   missing TEXT NOT NULL, loss_streak INTEGER NOT NULL, first_at INTEGER NOT NULL, last_at INTEGER NOT NULL,
   ${LOSS_FIGURES_COLUMNS.map(([column, type]) => `${column} ${type}`).join(', ')},
+  ${GUARD_FIGURES_COLUMNS.map(([column, type]) => `${column} ${type}`).join(', ')},
   PRIMARY KEY (experiment_id, agent_id, side)
 ) WITHOUT ROWID;
 `;

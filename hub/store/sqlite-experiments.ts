@@ -20,12 +20,14 @@ import {
   toEvent,
   toExperiment,
   toFigures,
+  toLossStreak,
   toHost,
   toPipeline,
   unionMissing,
   type EventRow,
   type ExperimentRow,
   type FiguresRow,
+  type StreakRow,
   type HostRow,
   type PipelineRow,
 } from './experiments-sql.js';
@@ -51,6 +53,7 @@ export function sqliteExperiments(db: Database): SyncExperimentStore {
     events: db.prepare<{ id: string; after: number; kind: string | null; limit: number }, EventRow>(q.events),
     latestEvents: db.prepare<{ id: string; limit: number }, EventRow>(q.latestEvents),
     figures: db.prepare<[string], FiguresRow>(q.figures),
+    lossStreaks: db.prepare<[string, number], StreakRow>(q.lossStreaks),
   };
   const addEvent = (event: Omit<ExperimentEvent, 'id'>) => Number(s.addEvent.run(event).lastInsertRowid);
   const createExperiment = db.transaction((experiment: ExperimentRecord, hosts: readonly ExperimentHostRecord[], event: Omit<ExperimentEvent, 'id'>) => {
@@ -84,6 +87,7 @@ export function sqliteExperiments(db: Database): SyncExperimentStore {
       s.events.all({ id: experimentId, after: options.afterId ?? 0, kind: options.kind ?? null, limit: options.limit ?? DEFAULT_EVENTS_LIMIT }).map(toEvent),
     latestEvents: (experimentId, limit) => s.latestEvents.all({ id: experimentId, limit }).map(toEvent),
     figures: (experimentId) => s.figures.all(experimentId).map(toFigures),
+    lossStreaks: (experimentId, atLeast) => s.lossStreaks.all(experimentId, atLeast).map(toLossStreak),
     applyWrites: db.transaction((writes: ExperimentWriteSet) => {
       for (const host of writes.hosts) s.putHost.run(host);
       for (const event of writes.events) addEvent(event);

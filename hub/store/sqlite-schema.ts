@@ -4,14 +4,15 @@ import type { Database } from 'better-sqlite3';
 import { StoreOpenError } from '../errors.js';
 import { LOSS_TOTALS_COLUMNS, TOTALS_DDL } from './totals.js';
 import { ACCESS_DDL } from './sqlite-access-schema.js';
-import { EXPERIMENTS_DDL, LOSS_FIGURES_COLUMNS } from './sqlite-experiments-schema.js';
+import { EXPERIMENTS_DDL, GUARD_FIGURES_COLUMNS, LOSS_FIGURES_COLUMNS } from './sqlite-experiments-schema.js';
 
-export const SCHEMA_VERSION = 6;
+export const SCHEMA_VERSION = 7;
 /**
  * The oldest schema this hub upgrades in place: 2 → 3 adds the access tables (credentials, sessions, audit), 3 → 4 the
  * experiment tables (pipeline catalog, experiments, their hosts, events and figures), 4 → 5 the loss figures' sums
  * (issue 15) to the running totals and the experiments' figures; 5 → 6 changes nothing here (PostgreSQL's layout of the
- * big tables: postgres-layout.ts). Tables are added whole by the DDL; columns by ADDED_COLUMNS.
+ * big tables: postgres-layout.ts); 6 → 7 the guardrail's streak to the experiments' figures (kept across replicas).
+ * Tables are added whole by the DDL; columns by ADDED_COLUMNS.
  */
 export const OLDEST_UPGRADABLE = 2;
 
@@ -24,6 +25,7 @@ export const ADDED_COLUMNS: Readonly<Record<number, readonly (readonly [string, 
     ...['samples', 'rollups', 'anchors'].flatMap((table) => LOSS_TOTALS_COLUMNS.map(([column, type]) => [table, column, type] as const)),
     ...LOSS_FIGURES_COLUMNS.map(([column, type]) => ['experiment_figures', column, type] as const),
   ],
+  7: GUARD_FIGURES_COLUMNS.map(([column, type]) => ['experiment_figures', column, type] as const),
 };
 
 /** The store's tables in SQLite's dialect (postgres-schema.ts writes the same tables in PostgreSQL's). */

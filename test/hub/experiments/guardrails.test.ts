@@ -20,6 +20,18 @@ t.test('a streak of K reports losing a critical process trips at exactly K, nami
   t.match(watch.observeReport('h1', ['cron']), { guardrail: 'criticalLoss', hostIds: ['h1'], processes: ['cron'], detail: /for 4 reports in a row/ }, 'it stays tripped while the streak goes on');
 });
 
+t.test("the store's count (reports other hub processes stored too): taken when longer, trips at K", async (t) => {
+  const watch = new GuardrailWatch(guardrails(3));
+  t.equal(watch.criticalLossReports, 3);
+  t.equal(watch.observeReport('h1', ['sshd']), null, '1 seen here');
+  t.equal(watch.observeStored('h1', 2, ['sshd']), null, '2 in the store: still below');
+  t.match(roundTrip(watch), { streaks: { h1: { reports: 2, processes: ['sshd'] } } }, 'the longer count kept');
+  t.match(watch.observeReport('h1', ['sshd']), { hostIds: ['h1'], detail: /for 3 reports in a row/ }, 'the next report here counts on from it');
+  t.match(watch.observeStored('h2', 3, ['cron']), { guardrail: 'criticalLoss', hostIds: ['h2'], processes: ['cron'], detail: /cron on h2 for 3 reports in a row/ }, 'a host never seen here');
+  t.equal(watch.observeStored('h3', 5, []), null, 'a count without a loss is no loss');
+  t.equal(watch.observeStored('h3', 0, ['cron']), null);
+});
+
 t.test('K = 1 trips on the first loss', async (t) => {
   const watch = new GuardrailWatch(guardrails(1));
   t.strictSame(watch.observeReport('h1', ['etcd']), {

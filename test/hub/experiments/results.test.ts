@@ -12,7 +12,7 @@ function figures(agentId: string, side: 0 | 1, over: Partial<HostFiguresRecord> 
   return {
     experimentId: 'e1', agentId, hostId: `host-${agentId}`, side, variant: side === 0 ? 'baseline' : 'lean',
     reports: 4, seriesSum: 4000, seriesN: 4, cpuSum: 8, cpuN: 4, restartsMax: 0, retentionMin: 1, lossyReports: 0,
-    criticalRanReports: 0, missing: [], lossStreak: 0, firstAt: NOW, lastAt: NOW + 30_000, loss: { ...ZERO_LOSS }, ...over,
+    criticalRanReports: 0, missing: [], lossStreak: 0, guardStreak: 0, guardLost: [], firstAt: NOW, lastAt: NOW + 30_000, loss: { ...ZERO_LOSS }, ...over,
   };
 }
 

@@ -194,6 +194,40 @@ export function experimentStoreContract(t: Test, engine: StoreEngine & { duplica
     t.same(await reopened.experiments.figures('exp'), after, 'the figures survive reopening the store');
   });
 
+  t.test("figures: the guardrail's streak counts what the candidate lost of what the baseline showed; lossStreaks finds the long ones", async (t) => {
+    const opened = await engine.open(t);
+    const { store } = opened;
+    const x = store.experiments;
+    for (const a of ['a1', 'a2']) await store.upsertAgent(helloFor(a, `host-${a}`), NOW);
+    await x.createExperiment(experiment('exp', NOW), [host('exp', 'a1', 0), host('exp', 'a2', 1)], created('exp'));
+    const missing = (baseline: string[], candidate: string[]) => (r: IncomingReport['message']['report']) => {
+      r.variants[0].criticalMissing = baseline;
+      r.variants[1].criticalMissing = candidate;
+    };
+    await store.storeReports([
+      tagged('a1', 1, 'exp', missing([], ['postgres'])),
+      tagged('a1', 2, 'exp', missing([], ['postgres', 'sshd'])),
+      // Both miss sshd: the baseline cannot see it either, so the candidate lost only postgres.
+      tagged('a1', 3, 'exp', missing(['sshd'], ['postgres', 'sshd'])),
+      tagged('a2', 1, 'exp', missing([], ['cron'])),
+      // Only what the baseline also misses: no loss of the candidate, the streak ends (the figures' own streak goes on).
+      tagged('a2', 2, 'exp', missing(['cron'], ['cron'])),
+      tagged('a2', 3, 'exp', missing([], ['cron'])),
+    ]);
+    const [a1base, a1, a2base, a2] = await x.figures('exp');
+    t.match(a1base, { side: 0, guardStreak: 0, guardLost: [] }, "the baseline's side has no streak of its own");
+    t.match(a1, { side: 1, guardStreak: 3, guardLost: ['postgres'], lossStreak: 3 });
+    t.match(a2base, { side: 0, guardStreak: 0 });
+    t.match(a2, { side: 1, guardStreak: 1, guardLost: ['cron'], lossStreak: 3 }, 'the streak began again after the report whose loss the baseline shared');
+    t.same(await x.lossStreaks('exp', 2), [{ agentId: 'a1', hostId: 'host-a1', reports: 3, processes: ['postgres'] }]);
+    t.same((await x.lossStreaks('exp', 1)).map((s) => s.agentId), ['a1', 'a2'], 'by host id');
+    t.same(await x.lossStreaks('exp', 4), []);
+    t.same(await x.lossStreaks('other', 1), [], 'an unknown experiment has none');
+    await store.storeReports([tagged('a1', 4, 'exp', missing([], []))]);
+    t.match((await x.figures('exp'))[1], { guardStreak: 0, guardLost: [] }, 'a report without a loss ends it');
+    t.same(await (await opened.reopen()).experiments.lossStreaks('exp', 1), [{ agentId: 'a2', hostId: 'host-a2', reports: 1, processes: ['cron'] }], 'kept across a reopen');
+  });
+
   t.test('figures: retention unknown until a report knows it; at most 50 missing names, the first ones kept', async (t) => {
     const { store } = await engine.open(t);
     await store.upsertAgent(helloFor('a1', 'host-a1'), NOW);

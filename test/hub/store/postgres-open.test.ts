@@ -80,7 +80,7 @@ t.test('on a real server', { timeout: 180_000 }, async (t) => {
     t.same(audit.rows, [{ n: 1 }], 'a second start on the first database: the rows written before are still there');
   });
 
-  await t.test('a database of schema 5 is rebuilt at schema 6: every row of the big tables kept, column by column', async (t) => {
+  await t.test('a database of schema 5 is rebuilt at schema 6, then gets the columns of 7: every row of the big tables kept, column by column', async (t) => {
     const five = parsePostgresUrl(await server.createDatabase(), 'test');
     const old = new pg.Client({ connectionString: five.url });
     await old.connect();
@@ -105,7 +105,9 @@ t.test('on a real server', { timeout: 180_000 }, async (t) => {
     t.teardown(() => pool.end());
     t.match(logs.lines, [{ msg: 'store schema upgraded', store: five.display, from: 5, to: SCHEMA_VERSION }]);
     const versions = await pool.query<{ version: number }>('SELECT version FROM phoenix_schema ORDER BY version');
-    t.same(versions.rows.map((r) => r.version), [5, 6], 'schema 6 recorded after 5');
+    t.same(versions.rows.map((r) => r.version), [5, 6, 7], 'schemas 6 and 7 recorded after 5');
+    const guard = await pool.query("SELECT column_name, column_default FROM information_schema.columns WHERE table_name = 'experiment_figures' AND column_name LIKE 'guard_%' ORDER BY ordinal_position");
+    t.same(guard.rows, [{ column_name: 'guard_streak', column_default: '0' }, { column_name: 'guard_lost', column_default: "'[]'::text" }], "7: the guardrail's streak in the experiments' figures, 0 for the rows there");
     for (const table of PACKED_TABLES) {
       t.same(await rowsOf(table), before[table], `${table}: its rows, every column's value kept`);
       const side = await pool.query<{ type: string }>("SELECT format_type(atttypid, atttypmod) AS type FROM pg_attribute WHERE attrelid = $1::regclass AND attname = 'side'", [table]);
