@@ -8,7 +8,7 @@ import { StoreRetryError } from '../errors.js';
 import { claimedTime, IngestBatch } from './ingest-batch.js';
 import { LivePositions } from './positions.js';
 import { addPostgresFigures } from './postgres-experiments.js';
-import { reloadPositions, readMarks } from './postgres-reads.js';
+import { MARK_KEY_LIST, marksFrom, reloadPositions, readMarks } from './postgres-reads.js';
 import type { StoredElsewhere } from './peers.js';
 import { changes, rows, transaction } from './postgres-statements.js';
 import { PG } from './postgres-store-sql.js';
@@ -44,6 +44,14 @@ export interface PostgresIngest {
   storeReports(items: readonly IncomingReport[]): Promise<StoreOutcome[]>;
 }
 
+/** An agent's row as a batch locks it, with the tiers' marks (by their meta keys). */
+interface LockedAgent {
+  agent_id: string;
+  stream_id: string;
+  last_seq: number;
+  marks: Record<string, number> | null;
+}
+
 /** Where this replica's running totals of an agent stand: its sequence and high-water mark when it last stored for it. */
 const standing = (row: { stream_id: string; last_seq: number }) => `${row.stream_id}\u0000${row.last_seq}`;
 
@@ -69,9 +77,11 @@ export function postgresIngest(pool: pg.Pool, tiers: Tiers, announce: (reports: 
         // Maintenance waits for the batches being stored that hold late reports, and they for it: a late report is
         // never missed by a rollup. A batch of recent reports goes without (see LIVE_SLACK_MS).
         if (!recent) await client.query('SELECT pg_advisory_xact_lock_shared($1)', [ROLLUP_LOCK]);
-        const marks = await readMarks(client);
         const agentIds = [...new Set(items.map((i) => i.agentId))].sort();
-        const locked = new Map((await rows<{ agent_id: string; stream_id: string; last_seq: number }>(client, PG.lockAgents, [agentIds])).map((r) => [r.agent_id, r]));
+        const lockedRows = await rows<LockedAgent>(client, PG.lockAgents, [agentIds, MARK_KEY_LIST]);
+        const locked = new Map(lockedRows.map((r) => [r.agent_id, r]));
+        // Every row carries the marks; a batch of agents the store has no row for (none said hello) reads them alone.
+        const marks = lockedRows[0] ? marksFrom(new Map(Object.entries(lockedRows[0].marks ?? {}))) : await readMarks(client);
         const stale = [...locked.values()].filter((r) => known.get(r.agent_id) !== standing(r)).map((r) => r.agent_id);
         if (stale.length > 0) await reloadPositions(client, live, tiers, stale);
         for (const id of stale) known.set(id, standing(locked.get(id)!));
@@ -107,10 +117,7 @@ export function postgresIngest(pool: pg.Pool, tiers: Tiers, announce: (reports: 
           outcomes.push('stored');
         }
         if (samples.length > 0) {
-          await changes(client, PG.insertSamples, [JSON.stringify(samples)]);
-          if (critical.length > 0) await changes(client, PG.insertChanges, [JSON.stringify(critical)]);
-          await changes(client, PG.upsertLatest, [JSON.stringify([...latest.values()])]);
-          await changes(client, PG.advanceAgents, [JSON.stringify([...agents.values()])]);
+          await changes(client, PG.writeBatch, [JSON.stringify(samples), JSON.stringify(critical), JSON.stringify([...latest.values()]), JSON.stringify([...agents.values()])]);
           for (const { agentId, ts, item } of tagged) await addPostgresFigures(client, agentId, ts, item.message.report);
           if (recent && (batch.dirtyChanged || Date.now() - started > LIVE_WITHIN_MS)) {
             await client.query('SELECT pg_advisory_xact_lock_shared($1)', [ROLLUP_LOCK]);

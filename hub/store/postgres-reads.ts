@@ -26,7 +26,14 @@ export function postgresTierReader(on: Queryable): TierReader {
 
 /** Where the tiers stand, as the database says now (maintenance on any replica moves them). */
 export async function readMarks(on: Queryable): Promise<Marks> {
-  const found = new Map((await rows<{ key: string; value: number }>(on, PG.marks, [Object.values(MARK_KEYS).map(([key]) => key)])).map((r) => [r.key, r.value]));
+  return marksFrom(new Map((await rows<{ key: string; value: number }>(on, PG.marks, [MARK_KEY_LIST])).map((r) => [r.key, r.value])));
+}
+
+/** The meta table's keys of the marks. */
+export const MARK_KEY_LIST: readonly string[] = Object.values(MARK_KEYS).map(([key]) => key);
+
+/** The marks from the meta rows found (by key); a mark not there yet is its fallback. */
+export function marksFrom(found: ReadonlyMap<string, number>): Marks {
   return Object.fromEntries(Object.entries(MARK_KEYS).map(([mark, [key, fallback]]) => [mark, found.get(key) ?? fallback])) as unknown as Marks;
 }
 

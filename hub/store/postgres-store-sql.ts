@@ -10,8 +10,8 @@ const POSITION = `agent_id, side, ts, variant, paired_with, ${list(TOTALS_COLUMN
 const newestOf = (from: string, ts: string, where = '') =>
   `SELECT DISTINCT ON (agent_id, side) ${POSITION.replace('ts,', `${ts} AS ts,`)} FROM ${from}
    WHERE agent_id = ANY($1) ${where} ORDER BY agent_id, side, ${ts} DESC`;
-/** Rows of `table` from a JSON array of objects keyed by its columns (one statement for a whole batch). */
-const fromJson = (table: string) => `SELECT * FROM json_populate_recordset(NULL::${table}, $1)`;
+/** Rows of `table` from a JSON array of objects keyed by its columns (one statement for a whole batch), in `param`. */
+const fromJson = (table: string, param: string) => `SELECT * FROM json_populate_recordset(NULL::${table}, ${param})`;
 
 /** Every agent-side (an agent has two). */
 const EVERY_SIDE = `SELECT a.agent_id, s.side FROM agents a CROSS JOIN (VALUES (0), (1)) AS s(side)`;
@@ -32,19 +32,30 @@ export const PG = {
     'phx_rollups_at',
     newestPerSide('rollups', 'm.res = @res AND m.bucket < @before', 'bucket', `x.agent_id, x.side, x.last_ts AS ts, x.variant, x.paired_with, ${TOTALS}`),
   ),
-  /** The batch's agents, locked in one order (so two replicas storing for the same agents wait, never deadlock). */
-  lockAgents: compile('phx_lock_agents', 'SELECT agent_id, stream_id, last_seq FROM agents WHERE agent_id = ANY($1) ORDER BY agent_id FOR UPDATE'),
+  /**
+   * The batch's agents, locked in one order (so two replicas storing for the same agents wait, never deadlock), each
+   * row also carrying the tiers' marks ($2: their keys) as a JSON object: a batch's first round trip reads both.
+   */
+  lockAgents: compile(
+    'phx_lock_agents',
+    `SELECT a.agent_id, a.stream_id, a.last_seq, (SELECT json_object_agg(m.key, m.value) FROM meta m WHERE m.key = ANY($2)) AS marks
+     FROM agents a WHERE a.agent_id = ANY($1) ORDER BY a.agent_id FOR UPDATE OF a`,
+  ),
   /** These agents' rows (the ones that said hello since a replica last read them). */
   agentsIn: compile('phx_agents_in', 'SELECT * FROM agents WHERE agent_id = ANY($1)'),
-  insertSamples: compile('phx_insert_samples', `INSERT INTO samples ${fromJson('samples')}`),
-  insertChanges: compile('phx_insert_changes', `INSERT INTO critical_changes ${fromJson('critical_changes')}`),
-  upsertLatest: compile(
-    'phx_upsert_latest',
-    `INSERT INTO latest ${fromJson('latest')} ON CONFLICT (agent_id) DO UPDATE SET seq = excluded.seq, received_at = excluded.received_at, report = excluded.report`,
-  ),
-  advanceAgents: compile(
-    'phx_advance_agents',
-    `UPDATE agents a SET last_seq = v.last_seq, last_seen = v.last_seen FROM (${fromJson('agents')}) v WHERE a.agent_id = v.agent_id`,
+  /**
+   * A batch's rows in one statement (one round trip): its samples ($1), critical changes ($2), latest reports ($3) and
+   * the agents' high-water marks ($4), each a JSON array ('[]' for none). PostgreSQL runs every data-modifying WITH
+   * part once, to completion, whether or not the outer query reads it.
+   */
+  writeBatch: compile(
+    'phx_write_batch',
+    `WITH s AS (INSERT INTO samples ${fromJson('samples', '$1')}),
+     c AS (INSERT INTO critical_changes ${fromJson('critical_changes', '$2')}),
+     l AS (INSERT INTO latest ${fromJson('latest', '$3')}
+       ON CONFLICT (agent_id) DO UPDATE SET seq = excluded.seq, received_at = excluded.received_at, report = excluded.report),
+     a AS (UPDATE agents a SET last_seq = v.last_seq, last_seen = v.last_seen FROM (${fromJson('agents', '$4')}) v WHERE a.agent_id = v.agent_id)
+     SELECT 1`,
   ),
   /** A late report's fine bucket: the dirty mark only moves back (another replica may have moved it further). */
   markDirty: compile('phx_mark_dirty', 'INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = LEAST(meta.value, excluded.value)'),
