@@ -27,7 +27,7 @@ serveThread(() => {
   const location = parsePostgresUrl(data.url, 'the hub store');
   const logger = createLogger({ level: data.logLevel, format: 'json', name: 'phoenix-hub' }).child({ component: 'store-window-thread' });
   const pool = postgresPool(location, logger, { max: data.connections, connectTimeoutMs: data.connectTimeoutMs });
-  const window = postgresWindow(pool, resolveTiers(data.tiers));
+  const window = postgresWindow(pool, resolveTiers(data.tiers), true);
   return {
     comparison(from: number, to: number, groupBy: GroupBy, heard: Heard) {
       applyHeard(window, heard);

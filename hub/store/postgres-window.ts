@@ -15,8 +15,8 @@ export interface PostgresWindow extends WindowHearing {
   reads: WindowReads;
 }
 
-/** Window reads over `read`, and the ears that keep what they keep true. */
-export function postgresWindow(read: pg.Pool, tiers: Tiers): PostgresWindow {
+/** Window reads over `read`, and the ears that keep what they keep true; `keepPoints` as WindowSource's (a thread's). */
+export function postgresWindow(read: pg.Pool, tiers: Tiers, keepPoints = false): PostgresWindow {
   const records = new AgentRecords(read);
   const written = new LowestWritten();
   const reads = windowReads({
@@ -28,6 +28,7 @@ export function postgresWindow(read: pg.Pool, tiers: Tiers): PostgresWindow {
     agents: () => records.get(),
     written,
     settleMs: SETTLE_MS,
+    keepPoints,
   });
   return {
     reads,

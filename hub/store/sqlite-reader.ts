@@ -45,7 +45,7 @@ export function openSqliteReader(file: string, options: TierOptions, hearing = f
     live: null,
     reported: () => stmt.reportedSides.get()!.n,
     agents: hearing ? () => (agents ??= readAgents()) : readAgents,
-    ...(written ? { written, settleMs: SETTLE_MS } : {}),
+    ...(written ? { written, settleMs: SETTLE_MS, keepPoints: true } : {}),
   });
   const heard: WindowHearing = {
     wrote: (ts) => written?.wrote(ts),

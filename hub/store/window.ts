@@ -95,7 +95,27 @@ export interface WindowSource {
   written?: WrittenWatch;
   /** How long after its time a row may still be committing (other processes' batches); edges are kept only before it. */
   settleMs?: number;
+  /**
+   * Keep each side's point between calls (a window thread: an open page asks every second): a side whose positions at
+   * both ends and whose agent are what they were is not made again (at 5 s reports, most of a fleet in a second).
+   */
+  keepPoints?: boolean;
 }
+
+/** A side's point as a call made it, and what it was made from. */
+interface MadePoint {
+  start: Position | undefined;
+  last: Position;
+  agent: AgentRecord;
+  point: VariantPoint;
+}
+
+const sameLabels = (a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>) => {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
+};
+/** The same agent as far as a point shows it (a hello reads every record again, most unchanged). */
+const sameAgent = (a: AgentRecord, b: AgentRecord) => a === b || (a.hostId === b.hostId && a.hostKind === b.hostKind && sameLabels(a.labels, b.labels));
 
 /** The Store's window reads over an engine's tiers. */
 export function windowReads(source: WindowSource): WindowReads {
@@ -151,27 +171,38 @@ export function windowReads(source: WindowSource): WindowReads {
     }
   }
 
+  /** The points the last call made (keepPoints), by side. */
+  let made = new Map<string, MadePoint>();
+
   async function variantPoints(from: number, to: number): Promise<VariantPoint[]> {
     const marks = await source.marks();
     const [end, start, byId] = await Promise.all([positionsAt(to, marks), positionsAt(from, marks), source.agents()]);
-    const sides: { key: string; last: Position; agent: AgentRecord; t: Totals }[] = [];
+    const sides: { key: string; first: Position | undefined; last: Position; agent: AgentRecord; t: Totals }[] = [];
+    const kept = source.keepPoints ? new Map<string, MadePoint>() : null;
+    const points: VariantPoint[] = [];
     let done = 0;
     for (const [key, last] of end) {
       // The loop that reads this also acknowledges reports: it is let go every slice of a large fleet.
       if (++done % YIELD_EVERY === 0) await yieldToLoop();
       const agent = byId.get(last.agentId);
       if (!agent) continue;
-      const t = difference(last.totals, start.get(key)?.totals ?? ZERO_TOTALS);
-      if (t.n > 0) sides.push({ key, last, agent, t });
+      const first = start.get(key);
+      const before = kept && made.get(key);
+      if (before && before.last === last && before.start === first && sameAgent(before.agent, agent)) {
+        kept!.set(key, before);
+        points.push(before.point);
+        continue;
+      }
+      const t = difference(last.totals, first?.totals ?? ZERO_TOTALS);
+      if (t.n > 0) sides.push({ key, first, last, agent, t });
     }
     // Only a window with lossy reports needs the changes read: otherwise retention was full or never known.
     const lossy = sides.filter((x) => x.t.lossy > 0);
     const criticals = new Map(await Promise.all(lossy.map(async (x) => [x.key, criticalSummary(await reader.criticalIn(x.last.agentId, x.last.side, from, to))] as const)));
-    const points: VariantPoint[] = [];
-    for (const { key, last, agent, t } of sides) {
+    for (const { key, first, last, agent, t } of sides) {
       if (++done % YIELD_EVERY === 0) await yieldToLoop();
       const critical = criticals.get(key) ?? { retentionMin: t.retentionN > 0 ? 1 : null, missing: [] };
-      points.push({
+      const point: VariantPoint = {
         agentId: last.agentId,
         hostId: agent.hostId,
         hostKind: agent.hostKind,
@@ -189,8 +220,12 @@ export function windowReads(source: WindowSource): WindowReads {
         monthlyCostUsd: meanOf(t.cost, t.costN),
         loss: lossFigures(t),
         lastAt: last.ts,
-      });
+      };
+      points.push(point);
+      // A lossy side's missing processes are read for the window's bounds, so it is made again at each call.
+      if (kept && t.lossy === 0) kept.set(key, { start: first, last, agent, point });
     }
+    if (kept) made = kept;
     // By agent id (in code units: the same order on every machine and locale), then side.
     return points.sort((a, b) => (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : a.side - b.side));
   }

@@ -125,3 +125,42 @@ t.test('without live positions but knowing how many agent-sides reported: each e
     'one agent-side reported: found in the fine rollups, so neither the coarse ones nor the anchors are read',
   );
 });
+
+t.test("keepPoints: a side whose ends and agent are what they were keeps its point; a new position, new labels or a loss make it again", async (t) => {
+  // The tiers answer the same row objects at every read (as kept window edges do); the live positions give the ends.
+  const start0 = at(20.5 * HOUR, 0, totalsOf(10, 2000, null));
+  const start1 = at(20.5 * HOUR, 1, totalsOf(10, 50, null));
+  let criticalReads = 0;
+  const reader: TierReader = {
+    samplesAt: () => [],
+    rollupsAt: (res) => (res === tiers.fine ? [start0, start1] : []),
+    anchors: () => [],
+    criticalIn: () => (criticalReads++, [{ retention: 0.5, missing: '["postgres"]' }]),
+    history: () => [],
+    fleetHistory: () => [],
+  };
+  const live = new LivePositions();
+  live.remember(at(23 * HOUR, 0, totalsOf(30, 2000, null)));
+  live.remember(at(23 * HOUR, 1, { ...totalsOf(30, 50, null), retentionN: 20, lossy: 20 }));
+  let record: AgentRecord = agent;
+  const reads = windowReads({ reader, tiers, marks: () => marks, live, agents: () => new Map([['a1', record]]), keepPoints: true });
+  const first = await reads.variantPoints(21 * HOUR, 24 * HOUR);
+  const again = await reads.variantPoints(21 * HOUR, 24 * HOUR);
+  t.equal(again[0], first[0], "side 0's point kept: the same object");
+  t.not(again[1], first[1], 'side 1 lost postgres in the window: made again');
+  t.same(again, first, 'the same figures');
+  t.equal(criticalReads, 2, "side 1's critical states read at each call");
+
+  record = { ...agent, labels: { env: 'prod' } };
+  t.equal((await reads.variantPoints(21 * HOUR, 24 * HOUR))[0], first[0], 'a hello that changed nothing a point shows: kept');
+  record = { ...agent, labels: { env: 'staging' } };
+  const relabelled = await reads.variantPoints(21 * HOUR, 24 * HOUR);
+  t.not(relabelled[0], first[0]);
+  t.same(relabelled[0]!.labels, { env: 'staging' }, 'new labels: made again');
+
+  live.remember(at(23.5 * HOUR, 0, totalsOf(31, 2000, null)));
+  const reported = await reads.variantPoints(21 * HOUR, 24 * HOUR);
+  t.match(reported[0], { reports: 21, lastAt: 23.5 * HOUR }, 'a new report at the end: made again');
+  const without = windowReads({ reader, tiers, marks: () => marks, live, agents: () => new Map([['a1', record]]) });
+  t.not((await without.variantPoints(21 * HOUR, 24 * HOUR))[0], (await without.variantPoints(21 * HOUR, 24 * HOUR))[0], 'without keepPoints every call makes its points');
+});
