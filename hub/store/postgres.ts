@@ -57,12 +57,13 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   // The window reads here (the experiments' verdicts; the comparison when there is no thread) and in the window thread
   // (the comparison) keep edges and agents' records between reads: both hear where rows were written and who said hello.
   const window = postgresWindow(read, tiers);
-  const thread = await startPostgresWindowThread(location, options, logger, connectTimeoutMs).catch(async (error: unknown) => {
+  const startThread = () => startPostgresWindowThread(location, options, logger, connectTimeoutMs);
+  const thread = await startThread().catch(async (error: unknown) => {
     await Promise.all([peers.close(), write.end(), read.end()]);
     throw error;
   });
   const reads = window.reads;
-  const via = viaThread(thread, () => startPostgresWindowThread(location, options, logger, connectTimeoutMs), reads.comparison, logger);
+  const via = viaThread(thread, startThread, reads.comparison, logger);
   const hearing = (): WindowHearing[] => {
     const on = via.hearing();
     return on ? [window, on] : [window];
